@@ -1,0 +1,84 @@
+"""Paragraph fingerprints: an exact key, word n-gram shingles, and a datasketch MinHash.
+
+The exact key ignores case, whitespace and punctuation, so "Hello, world!" and
+"hello world" are one paragraph. Shingles are hashed with xxh32 (fast, 32-bit, as
+datasketch's default "affine32" scheme expects) and kept as a sorted unique array: the
+index verifies every MinHash candidate against them, so no removal rests on an estimate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from datasketch import LeanMinHash, MinHash
+import numpy as np
+import xxhash
+
+from .config import Config
+from .record import Document, Fingerprint
+
+_WORD = re.compile(r"\w+")
+SCHEME = "affine32"
+
+
+def words(text: str) -> list[str]:
+    """The case-folded words of `text`, punctuation and whitespace dropped."""
+    return _WORD.findall(text.casefold())
+
+
+def exact_key(tokens: list[str]) -> bytes:
+    """A 64-bit digest of the words, the key exact repeats are compared on."""
+    return hashlib.blake2b(" ".join(tokens).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+
+
+def shingle_hashes(tokens: list[str], n: int) -> np.ndarray:
+    """Sorted unique xxh32 hashes of the word n-grams; empty when there are fewer than n words."""
+    grams = {" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
+    hashes = [xxhash.xxh32_intdigest(g.encode("utf-8", "surrogatepass")) for g in grams]
+    return np.unique(np.array(hashes, dtype=np.uint32))
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """True Jaccard similarity of two sorted unique hash arrays."""
+    if not len(a) and not len(b):
+        return 1.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
+def as_minhash(signature: np.ndarray, seed: int) -> LeanMinHash:
+    """Wrap stored hash values as a datasketch LeanMinHash, for MinHashLSH and estimates."""
+    return LeanMinHash(seed=seed, hashvalues=signature, scheme=SCHEME)
+
+
+class Fingerprinter:
+    """Per-document stage: attach a Fingerprint to every paragraph.
+
+    Paragraphs with fewer than `min_words` words, or fewer words than one n-gram, get only
+    the exact key: they are compared exactly, never as empty shingle sets.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._template = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=int, scheme=SCHEME)
+
+    def fingerprint(self, text: str) -> Fingerprint:
+        tokens = words(text)
+        fp = Fingerprint(key=exact_key(tokens), words=len(tokens))
+        if len(tokens) >= max(self.config.min_words, self.config.ngram):
+            fp.shingles = shingle_hashes(tokens, self.config.ngram)
+            fp.signature = self.signature(fp.shingles)
+        return fp
+
+    def signature(self, shingles: np.ndarray) -> np.ndarray:
+        """MinHash hash values of a shingle-hash array, by datasketch's own permutations."""
+        minhash = self._template.copy()
+        minhash.update_batch(shingles.tolist())
+        return minhash.hashvalues
+
+    def __call__(self, doc: Document) -> Document:
+        if doc.alive:
+            for paragraph in doc.paragraphs:
+                paragraph.fingerprint = self.fingerprint(paragraph.text)
+        return doc

@@ -1,0 +1,122 @@
+"""The default chain of stages, and the runs built from it.
+
+    read -> decode -> normalise -> segment -> fingerprint -> decide -> write -> report
+
+The first five work on one document at a time and are pure, so they can be mapped over
+documents in any order or in other processes; `decide` keeps the index and must see the
+documents in input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+import json
+import os
+from pathlib import Path
+
+from .config import Config
+from .decode import decode_document
+from .dedup import Deduplicator
+from .errors import UsageError
+from .fingerprint import Fingerprinter
+from .normalize import normalize_document
+from .read import check_source_folder, read_folder
+from .record import Document
+from .report import Report
+from .segment import segment_document
+from .write import STATE_DIR, SUCCESS, FolderWriter, write_atomic
+
+Stage = Callable[[Iterable[Document]], Iterator[Document]]
+Step = Callable[[Document], Document]
+
+
+def run(records: Iterable[Document], *stages: Stage) -> Iterator[Document]:
+    """Chain `stages`, each taking the previous one's iterator."""
+    stream: Iterable[Document] = records
+    for stage in stages:
+        stream = stage(stream)
+    return iter(stream)
+
+
+def document_steps(config: Config) -> list[Step]:
+    """The per-document steps, in order: decode, normalise, segment, fingerprint."""
+    return [
+        partial(decode_document, config=config),
+        partial(normalize_document, config=config),
+        partial(segment_document, config=config),
+        Fingerprinter(config),
+    ]
+
+
+def prepare(steps: list[Step]) -> Stage:
+    """One stage applying every per-document step to each document in turn."""
+
+    def stage(docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            for step in steps:
+                doc = step(doc)
+            yield doc
+
+    return stage
+
+
+def clean_documents(docs: Iterable[Document], config: Config) -> Iterator[Document]:
+    """Decode, repair, segment and deduplicate documents; every one comes out, decided."""
+    return run(docs, prepare(document_steps(config)), Deduplicator(config))
+
+
+def clean_text(text: str, config: Config | None = None) -> str:
+    """Clean one document's text: repair, normalise, drop repeated paragraphs.
+
+    Returns the text as `clean` would write it (paragraphs one blank line apart, final
+    newline), or "" when nothing is left.
+    """
+    doc = Document(id="text", source="<text>", text=text)
+    [doc] = clean_documents([doc], config or Config(scope="document"))
+    return doc.cleaned_text() if doc.alive else ""
+
+
+def check_destination(src: Path, dst: Path, overwrite: bool) -> None:
+    """Refuse a DST that is SRC or inside it, or that holds anything without `overwrite`."""
+    check_source_folder(src)
+    src_real, dst_real = src.resolve(), dst.resolve()
+    if dst_real == src_real or src_real in dst_real.parents:
+        raise UsageError(f"{dst}: the output folder must not be the input folder or inside it")
+    if dst.exists() and not dst.is_dir():
+        raise UsageError(f"{dst}: exists and is not a folder")
+    if dst.is_dir() and any(os.scandir(dst)) and not overwrite:
+        raise UsageError(f"{dst}: output folder is not empty (use --overwrite to write into it)")
+
+
+def clean_folder(
+    src: Path,
+    dst: Path,
+    config: Config,
+    overwrite: bool = False,
+    on_document: Callable[[Document], None] | None = None,
+) -> Report:
+    """Clean every matching file under `src` into `dst`; return the finished report.
+
+    `dst` only looks complete (holds `.cleaner/_SUCCESS`) once every file and log is in
+    place; a run that stops early leaves it without the marker.
+    """
+    check_destination(src, dst, overwrite)
+    (dst / STATE_DIR / SUCCESS).unlink(missing_ok=True)
+    writer = FolderWriter(dst)
+    report = Report()
+    try:
+        for doc in run(read_folder(src, config), prepare(document_steps(config)),
+                       Deduplicator(config), writer, report):
+            if on_document is not None:
+                on_document(doc)
+    except BaseException:
+        writer.close()
+        raise
+    writer.commit()
+    report.finish()
+    state = dst / STATE_DIR
+    summary = {"config": config.as_dict(), **report.as_dict()}
+    write_atomic(state / "report.json", (json.dumps(summary, indent=2) + "\n").encode())
+    write_atomic(state / SUCCESS, (json.dumps({"config": config.digest(), **report.as_dict()}) + "\n").encode())
+    return report

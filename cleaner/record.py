@@ -1,0 +1,114 @@
+"""The one record type that flows through every stage, and the decisions stages attach to it.
+
+A stage never deletes data: a paragraph or document it drops keeps its text and gains a
+`Removal` saying why and what it duplicated; an input that cannot be read gains a `Reject`.
+That is how "nothing lost" is checked: every input paragraph is kept, removed or rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """Where a kept copy lives: a document, and optionally one of its paragraphs."""
+
+    source: str
+    id: str
+    paragraph: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source, "id": self.id}
+        if self.paragraph is not None:
+            out["paragraph"] = self.paragraph
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """Why a paragraph or document was dropped, and the kept copy it duplicated."""
+
+    reason: str
+    duplicate_of: Ref | None = None
+    similarity: float | None = None
+    estimated_similarity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Why an input could not be cleaned at all (it is skipped, not silently dropped)."""
+
+    reason: str
+    message: str
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class Fingerprint:
+    """What the dedup index compares: an exact key, and for long paragraphs a MinHash.
+
+    `shingles` holds the sorted unique 32-bit hashes of the word n-grams, used to verify a
+    MinHash candidate by its true Jaccard similarity; `signature` the MinHash hash values.
+    """
+
+    key: bytes
+    words: int
+    shingles: np.ndarray | None = None
+    signature: np.ndarray | None = None
+
+
+@dataclass(slots=True)
+class Paragraph:
+    """One paragraph; `index` is its position in the document after segmentation."""
+
+    index: int
+    text: str
+    fingerprint: Fingerprint | None = None
+    removal: Removal | None = None
+
+    @property
+    def kept(self) -> bool:
+        return self.removal is None
+
+
+@dataclass(slots=True)
+class Document:
+    """One input text (a file, or a record of a JSONL/Parquet stream) on its way through.
+
+    `source` names where it came from (a path relative to the input root, or `file:line`);
+    `raw` holds undecoded bytes until the decode stage turns them into `text`.
+    """
+
+    id: str
+    source: str
+    raw: bytes | None = None
+    text: str | None = None
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)
+    bytes_in: int = 0
+    fingerprint: Fingerprint | None = None
+    removal: Removal | None = None
+    reject: Reject | None = None
+
+    @property
+    def ref(self) -> Ref:
+        return Ref(self.source, self.id)
+
+    @property
+    def alive(self) -> bool:
+        """True while later stages should still work on it (neither rejected nor removed)."""
+        return self.reject is None and self.removal is None
+
+    @property
+    def kept_paragraphs(self) -> list[Paragraph]:
+        return [p for p in self.paragraphs if p.kept]
+
+    def cleaned_text(self) -> str:
+        """The document as written: kept paragraphs, one blank line apart, final newline."""
+        kept = self.kept_paragraphs
+        return "\n\n".join(p.text for p in kept) + "\n" if kept else ""

@@ -1,0 +1,26 @@
+"""Shared test helpers: paths to the bundled fixtures and the optional ../shared data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+SHARED = ROOT.parent / "shared"
+SAMPLE_ARTICLE = SHARED / "fixtures" / "news_article_repeated_paragraph.txt"
+
+
+def needs_shared(path: Path):
+    """Skip a test when an optional file from ../shared is not there."""
+    return pytest.mark.skipif(not path.exists(), reason=f"{path} not present")
+
+
+def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Create `files` (relative name -> text or bytes) under `root`; return `root`."""
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return root
