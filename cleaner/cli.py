@@ -92,11 +92,15 @@ def _clean_with_progress(src: Path, dst: Path, config: Config, overwrite: bool, 
     files, size = measure_folder(src, config) if show and src.is_dir() else (0, 0)
     with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1000, disable=not show,
               desc="cleaning", file=sys.stderr) as bar:
+        done = 0
+
         def advance(doc: Document) -> None:
+            nonlocal done
+            done += 1
             bar.update(doc.bytes_in)
             if doc.reject is not None:
                 bar.write(f"cleaner: skipped {doc.source}: {doc.reject.message}", file=sys.stderr)
-            bar.set_postfix_str(f"{bar.n and files} files", refresh=False)
+            bar.set_postfix_str(f"{done}/{files} files", refresh=False)
 
         return clean_folder(src, dst, config, overwrite=overwrite, on_document=advance)
 
