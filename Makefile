@@ -23,11 +23,11 @@ demo: $(STAMP)  ## clean the bundled fixtures into demo-out/ and show what was r
 	exit $$status
 
 test: $(STAMP)  ## lint, then the whole suite (pytest's "no tests ran" exits 5 and fails)
-	$(BIN)/ruff check cleaner tests bench
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check cleaner tests bench
+	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis *.egg-info
