@@ -68,7 +68,21 @@ def normalize_document(doc: Document, config: Config) -> Document:
     """Repair and normalise `doc.text`, recording ftfy's fixes in the audit."""
     if not doc.alive or doc.text is None:
         return doc
-    repaired, fixes = repair_text(doc.text, config.repair)
-    doc.audit["fixes"] = fixes
-    doc.text = normalize_text(repaired)
+    doc.text, doc.audit["fixes"] = clean_to_fixed_point(doc.text, config.repair)
     return doc
+
+
+def clean_to_fixed_point(text: str, profile: str) -> tuple[str, list[str]]:
+    """Repair then normalise until neither changes the text.
+
+    Normalising can expose new mojibake (dropping a stray control character can join "Â"
+    and "‘"), so one round of each is not always stable; the loop makes cleaning idempotent.
+    """
+    fixes: list[str] = []
+    while True:
+        repaired, new_fixes = repair_text(text, profile)
+        fixes.extend(f for f in new_fixes if f not in fixes)
+        cleaned = normalize_text(repaired)
+        if cleaned == text:
+            return cleaned, fixes
+        text = cleaned
