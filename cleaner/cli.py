@@ -8,6 +8,7 @@ failed (e.g. the disk filled) and the output is incomplete; 130 interrupted.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 import sys
 
@@ -15,11 +16,13 @@ import click
 from tqdm import tqdm
 
 from . import __version__
-from .config import REPAIR_PROFILES, SCOPES, Config
+from .api import clean_records
+from .config import COMPRESSIONS, FORMATS, ON_ERROR, PARAGRAPH_MODES, REPAIR_PROFILES, SCOPES, Config
 from .errors import CleanerError, ConfigError, OutputError, UsageError
 from .pipeline import clean_folder
 from .read import measure_folder
 from .record import Document
+from .records import input_format
 
 EXIT_REJECTED, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 1, 2, 3, 130
 
@@ -57,40 +60,85 @@ def main() -> None:
               help="Shorter paragraphs are only removed as exact repeats inside one document.")
 @click.option("--repair", type=click.Choice(REPAIR_PROFILES), default="safe", show_default=True,
               help="ftfy profile: safe fixes mojibake only; aggressive also folds quotes, widths.")
+@click.option("--paragraphs", type=click.Choice(PARAGRAPH_MODES), default="blank", show_default=True,
+              help="Paragraphs end at blank lines, also before an indented line (hard-wrapped "
+                   "newswire), at every line, or auto: chosen per document.")
+@click.option("--unwrap", is_flag=True, help="Rejoin the lines of each paragraph with single spaces.")
+@click.option("--text-field", default="text", show_default=True, help="The field of a record that holds the text.")
+@click.option("--id-field", default="id", show_default=True,
+              help="The field of a record that holds its id (made from file:line when absent).")
+@click.option("--format", "format", type=click.Choice(FORMATS), default=None,
+              help="Output format  [default: the input's]")
+@click.option("--compression", type=click.Choice(COMPRESSIONS), default=None,
+              help="Compression of JSONL output  [default: the input's]")
+@click.option("--shard-records", type=int, default=0, show_default=True,
+              help="Start a new output file after this many records (0: no limit).")
+@click.option("--shard-bytes", type=int, default=500_000_000, show_default=True,
+              help="Start a new output file once one holds about this many bytes (0: no limit).")
+@click.option("--on-error", type=click.Choice(ON_ERROR), default="skip", show_default=True,
+              help="A bad record or file: log it to rejects.jsonl and go on (exit 1), or stop (exit 3).")
+@click.option("--log-dir", type=click.Path(path_type=Path), default=None,
+              help="Where the logs go  [default: DST/.cleaner; required when DST is -]")
 @click.option("--overwrite", is_flag=True, help="Write into a DST that is not empty.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
-def clean(src: Path, dst: Path, overwrite: bool, quiet: bool, **options: object) -> None:
-    """Clean every text file under SRC into DST, keeping relative paths.
+def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bool, **options: object) -> None:
+    """Clean SRC into DST: a folder of text files, or JSONL / Parquet records.
 
-    Each file is decoded, repaired (ftfy), normalised, split into paragraphs at blank
-    lines, and stripped of repeated paragraphs. DST/.cleaner/ receives removed.jsonl
-    (every dropped paragraph, why, and the kept copy it repeated), rejects.jsonl,
-    files.jsonl, report.json, and _SUCCESS once the run is complete. SRC is never modified.
+    SRC is a folder (text files by --glob, or JSONL/Parquet files with --glob '*.jsonl.gz'),
+    a .jsonl, .jsonl.gz, .jsonl.zst or .parquet file, or - for JSONL on standard input.
+    DST is a folder, or - for JSONL on standard output (then the progress and summary go to
+    standard error and the logs to --log-dir). Each text is repaired (ftfy), normalised,
+    split into paragraphs and stripped of repeated paragraphs; a record keeps every other
+    field as it was. The log folder receives removed.jsonl (every dropped paragraph or
+    record, why, and the kept copy it repeated), rejects.jsonl (with file and line),
+    report.json, and _SUCCESS once the run is complete. SRC is never modified.
 
     \b
-    Example:
+    Examples:
         cleaner clean articles/ cleaned/ --scope document --threshold 0.8
+        cleaner clean crawl.jsonl.zst cleaned/ --shard-records 100000
+        zcat wire.jsonl.gz | cleaner clean - - --paragraphs indent --log-dir logs > out.jsonl
     """
+    state = log_dir or dst / ".cleaner"
     try:
         config = Config(**options)  # type: ignore[arg-type]
-        report = _clean_with_progress(src, dst, config, overwrite, quiet)
+        report = _clean_with_progress(src, dst, config, overwrite, quiet, log_dir)
     except CleanerError as err:
+        if isinstance(err, OutputError) and str(dst) == "-":
+            _silence_stdout()
         raise CleanerFailure(err) from None
     except KeyboardInterrupt:
-        click.echo(f"cleaner: interrupted; {dst} is incomplete (no .cleaner/_SUCCESS)", err=True)
+        click.echo(f"cleaner: interrupted; {'the output' if str(dst) == '-' else dst} is incomplete "
+                   f"(no {state / '_SUCCESS'})", err=True)
         sys.exit(EXIT_INTERRUPTED)
     if not quiet:
         click.echo(report.summary(), err=True)
     if report.documents_rejected:
         click.echo(f"cleaner: {report.documents_rejected} input(s) rejected, "
-                   f"see {dst / '.cleaner' / 'rejects.jsonl'}", err=True)
+                   f"see {state / 'rejects.jsonl'}", err=True)
         sys.exit(EXIT_REJECTED)
 
 
-def _clean_with_progress(src: Path, dst: Path, config: Config, overwrite: bool, quiet: bool):
+def _silence_stdout() -> None:
+    """After a write to stdout failed (the reader went away), send what is left to
+    /dev/null so that Python's own flush at exit does not print a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _is_text_folder_run(src: Path, dst: Path, config: Config, log_dir: Path | None) -> bool:
+    """A folder of text files into a folder of text files, with its logs in DST: the
+    original folder run (it also writes files.jsonl)."""
+    return (str(src) != "-" and str(dst) != "-" and log_dir is None and config.format in (None, "txt")
+            and (src.is_dir() or not src.exists()) and input_format(src, config.glob) == "txt")
+
+
+def _clean_with_progress(src: Path, dst: Path, config: Config, overwrite: bool, quiet: bool,
+                         log_dir: Path | None = None):
     show = not quiet and sys.stderr.isatty()
-    files, size = measure_folder(src, config) if show and src.is_dir() else (0, 0)
-    with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1000, disable=not show,
+    folder_run = _is_text_folder_run(src, dst, config, log_dir)
+    files, size = measure_folder(src, config) if show and folder_run and src.is_dir() else (0, 0)
+    with tqdm(total=size or None, unit="B", unit_scale=True, unit_divisor=1000, disable=not show,
               desc="cleaning", file=sys.stderr) as bar:
         done = 0
 
@@ -99,10 +147,15 @@ def _clean_with_progress(src: Path, dst: Path, config: Config, overwrite: bool, 
             done += 1
             bar.update(doc.bytes_in)
             if doc.reject is not None:
-                bar.write(f"cleaner: skipped {doc.source}: {doc.reject.message}", file=sys.stderr)
-            bar.set_postfix_str(f"{done}/{files} files", refresh=False)
+                where = doc.source if doc.reject.line is None or folder_run else f"{doc.source}:{doc.reject.line}"
+                bar.write(f"cleaner: skipped {where}: {doc.reject.message}", file=sys.stderr)
+            bar.set_postfix_str(f"{done}/{files} files" if folder_run else f"{done} records", refresh=False)
 
-        return clean_folder(src, dst, config, overwrite=overwrite, on_document=advance)
+        if folder_run:
+            return clean_folder(src, dst, config, overwrite=overwrite, on_document=advance)
+        source = sys.stdin.buffer if str(src) == "-" else src
+        target = sys.stdout.buffer if str(dst) == "-" else dst
+        return clean_records(source, target, config, log_dir, overwrite=overwrite, on_document=advance)
 
 
 __all__ = ["main", "OutputError"]

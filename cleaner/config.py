@@ -10,6 +10,10 @@ from .errors import ConfigError
 
 SCOPES = ("document", "corpus")
 REPAIR_PROFILES = ("safe", "aggressive", "off")
+PARAGRAPH_MODES = ("blank", "indent", "line", "auto")
+FORMATS = ("txt", "jsonl", "parquet")
+COMPRESSIONS = ("none", "gzip", "zstd")
+ON_ERROR = ("skip", "fail")
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,12 @@ class Config:
       enough to find candidates; every candidate is then verified on its real shingle set.
     - `min_words=5`: a paragraph shorter than that ("Reuters", "He added:") is never
       matched fuzzily and never removed because another document has it.
+    - `paragraphs="blank"`: blank lines are what most scraped text uses; `indent` is for
+      hard-wrapped newswire, `auto` decides per document (see cleaner.segment).
+    - `format=None`, `compression=None`: write what was read (JSONL stays JSONL, .gz stays .gz).
+    - `shard_bytes=500_000_000`: a record output file is closed at the first record after it
+      reaches about 500 MB on disk, a size every loader streams and most tools split at;
+      `shard_records=0` sets no count limit.
     """
 
     glob: str = "*.txt"
@@ -38,6 +48,15 @@ class Config:
     seed: int = 1
     min_words: int = 5
     lsh_recall: float = 0.99
+    paragraphs: str = "blank"
+    unwrap: bool = False
+    text_field: str = "text"
+    id_field: str = "id"
+    on_error: str = "skip"
+    format: str | None = None
+    compression: str | None = None
+    shard_records: int = 0
+    shard_bytes: int = 500_000_000
 
     def __post_init__(self) -> None:
         if not self.glob:
@@ -56,6 +75,28 @@ class Config:
             raise ConfigError(f"min_words must be at least 1, got {self.min_words}")
         if not 0.5 <= self.lsh_recall < 1.0:
             raise ConfigError(f"lsh_recall must be in [0.5, 1.0), got {self.lsh_recall}")
+        self._check_formats()
+
+    def _check_formats(self) -> None:
+        if self.paragraphs not in PARAGRAPH_MODES:
+            raise ConfigError(f"paragraphs must be one of {', '.join(PARAGRAPH_MODES)}, got {self.paragraphs!r}")
+        if self.on_error not in ON_ERROR:
+            raise ConfigError(f"on_error must be one of {', '.join(ON_ERROR)}, got {self.on_error!r}")
+        if self.format is not None and self.format not in FORMATS:
+            raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        if self.compression is not None and self.compression not in COMPRESSIONS:
+            raise ConfigError(f"compression must be one of {', '.join(COMPRESSIONS)}, got {self.compression!r}")
+        if not self.text_field or not self.id_field:
+            raise ConfigError("text_field and id_field must not be empty")
+        if self.text_field == self.id_field:
+            raise ConfigError(f"text_field and id_field must differ, both are {self.text_field!r}")
+        if self.shard_records < 0 or self.shard_bytes < 0:
+            raise ConfigError("shard_records and shard_bytes must be at least 0 (0: no limit)")
+
+    @property
+    def keeps_indentation(self) -> bool:
+        """Whether normalising must keep line-leading spaces: they mark paragraphs here."""
+        return self.paragraphs in ("indent", "auto")
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -37,6 +37,7 @@ _INVISIBLE = re.compile(
 )
 _SPACE_RUN = re.compile(r"[ \t]+")
 _LINE_EDGES = re.compile(r"[ \t]*\n[ \t]*")
+_LINE_ENDS = re.compile(r"[ \t]+(?=\n)")
 
 
 def repair_text(text: str, profile: str = "safe") -> tuple[str, list[str]]:
@@ -52,14 +53,18 @@ def repair_text(text: str, profile: str = "safe") -> tuple[str, list[str]]:
         text = fixed
 
 
-def normalize_text(text: str) -> str:
+def normalize_text(text: str, keep_indent: bool = False) -> str:
     """NFC; every line break to "\\n"; drop invisible controls; tidy spaces and tabs.
 
     Runs of spaces and tabs inside a line become one space, and each line and the whole
     text lose leading and trailing spaces. Correct NFC text without these is unchanged.
+    With `keep_indent` a line keeps one leading space where it had any (blank lines become
+    empty): indentation is what marks a paragraph in hard-wrapped newswire.
     """
     text = text.replace("\r\n", "\n").translate(_BREAKS)
     text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+    if keep_indent:
+        return _LINE_ENDS.sub("", _SPACE_RUN.sub(" ", text)).strip("\n").rstrip(" ")
     text = _LINE_EDGES.sub("\n", _SPACE_RUN.sub(" ", text))
     return text.strip(" \t\n")
 
@@ -68,11 +73,11 @@ def normalize_document(doc: Document, config: Config) -> Document:
     """Repair and normalise `doc.text`, recording ftfy's fixes in the audit."""
     if not doc.alive or doc.text is None:
         return doc
-    doc.text, doc.audit["fixes"] = clean_to_fixed_point(doc.text, config.repair)
+    doc.text, doc.audit["fixes"] = clean_to_fixed_point(doc.text, config.repair, config.keeps_indentation)
     return doc
 
 
-def clean_to_fixed_point(text: str, profile: str) -> tuple[str, list[str]]:
+def clean_to_fixed_point(text: str, profile: str, keep_indent: bool = False) -> tuple[str, list[str]]:
     """Repair then normalise until neither changes the text.
 
     Normalising can expose new mojibake (dropping a stray control character can join "Â"
@@ -82,7 +87,7 @@ def clean_to_fixed_point(text: str, profile: str) -> tuple[str, list[str]]:
     while True:
         repaired, new_fixes = repair_text(text, profile)
         fixes.extend(f for f in new_fixes if f not in fixes)
-        cleaned = normalize_text(repaired)
+        cleaned = normalize_text(repaired, keep_indent)
         if cleaned == text:
             return cleaned, fixes
         text = cleaned

@@ -18,7 +18,7 @@ from pathlib import Path
 from .config import Config
 from .decode import decode_document
 from .dedup import Deduplicator
-from .errors import UsageError
+from .errors import InputError, UsageError
 from .fingerprint import Fingerprinter
 from .normalize import normalize_document
 from .read import check_source_folder, read_folder
@@ -59,6 +59,19 @@ def prepare(steps: list[Step]) -> Stage:
             yield doc
 
     return stage
+
+
+def reject_policy(config: Config) -> Stage:
+    """With `on_error="fail"`, a stage that stops the run at the first rejected input,
+    naming its file and line; with `skip`, rejected inputs pass on to be logged."""
+
+    def stop_at_reject(docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            if doc.reject is not None:
+                raise InputError(doc.source, doc.reject.message, doc.reject.line)
+            yield doc
+
+    return stop_at_reject if config.on_error == "fail" else (lambda docs: iter(docs))
 
 
 def clean_documents(docs: Iterable[Document], config: Config) -> Iterator[Document]:
@@ -106,7 +119,7 @@ def clean_folder(
     writer = FolderWriter(dst)
     report = Report()
     try:
-        for doc in run(read_folder(src, config), prepare(document_steps(config)),
+        for doc in run(read_folder(src, config), prepare(document_steps(config)), reject_policy(config),
                        Deduplicator(config), writer, report):
             if on_document is not None:
                 on_document(doc)

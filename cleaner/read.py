@@ -45,18 +45,23 @@ def check_source_folder(src: Path) -> None:
         raise UsageError(f"{src}: not a folder")
 
 
+def read_file(path: Path, name: str) -> Document:
+    """One whole file as a Document named `name`, holding its raw bytes (or a Reject)."""
+    doc = Document(id=name, source=name)
+    try:
+        doc.raw = path.read_bytes()
+    except OSError as err:
+        doc.reject = Reject("unreadable", err.strerror or str(err))
+    else:
+        doc.bytes_in = len(doc.raw)
+    return doc
+
+
 def read_folder(src: Path, config: Config) -> Iterator[Document]:
     """Yield one Document per matching file, holding its raw bytes (or a Reject)."""
     check_source_folder(src)
     for path, name in iter_files(src, config.glob):
-        doc = Document(id=name, source=name)
-        try:
-            doc.raw = path.read_bytes()
-        except OSError as err:
-            doc.reject = Reject("unreadable", err.strerror or str(err))
-        else:
-            doc.bytes_in = len(doc.raw)
-        yield doc
+        yield read_file(path, name)
 
 
 def measure_folder(src: Path, config: Config) -> tuple[int, int]:

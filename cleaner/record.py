@@ -94,6 +94,7 @@ class Document:
     fingerprint: Fingerprint | None = None
     removal: Removal | None = None
     reject: Reject | None = None
+    separator: str = "\n\n"
 
     @property
     def ref(self) -> Ref:
@@ -109,6 +110,7 @@ class Document:
         return [p for p in self.paragraphs if p.kept]
 
     def cleaned_text(self) -> str:
-        """The document as written: kept paragraphs, one blank line apart, final newline."""
+        """The document as written: kept paragraphs, `separator` (a blank line unless
+        segmented by line) apart, final newline."""
         kept = self.kept_paragraphs
-        return "\n\n".join(p.text for p in kept) + "\n" if kept else ""
+        return self.separator.join(p.text for p in kept) + "\n" if kept else ""

@@ -73,11 +73,20 @@ class JsonlLog:
         self._out.close()
 
 
+def _origin(doc: Document) -> dict[str, Any]:
+    """`source` and `id`, and for a record of a JSONL/Parquet input its `line` (or row)."""
+    origin: dict[str, Any] = {"source": doc.source, "id": doc.id}
+    record = doc.metadata.get("record")
+    if record is not None:
+        origin["line"] = record.line
+    return origin
+
+
 def removal_record(doc: Document, paragraph: Paragraph | None) -> dict[str, Any]:
     """The removal-log line for a dropped paragraph, or for a whole dropped document."""
     removal = paragraph.removal if paragraph is not None else doc.removal
     assert removal is not None
-    record: dict[str, Any] = {"source": doc.source, "id": doc.id}
+    record: dict[str, Any] = _origin(doc)
     if paragraph is not None:
         record["paragraph"] = paragraph.index
         record["text"] = paragraph.text
@@ -103,36 +112,40 @@ def file_record(doc: Document) -> dict[str, Any]:
     }
 
 
-class FolderWriter:
-    """Stage: write each kept document to DST at its relative path, and log the rest."""
+def reject_record(doc: Document) -> dict[str, Any]:
+    """The rejects-log line of an input that could not be cleaned."""
+    assert doc.reject is not None
+    return {**_origin(doc), "line": doc.reject.line, "reason": doc.reject.reason, "message": doc.reject.message}
 
-    def __init__(self, dst: Path) -> None:
-        self.dst = dst
-        self.state = dst / STATE_DIR
-        self.state.mkdir(parents=True, exist_ok=True)
-        self.logs = {name: JsonlLog(self.state / name) for name in LOGS}
 
-    def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
-        for doc in docs:
-            self.write(doc)
-            yield doc
+def log_lines(doc: Document) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(log name, line) for everything dropped from `doc`: the reject, or the removals."""
+    if doc.reject is not None:
+        yield "rejects.jsonl", reject_record(doc)
+    elif doc.removal is not None:
+        yield "removed.jsonl", removal_record(doc, None)
+    else:
+        for paragraph in doc.paragraphs:
+            if paragraph.removal is not None:
+                yield "removed.jsonl", removal_record(doc, paragraph)
+
+
+class RunLogs:
+    """The logs of one run under a state folder: removed, rejects and (for folders) files."""
+
+    def __init__(self, state: Path, names: tuple[str, ...] = LOGS) -> None:
+        self.state = state
+        try:
+            state.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(f"{state}: cannot create: {err.strerror or err}") from err
+        self.logs = {name: JsonlLog(state / name) for name in names}
 
     def write(self, doc: Document) -> None:
-        if doc.reject is not None:
-            self.logs["rejects.jsonl"].write(
-                {"source": doc.source, "id": doc.id, "line": doc.reject.line,
-                 "reason": doc.reject.reason, "message": doc.reject.message}
-            )
-        elif doc.removal is not None:
-            self.logs["removed.jsonl"].write(removal_record(doc, None))
-        else:
-            for paragraph in doc.paragraphs:
-                if paragraph.removal is not None:
-                    self.logs["removed.jsonl"].write(removal_record(doc, paragraph))
-            text = doc.cleaned_text()
-            if text:
-                write_atomic(self.dst / doc.source, text.encode("utf-8", "surrogateescape"))
-        self.logs["files.jsonl"].write(file_record(doc))
+        for name, line in log_lines(doc):
+            self.logs[name].write(line)
+        if "files.jsonl" in self.logs:
+            self.logs["files.jsonl"].write(file_record(doc))
 
     def commit(self) -> None:
         for log in self.logs.values():
@@ -141,3 +154,31 @@ class FolderWriter:
     def close(self) -> None:
         for log in self.logs.values():
             log.close()
+
+
+class FolderWriter:
+    """Stage: write each kept document to DST at its relative path, and log the rest."""
+
+    def __init__(self, dst: Path) -> None:
+        self.dst = dst
+        self.state = dst / STATE_DIR
+        self.run_logs = RunLogs(self.state)
+        self.logs = self.run_logs.logs
+
+    def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            self.write(doc)
+            yield doc
+
+    def write(self, doc: Document) -> None:
+        if doc.alive:
+            text = doc.cleaned_text()
+            if text:
+                write_atomic(self.dst / doc.source, text.encode("utf-8", "surrogateescape"))
+        self.run_logs.write(doc)
+
+    def commit(self) -> None:
+        self.run_logs.commit()
+
+    def close(self) -> None:
+        self.run_logs.close()

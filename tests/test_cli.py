@@ -49,7 +49,7 @@ def test_rejected_input_exits_1_and_names_the_file(tmp_path: Path):
 
 def test_every_option_has_help_and_an_example():
     result = invoke("clean", "--help")
-    assert "Example:" in result.output
+    assert "Examples:" in result.output
     for option in ["--glob", "--scope", "--threshold", "--ngram", "--num-perm", "--min-words",
                    "--repair", "--overwrite", "--quiet"]:
         assert option in result.output

@@ -1,0 +1,156 @@
+"""The Python API for a pipeline step, and the record run the CLI builds on it.
+
+    cleaner = Cleaner(Config(paragraphs="indent"))
+    for record in cleaner.run(records):      # any iterable of dicts
+        ...                                  # cleaned records; dropped ones are not yielded
+    cleaner.report, cleaner.removed, cleaner.rejected   # what was dropped, and why
+
+`clean_records` runs the same `Cleaner` from JSONL/Parquet files, folders or a stream
+into shards, text files or a stream, with the logs in a folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+import json
+import os
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .config import Config
+from .dedup import Deduplicator
+from .errors import UsageError
+from .pipeline import clean_text, document_steps, prepare, reject_policy, run
+from .record import Document
+from .records import JSONL_SUFFIXES, PARQUET_SUFFIX, input_compression, input_format, read_dicts, read_inputs
+from .report import Report
+from .sinks import open_sink, output_record
+from .write import STATE_DIR, SUCCESS, RunLogs, log_lines, write_atomic
+
+RECORD_LOGS = ("removed.jsonl", "rejects.jsonl")
+
+
+class Cleaner:
+    """Clean records as one step of a data pipeline: dicts in, cleaned dicts out.
+
+    Each record's text field is repaired, normalised, split into paragraphs and stripped of
+    repeated paragraphs; every other field is kept, in order. A record that is removed
+    whole, emptied, or rejected is not yielded: `removed` and `rejected` hold the lines
+    `removed.jsonl` and `rejects.jsonl` would (unless `keep_log=False`), and `report`
+    counts everything. One Cleaner remembers what it kept across `run` calls, so batches
+    of one corpus are deduplicated against each other.
+    """
+
+    def __init__(self, config: Config | None = None, keep_log: bool = True) -> None:
+        self.config = config or Config()
+        self.keep_log = keep_log
+        self.report = Report()
+        self.removed: list[dict[str, Any]] = []
+        self.rejected: list[dict[str, Any]] = []
+        self._stages = (prepare(document_steps(self.config)), reject_policy(self.config),
+                        Deduplicator(self.config), self.report)
+
+    def documents(self, docs: Iterable[Document]) -> Iterator[Document]:
+        """Every document, decided: kept, emptied, removed or rejected (in input order).
+
+        Raises InputError at the first rejected one when `config.on_error == "fail"`.
+        """
+        for doc in run(docs, *self._stages):
+            if self.keep_log:
+                for name, line in log_lines(doc):
+                    (self.rejected if name == "rejects.jsonl" else self.removed).append(line)
+            yield doc
+
+    def run(self, records: Iterable[dict[str, Any]], source: str = "<records>") -> Iterator[dict[str, Any]]:
+        """Cleaned copies of the records that keep any text, in order.
+
+        A record without an id field is given `source:n` (n counts records from 1).
+        """
+        for doc in self.documents(read_dicts(records, self.config, source)):
+            if doc.alive and doc.kept_paragraphs:
+                yield output_record(doc, self.config)
+
+    def clean_text(self, text: str) -> str:
+        """One text alone, as `cleaner.clean_text` (no memory of other documents)."""
+        return clean_text(text, self.config)
+
+
+def output_kind(src: Path | BinaryIO, dst: Path | BinaryIO, config: Config) -> tuple[str, str]:
+    """(format, compression) of the output: as asked, else as the input."""
+    out_format = config.format or input_format(src, config.glob)
+    if config.compression is not None:
+        compression = config.compression
+    else:
+        compression = input_compression(src, config.glob) if out_format == "jsonl" else "none"
+    if not isinstance(dst, Path) and out_format != "jsonl":
+        raise UsageError(f"- writes JSONL only, not {out_format}")
+    if out_format != "jsonl" and config.compression not in (None, "none"):
+        raise UsageError(f"compression applies to JSONL output only, not {out_format}")
+    return out_format, compression
+
+
+def check_record_destination(src: Path | BinaryIO, dst: Path | BinaryIO, state: Path, overwrite: bool) -> None:
+    """Refuse an output or log folder inside the input, a file in their place, or one that
+    already holds something (without `overwrite`); nothing is written before."""
+    for folder in ([dst] if isinstance(dst, Path) else []) + [state]:
+        if isinstance(src, Path) and src.is_dir():
+            src_real, real = src.resolve(), folder.resolve()
+            if real == src_real or src_real in real.parents:
+                raise UsageError(f"{folder}: the output folder must not be the input folder or inside it")
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"{folder}: exists and is not a folder")
+        if folder.is_dir() and any(os.scandir(folder)) and not overwrite:
+            raise UsageError(f"{folder}: output folder is not empty (use --overwrite to write into it)")
+    if isinstance(dst, Path) and any(dst.name.endswith(s) for s in (*JSONL_SUFFIXES, PARQUET_SUFFIX)):
+        raise UsageError(f"{dst}: the output is a folder (it receives part-00000{dst.suffix}, ...), "
+                         "or - for standard output")
+
+
+def clean_records(
+    src: Path | BinaryIO,
+    dst: Path | BinaryIO,
+    config: Config,
+    log_dir: Path | None = None,
+    overwrite: bool = False,
+    on_document: Callable[[Document], None] | None = None,
+) -> Report:
+    """Clean records (or text files) from `src` into `dst`; return the finished report.
+
+    `src` is a JSONL/Parquet file, a folder, or a binary JSONL stream; `dst` a folder or a
+    binary stream (then `log_dir` is required). The logs go to `log_dir`, by default
+    `dst/.cleaner`; `_SUCCESS` appears there once everything is written.
+    """
+    if log_dir is None:
+        if not isinstance(dst, Path):
+            raise UsageError("writing to standard output needs --log-dir for the logs")
+        log_dir = dst / STATE_DIR
+    if isinstance(src, Path) and not src.exists():
+        raise UsageError(f"{src}: no such file or folder")
+    out_format, compression = output_kind(src, dst, config)
+    check_record_destination(src, dst, log_dir, overwrite)
+    (log_dir / SUCCESS).unlink(missing_ok=True)
+    logs = RunLogs(log_dir, RECORD_LOGS)
+    sink = open_sink(dst, out_format, compression, config)
+    cleaner = Cleaner(config, keep_log=False)
+    try:
+        for doc in cleaner.documents(read_inputs(src, config)):
+            logs.write(doc)
+            if doc.alive and doc.kept_paragraphs:
+                sink.write(doc)
+            if on_document is not None:
+                on_document(doc)
+    except BaseException:
+        sink.close()
+        logs.close()
+        raise
+    sink.commit()
+    logs.commit()
+    return _finish(cleaner.report, log_dir, config)
+
+
+def _finish(report: Report, state: Path, config: Config) -> Report:
+    report.finish()
+    summary = {"config": config.as_dict(), **report.as_dict()}
+    write_atomic(state / "report.json", (json.dumps(summary, indent=2) + "\n").encode())
+    write_atomic(state / SUCCESS, (json.dumps({"config": config.digest(), **report.as_dict()}) + "\n").encode())
+    return report
