@@ -31,3 +31,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis *.egg-info
+
+.PHONY: test-slow
+test-slow: $(STAMP)  ## the slow tests: the whole Reuters file through a real pipe (needs ../shared)
+	CLEANER_SLOW=1 $(BIN)/python -m pytest -m slow

@@ -12,7 +12,6 @@ import gzip
 import json
 import os
 from pathlib import Path
-import tempfile
 from typing import IO, Any, BinaryIO, Protocol
 from urllib.parse import quote
 
@@ -23,7 +22,7 @@ import zstandard
 from .config import Config
 from .errors import OutputError
 from .record import Document
-from .write import to_json_line, write_atomic
+from .write import create_temp, to_json_line, write_atomic
 
 COMPRESSION_SUFFIX = {"none": "", "gzip": ".gz", "zstd": ".zst"}
 PARQUET_BATCH_ROWS = 1024
@@ -104,7 +103,7 @@ class Shards:
     def _open(self) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{self.name}.", suffix=".tmp")
+            fd, tmp = create_temp(self.folder / self.name)
         except OSError as err:
             raise OutputError(f"{self.folder}: cannot write: {err.strerror or err}") from err
         self.tmp, self.file, self.records = Path(tmp), os.fdopen(fd, "wb"), 0

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 import json
 import os
 from pathlib import Path
-import tempfile
+import secrets
 from typing import IO, Any
 
 from .errors import OutputError
@@ -22,11 +22,22 @@ SUCCESS = "_SUCCESS"
 LOGS = ("removed.jsonl", "rejects.jsonl", "files.jsonl")
 
 
+def create_temp(path: Path) -> tuple[int, str]:
+    """A new empty file beside `path` to be renamed onto it: (fd, name). Unlike mkstemp's
+    0600 it gets the usual permissions (0666 less the umask), so others can read the output."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(tmp)
+        except FileExistsError:
+            continue
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = create_temp(path)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)

@@ -1,6 +1,11 @@
+from hypothesis import given
+from hypothesis import strategies as st
+import pytest
+
 from cleaner.config import Config
+from cleaner.normalize import normalize_document, normalize_text
 from cleaner.record import Document
-from cleaner.segment import segment_document, split_paragraphs
+from cleaner.segment import choose_mode, segment_document, split_paragraphs
 
 
 def test_paragraphs_split_at_blank_lines_and_keep_inner_lines():
@@ -21,3 +26,75 @@ def test_empty_document_is_rejected_not_dropped():
 def test_paragraph_indexes_follow_segmentation():
     doc = segment_document(Document(id="d", source="d.txt", text="a\n\nb\n\nc"), Config())
     assert [(p.index, p.text) for p in doc.paragraphs] == [(0, "a"), (1, "b"), (2, "c")]
+
+
+# Hard-wrapped newswire: paragraphs start at an indented line, lines wrap flush left.
+WIRE = ("The authority said it will raise\ndock fees by 4.5 pct.\n"
+        "    Higher dredging costs forced\nthe increase, it said.\n"
+        "    Shipping lines will pass it on.\n\n Wire\n\x03")
+
+
+def segment(text: str, **options) -> Document:
+    config = Config(**options)
+    doc = Document(id="d", source="d", text=text)
+    return segment_document(normalize_document(doc, config), config)
+
+
+def test_normalising_for_indent_mode_keeps_one_space_of_indentation():
+    assert normalize_text("  a  b \n\t c\n   \n d ", keep_indent=True) == " a b\n c\n\n d"
+    assert normalize_text("  a  b \n\t c\n   \n d ") == "a b\nc\n\nd"
+
+
+def test_indent_mode_splits_newswire_at_indented_lines():
+    doc = segment(WIRE, paragraphs="indent")
+    assert [p.text for p in doc.paragraphs] == [
+        "The authority said it will raise\ndock fees by 4.5 pct.",
+        "Higher dredging costs forced\nthe increase, it said.",
+        "Shipping lines will pass it on.",
+        "Wire",
+    ]
+
+
+def test_blank_mode_keeps_newswire_as_one_block_without_indentation():
+    [first, wire] = segment(WIRE).paragraphs
+    assert first.text.startswith("The authority") and "\nHigher dredging" in first.text
+    assert wire.text == "Wire"
+
+
+def test_unwrap_rejoins_lines_only_when_asked():
+    doc = segment(WIRE, paragraphs="indent", unwrap=True)
+    assert doc.paragraphs[0].text == "The authority said it will raise dock fees by 4.5 pct."
+    assert doc.cleaned_text().startswith("The authority said it will raise dock fees by 4.5 pct.\n\nHigher")
+
+
+def test_line_mode_makes_every_line_a_paragraph_and_writes_lines_back():
+    doc = segment("One.\nTwo.\n\nThree.", paragraphs="line")
+    assert [p.text for p in doc.paragraphs] == ["One.", "Two.", "Three."]
+    assert doc.cleaned_text() == "One.\nTwo.\nThree.\n"
+
+
+@pytest.mark.parametrize(("text", "mode"), [
+    (normalize_text(WIRE, keep_indent=True), "indent"),
+    ("Title\n\nA paragraph that\nwraps.\n\nAnother one.", "blank"),
+    # a block where every line is indented is layout (a table), not paragraph marks
+    ("Results:\n Shr 10 cts vs 8 cts\n Net 1.2 mln vs 1.0 mln", "blank"),
+    ("First sentence here.\nSecond one here!\nA third, asking?\nAnd a fourth.", "line"),
+    # hard-wrapped prose without marks: lines rarely end a sentence
+    ("The council met on\nTuesday and voted to\nraise the budget by\nfour percent.", "blank"),
+    ("One line only.", "blank"),
+])
+def test_auto_mode_rule(text, mode):
+    assert choose_mode(text) == mode
+
+
+def test_auto_mode_records_its_choice_in_the_audit():
+    doc = segment(WIRE, paragraphs="auto")
+    assert doc.audit["paragraphs"] == "indent" and len(doc.paragraphs) == 4
+
+
+@given(st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\r"), max_size=40), max_size=8),
+       st.sampled_from(["blank", "indent", "line", "auto"]), st.booleans())
+def test_every_mode_keeps_every_word(lines, mode, unwrap):
+    text = normalize_text("\n".join(lines), keep_indent=True)
+    assert split_paragraphs(text, mode, unwrap) == [p for p in split_paragraphs(text, mode, unwrap) if p]
+    assert " ".join(split_paragraphs(text, mode, unwrap)).split() == text.split()
