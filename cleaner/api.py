@@ -101,9 +101,10 @@ def check_record_destination(src: Path | BinaryIO, dst: Path | BinaryIO, state: 
             raise UsageError(f"{folder}: exists and is not a folder")
         if folder.is_dir() and any(os.scandir(folder)) and not overwrite:
             raise UsageError(f"{folder}: output folder is not empty (use --overwrite to write into it)")
-    if isinstance(dst, Path) and any(dst.name.endswith(s) for s in (*JSONL_SUFFIXES, PARQUET_SUFFIX)):
-        raise UsageError(f"{dst}: the output is a folder (it receives part-00000{dst.suffix}, ...), "
-                         "or - for standard output")
+    for suffix in (*JSONL_SUFFIXES, PARQUET_SUFFIX):
+        if isinstance(dst, Path) and dst.name.endswith(suffix):
+            raise UsageError(f"{dst}: the output is a folder (it receives part-00000{suffix}, ...), "
+                             "or - for standard output")
 
 
 def clean_records(

@@ -48,7 +48,7 @@ def test_parse_object_refuses_what_json_loads_refuses(line):
 
 
 def test_a_record_must_be_an_object():
-    with pytest.raises(json.JSONDecodeError, match="Expecting '{'"):
+    with pytest.raises(json.JSONDecodeError, match=r"Expecting '\{'"):
         parse_object("[1, 2]", "text")
 
 

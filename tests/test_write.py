@@ -118,9 +118,8 @@ def test_stream_sink_writes_lines_and_a_closed_pipe_is_an_output_error():
     assert json.loads(stream.getvalue())["id"] == "0"
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader went away, as `cleaner ... - | head` does
-    with open(write_end, "wb", buffering=0) as pipe:
-        with pytest.raises(OutputError, match="<stdout>: cannot write: Broken pipe"):
-            StreamSink(pipe, Config()).write(docs_from(1)[0])
+    with open(write_end, "wb", buffering=0) as pipe, pytest.raises(OutputError, match="cannot write: Broken pipe"):
+        StreamSink(pipe, Config()).write(docs_from(1)[0])
 
 
 def test_text_files_are_named_by_a_safe_id(tmp_path: Path):

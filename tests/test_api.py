@@ -1,0 +1,76 @@
+import doctest
+import json
+
+import pytest
+
+from cleaner import Cleaner, Config, InputError
+from tests.helpers import FIXTURES, ROOT
+
+WIRE = [json.loads(line) for line in (FIXTURES / "records" / "wire.jsonl").open(encoding="utf-8")]
+
+
+def test_readme_examples_run_as_written():
+    result = doctest.testfile(str(ROOT / "README.md"), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 8 and result.failed == 0
+
+
+def test_records_come_out_cleaned_with_every_other_field_in_order():
+    cleaner = Cleaner(Config(paragraphs="indent"))
+    out = list(cleaner.run(WIRE))
+    by_id = {r["id"]: r for r in out}
+    for record in WIRE:
+        if record["id"] in by_id:
+            got = by_id[record["id"]]
+            assert list(got) == list(record)
+            assert {k: v for k, v in got.items() if k != "text"} == {k: v for k, v in record.items() if k != "text"}
+    assert "\x03" not in by_id["wire-1"]["text"] and by_id["wire-1"]["text"].startswith("The Port Harbour")
+    assert WIRE[0]["text"].endswith("\x03")  # the input dicts are not modified
+
+
+def test_dropped_paragraphs_and_records_are_reported_not_yielded():
+    cleaner = Cleaner(Config(paragraphs="indent"))
+    out = {r["id"]: r["text"] for r in cleaner.run(WIRE)}
+    # wire-2's third paragraph nearly repeats its first; wire-3 is a copy of wire-1
+    assert out["wire-2"].count("wheat export") == 1
+    removed = {(r["id"], r["reason"]) for r in cleaner.removed}
+    assert ("wire-2", "near_repeat") in removed and ("wire-3", "exact_duplicate") in removed
+    report = cleaner.report
+    assert report.documents_in == 4 and report.paragraphs_removed == len(cleaner.removed)
+
+
+def test_an_emptied_record_is_not_yielded():
+    cleaner = Cleaner(Config())
+    texts = [{"id": "x", "text": "The same paragraph of text in two records here."},
+             {"id": "y", "text": "The same paragraph of text in two records here."}]
+    assert [r["id"] for r in cleaner.run(texts)] == ["x"]
+    assert cleaner.report.documents_emptied == 1 and cleaner.removed[0]["id"] == "y"
+
+
+def test_batches_are_deduplicated_against_each_other():
+    cleaner = Cleaner(Config())
+    first = list(cleaner.run(WIRE[:1]))
+    second = list(cleaner.run(WIRE[2:3]))  # wire-3 copies wire-1
+    assert len(first) == 1 and second == []
+    assert [r["duplicate_of"]["id"] for r in cleaner.removed if r["id"] == "wire-3"] == ["wire-1"]
+
+
+def test_bad_records_are_rejected_or_raise_with_on_error_fail():
+    records = [{"id": 1, "text": "fine text"}, {"id": 2, "text": None}, {"id": 3, "text": "more"}]
+    cleaner = Cleaner(Config())
+    assert [r["id"] for r in cleaner.run(records)] == [1, 3]
+    assert cleaner.rejected == [{"source": "<records>", "id": "2", "line": 2, "reason": "not_text",
+                                 "message": "'text' is NoneType, not a string"}]
+    with pytest.raises(InputError, match=r"^batch-7:2: 'text' is NoneType, not a string$"):
+        list(Cleaner(Config(on_error="fail")).run(records, source="batch-7"))
+
+
+def test_keep_log_false_keeps_nothing_but_counts():
+    cleaner = Cleaner(Config(), keep_log=False)
+    list(cleaner.run([{"text": "a b c d e f"}, {"text": "a b c d e f"}, {"text": 1}]))
+    assert cleaner.removed == cleaner.rejected == []
+    assert cleaner.report.documents_rejected == 1 and cleaner.report.documents_emptied == 1
+
+
+def test_clean_text_uses_the_cleaners_config():
+    text = "One line.\nTwo line.\nOne line."
+    assert Cleaner(Config(paragraphs="line", scope="document")).clean_text(text) == "One line.\nTwo line.\n"
