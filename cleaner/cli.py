@@ -113,6 +113,9 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
         sys.exit(EXIT_INTERRUPTED)
     if not quiet:
         click.echo(report.summary(), err=True)
+    if report.documents_in == 0 and src.is_dir():
+        click.echo(f"cleaner: no file under {src} matches --glob {config.glob!r} "
+                   "(for records use e.g. --glob '*.jsonl.gz')", err=True)
     if report.documents_rejected:
         click.echo(f"cleaner: {report.documents_rejected} input(s) rejected, "
                    f"see {state / 'rejects.jsonl'}", err=True)

@@ -142,8 +142,8 @@ def read_jsonl(stream: BinaryIO, source: str, config: Config) -> Iterator[Docume
 
 
 def _line_document(raw: bytes, line: int, source: str, config: Config) -> Document:
-    try:
-        text = raw.decode("utf-8").rstrip("\r\n")
+    try:  # a byte-order mark may open the first line (Windows tools write one)
+        text = raw.decode("utf-8-sig" if line == 1 else "utf-8").rstrip("\r\n")
     except UnicodeDecodeError as err:
         return _rejected(source, line, "not_utf8", f"not valid UTF-8 (byte 0x{raw[err.start]:02x} "
                          f"at column {err.start + 1})", len(raw))

@@ -60,7 +60,9 @@ def test_every_option_has_help_and_an_example():
     result = invoke("clean", "--help")
     assert "Examples:" in result.output
     for option in ["--glob", "--scope", "--threshold", "--ngram", "--num-perm", "--min-words",
-                   "--repair", "--overwrite", "--quiet"]:
+                   "--repair", "--overwrite", "--quiet", "--paragraphs", "--unwrap", "--text-field",
+                   "--id-field", "--format", "--compression", "--shard-records", "--shard-bytes",
+                   "--on-error", "--log-dir"]:
         assert option in result.output
 
 

@@ -162,3 +162,17 @@ def test_dicts_from_python_are_records():
     docs = list(read_dicts([{"text": "a", "id": 1}, "not a dict", {"text": "b"}], Config(), "batch"))
     assert [d.id for d in docs] == ["1", "batch:2", "batch:3"]
     assert docs[1].reject.reason == "not_a_record"
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_accepted(tmp_path: Path):
+    data = b'\xef\xbb\xbf{"id": "a", "text": "one"}\r\n{"id": "b", "text": "two"}\r\n'
+    path = write_tree(tmp_path, {"x.jsonl": data})
+    docs = list(read_inputs(path / "x.jsonl", Config()))
+    assert [(d.id, d.text, d.reject) for d in docs] == [("a", "one", None), ("b", "two", None)]
+    assert docs[0].metadata["record"].raw == '{"id": "a", "text": "one"}'
+
+
+def test_a_file_that_is_not_parquet_is_rejected(tmp_path: Path):
+    path = write_tree(tmp_path, {"x.parquet": b"PAR1 but not really"}) / "x.parquet"
+    [doc] = read_inputs(path, Config())
+    assert doc.reject.reason == "unreadable" and doc.reject.line == 1 and "Parquet" in doc.reject.message
