@@ -1,6 +1,8 @@
 import doctest
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from cleaner import Cleaner, Config, InputError
@@ -74,3 +76,31 @@ def test_keep_log_false_keeps_nothing_but_counts():
 def test_clean_text_uses_the_cleaners_config():
     text = "One line.\nTwo line.\nOne line."
     assert Cleaner(Config(paragraphs="line", scope="document")).clean_text(text) == "One line.\nTwo line.\n"
+
+
+WORDS = st.sampled_from("storm power valley crews council budget river café Москва 北京 the a of".split())
+PARAGRAPHS = st.lists(WORDS, min_size=1, max_size=9).map(" ".join)
+TEXTS = st.lists(PARAGRAPHS, min_size=1, max_size=4).map("\n\n".join)
+RECORDS = st.lists(st.one_of(
+    st.fixed_dictionaries({"text": TEXTS, "n": st.integers()}),
+    st.fixed_dictionaries({"text": st.none() | st.integers()}),  # rejected
+), max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(RECORDS, st.sampled_from(["blank", "line", "auto"]))
+def test_every_record_is_written_or_accounted_for(records, mode):
+    records = [{"id": f"r{i}", **record} for i, record in enumerate(records)]
+    cleaner = Cleaner(Config(paragraphs=mode))
+    out = list(cleaner.run(records))
+    written = {r["id"] for r in out}
+    rejected = {r["id"] for r in cleaner.rejected}
+    removed = {r["id"] for r in cleaner.removed}
+    for record in records:
+        assert record["id"] in written | rejected | removed
+    assert written.isdisjoint(rejected) and rejected.isdisjoint(removed)
+    report = cleaner.report
+    assert len(out) + report.documents_emptied + report.documents_removed + len(rejected) == len(records)
+    for got in out:  # nothing but the text changed
+        [original] = [r for r in records if r["id"] == got["id"]]
+        assert {**got, "text": None} == {**original, "text": None}
