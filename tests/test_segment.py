@@ -1,7 +1,8 @@
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 
+from cleaner import clean_text
 from cleaner.config import Config
 from cleaner.normalize import normalize_document, normalize_text
 from cleaner.record import Document
@@ -98,3 +99,13 @@ def test_every_mode_keeps_every_word(lines, mode, unwrap):
     text = normalize_text("\n".join(lines), keep_indent=True)
     assert split_paragraphs(text, mode, unwrap) == [p for p in split_paragraphs(text, mode, unwrap) if p]
     assert " ".join(split_paragraphs(text, mode, unwrap)).split() == text.split()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(["The dock fees rise.", "    Lines pass it on", "to shippers.", "", " Wire",
+                                 "Crews worked all night.", "\t4.5 pct"]), max_size=12),
+       st.sampled_from(["blank", "indent", "line", "auto"]), st.booleans())
+def test_cleaning_is_idempotent_in_every_mode(lines, mode, unwrap):
+    config = Config(paragraphs=mode, unwrap=unwrap, scope="document")
+    once = clean_text("\n".join(lines), config)
+    assert clean_text(once, config) == once
