@@ -24,7 +24,7 @@ from .pipeline import clean_text, document_steps, prepare, reject_policy, run
 from .record import Document
 from .records import JSONL_SUFFIXES, PARQUET_SUFFIX, input_compression, input_format, read_dicts, read_inputs
 from .report import Report
-from .sinks import open_sink, output_record
+from .sinks import open_sink, output_record, remove_old_shards
 from .write import STATE_DIR, SUCCESS, RunLogs, log_lines, write_atomic
 
 RECORD_LOGS = ("removed.jsonl", "rejects.jsonl")
@@ -130,6 +130,8 @@ def clean_records(
     out_format, compression = output_kind(src, dst, config)
     check_record_destination(src, dst, log_dir, overwrite)
     (log_dir / SUCCESS).unlink(missing_ok=True)
+    if isinstance(dst, Path):
+        remove_old_shards(dst)
     logs = RunLogs(log_dir, RECORD_LOGS)
     sink = open_sink(dst, out_format, compression, config)
     cleaner = Cleaner(config, keep_log=False)

@@ -12,6 +12,7 @@ import gzip
 import json
 import os
 from pathlib import Path
+import re
 from typing import IO, Any, BinaryIO, Protocol
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from .record import Document
 from .write import create_temp, to_json_line, write_atomic
 
 COMPRESSION_SUFFIX = {"none": "", "gzip": ".gz", "zstd": ".zst"}
+SHARD_NAME = re.compile(r"part-\d{5}\.(jsonl(\.gz|\.zst)?|parquet)")
 PARQUET_BATCH_ROWS = 1024
 
 
@@ -242,6 +244,20 @@ class TextFiles:
 
     def close(self) -> None:
         """Each file was renamed into place when written."""
+
+
+def remove_old_shards(folder: Path) -> list[str]:
+    """Delete the shards an earlier run left in `folder` (asked for by --overwrite), so
+    that a reader of `part-*` never mixes two runs; returns their names."""
+    if not folder.is_dir():
+        return []
+    old = sorted(entry.name for entry in os.scandir(folder) if SHARD_NAME.fullmatch(entry.name))
+    try:
+        for name in old:
+            (folder / name).unlink()
+    except OSError as err:
+        raise OutputError(f"{folder}: cannot remove an old shard: {err.strerror or err}") from err
+    return old
 
 
 def open_sink(dst: Path | BinaryIO, output_format: str, compression: str, config: Config) -> Sink:

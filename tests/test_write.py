@@ -13,7 +13,15 @@ from cleaner.config import Config
 from cleaner.errors import OutputError
 from cleaner.record import Document, Paragraph, Removal
 from cleaner.records import read_inputs
-from cleaner.sinks import JsonlShards, ParquetShards, StreamSink, TextFiles, output_line, output_record
+from cleaner.sinks import (
+    JsonlShards,
+    ParquetShards,
+    StreamSink,
+    TextFiles,
+    output_line,
+    output_record,
+    remove_old_shards,
+)
 from cleaner.write import RunLogs, write_atomic
 from tests.helpers import FIXTURES, write_tree
 
@@ -155,3 +163,10 @@ def test_gzip_output_is_a_real_gzip_stream(tmp_path: Path):
     shards.write(docs_from(1)[0])
     shards.commit()
     assert json.loads(gzip.decompress((tmp_path / "part-00000.jsonl.gz").read_bytes()))["id"] == "0"
+
+
+def test_overwriting_removes_the_old_runs_shards_only(tmp_path: Path):
+    write_tree(tmp_path, {"part-00000.jsonl": "old", "part-00007.parquet": "old", "notes.txt": "mine",
+                          "part-1.jsonl": "not ours"})
+    assert remove_old_shards(tmp_path) == ["part-00000.jsonl", "part-00007.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "part-1.jsonl"]
