@@ -212,3 +212,11 @@ def test_record_usage_errors_exit_2_and_write_nothing(tmp_path: Path, args: list
     result = invoke("clean", *options, str(WIRE), dst)
     assert result.exit_code == 2 and message in result.output
     assert not any(tmp_path.iterdir())
+
+
+def test_on_error_fail_stops_a_folder_run_too(tmp_path: Path):
+    src = write_tree(tmp_path / "src", {"a.txt": "fine", "bad.txt": b"ok line\n\xff broken"})
+    result = invoke("clean", "--on-error", "fail", str(src), str(tmp_path / "out"))
+    assert result.exit_code == 3
+    assert result.output.strip() == "Error: bad.txt:2: not valid UTF-8 (byte 0xff at line 2)"
+    assert not (tmp_path / "out/.cleaner/_SUCCESS").exists()
