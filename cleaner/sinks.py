@@ -206,8 +206,19 @@ class ParquetShards(Shards):
             self._flush()
 
     def _flush(self) -> None:
+        """Write the buffered rows as one row group. The first rows fix the schema (every
+        field any of them has, in order of appearance); a later field that does not fit is
+        an error, never silently dropped (only a made id, when the schema has no id column)."""
+        fields = list(dict.fromkeys(name for row in self.rows for name in row))
         try:
-            table = pa.Table.from_pylist(self.rows, schema=self.schema)
+            if self.schema is None:
+                table = pa.Table.from_pydict({name: [row.get(name) for row in self.rows] for name in fields})
+            else:
+                extra = set(fields) - set(self.schema.names) - {self.config.id_field}
+                if extra:
+                    raise OutputError(f"{self.folder / self.name}: field {sorted(extra)[0]!r} is not in the "
+                                      "Parquet schema of the first records (write JSONL instead)")
+                table = pa.Table.from_pylist(self.rows, schema=self.schema)
         except (pa.ArrowException, TypeError) as err:
             raise OutputError(f"{self.folder / self.name}: records do not fit one Parquet schema: {err}") from err
         self.schema = table.schema

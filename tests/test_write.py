@@ -170,3 +170,23 @@ def test_overwriting_removes_the_old_runs_shards_only(tmp_path: Path):
                           "part-1.jsonl": "not ours"})
     assert remove_old_shards(tmp_path) == ["part-00000.jsonl", "part-00007.parquet"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "part-1.jsonl"]
+
+
+def test_parquet_from_mixed_records_keeps_every_field_or_says_why(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr("cleaner.sinks.PARQUET_BATCH_ROWS", 2)
+    lines = ['{"id": "a", "text": "x"}', '{"id": "b", "text": "y", "lang": "en"}', '{"id": "c", "text": "z"}',
+             '{"id": "d", "text": "w", "url": "http://example.org"}']
+    docs = list(read_inputs(write_tree(tmp_path, {"x.jsonl": "\n".join(lines)}) / "x.jsonl", Config()))
+    shards = ParquetShards(tmp_path / "out", Config())
+    for doc in docs[:3]:
+        shards.write(cleaned(doc, doc.text))
+    with pytest.raises(OutputError, match="field 'url' is not in the Parquet schema"):
+        shards.write(cleaned(docs[3], docs[3].text))
+        shards.commit()
+    shards.close()
+    shards = ParquetShards(tmp_path / "ok", Config())
+    for doc in docs[:3]:
+        shards.write(cleaned(doc, doc.text))
+    shards.commit()
+    rows = pq.read_table(tmp_path / "ok/part-00000.parquet").to_pylist()
+    assert rows[1] == {"id": "b", "text": "y", "lang": "en"} and rows[2]["lang"] is None
