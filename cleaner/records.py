@@ -213,11 +213,11 @@ def read_parquet(path: Path, source: str, config: Config) -> Iterator[Document]:
     """One Document per row, read a batch of rows at a time (memory stays bounded)."""
     row = 0
     try:
-        parquet = pq.ParquetFile(path)
-        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
-            for fields in batch.to_pylist():
-                row += 1
-                yield record_document(Record(fields, row, schema=parquet.schema_arrow), source, config)
+        with pq.ParquetFile(path) as parquet:
+            for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+                for fields in batch.to_pylist():
+                    row += 1
+                    yield record_document(Record(fields, row, schema=parquet.schema_arrow), source, config)
     except (OSError, pa.ArrowException) as err:
         yield _rejected(source, row + 1, "unreadable", f"cannot read Parquet: {err}")
 
