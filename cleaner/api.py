@@ -11,7 +11,7 @@ into shards, text files or a stream, with the logs in a folder.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 import json
 import os
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 from .config import Config
 from .dedup import Deduplicator
 from .errors import UsageError
-from .pipeline import clean_text, document_steps, prepare, reject_policy, run
+from .pipeline import clean_text, document_steps, find_boilerplate, prepare, reject_policy, run
 from .record import Document
 from .records import JSONL_SUFFIXES, PARQUET_SUFFIX, input_compression, input_format, read_dicts, read_inputs
 from .report import Report
@@ -38,17 +38,19 @@ class Cleaner:
     whole, emptied, or rejected is not yielded: `removed` and `rejected` hold the lines
     `removed.jsonl` and `rejects.jsonl` would (unless `keep_log=False`), and `report`
     counts everything. One Cleaner remembers what it kept across `run` calls, so batches
-    of one corpus are deduplicated against each other.
+    of one corpus are deduplicated against each other. With `boilerplate_min_docs`, pass
+    `boilerplate=cleaner.pipeline.find_boilerplate(docs, config)` counted over the same input.
     """
 
-    def __init__(self, config: Config | None = None, keep_log: bool = True) -> None:
+    def __init__(self, config: Config | None = None, keep_log: bool = True,
+                 boilerplate: Mapping[bytes, int] | None = None) -> None:
         self.config = config or Config()
         self.keep_log = keep_log
         self.report = Report()
         self.removed: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
         self._stages = (prepare(document_steps(self.config)), reject_policy(self.config),
-                        Deduplicator(self.config), self.report)
+                        Deduplicator(self.config, boilerplate), self.report)
 
     def documents(self, docs: Iterable[Document]) -> Iterator[Document]:
         """Every document, decided: kept, emptied, removed or rejected (in input order).
@@ -129,12 +131,13 @@ def clean_records(
         raise UsageError(f"{src}: no such file or folder")
     out_format, compression = output_kind(src, dst, config)
     check_record_destination(src, dst, log_dir, overwrite)
+    boilerplate = boilerplate_counts(src, config)
     (log_dir / SUCCESS).unlink(missing_ok=True)
     if isinstance(dst, Path):
         remove_old_shards(dst)
     logs = RunLogs(log_dir, RECORD_LOGS)
     sink = open_sink(dst, out_format, compression, config)
-    cleaner = Cleaner(config, keep_log=False)
+    cleaner = Cleaner(config, keep_log=False, boilerplate=boilerplate)
     try:
         for doc in cleaner.documents(read_inputs(src, config)):
             logs.write(doc)
@@ -149,6 +152,16 @@ def clean_records(
     sink.commit()
     logs.commit()
     return _finish(cleaner.report, log_dir, config)
+
+
+def boilerplate_counts(src: Path | BinaryIO, config: Config) -> dict[bytes, int] | None:
+    """The first pass of --boilerplate-min-docs over files or folders (None when it is off);
+    a stream cannot be read twice, so it is refused before anything is written."""
+    if not config.boilerplate_min_docs:
+        return None
+    if not isinstance(src, Path):
+        raise UsageError("--boilerplate-min-docs reads the input twice; it cannot read standard input")
+    return find_boilerplate(read_inputs(src, config), config)
 
 
 def _finish(report: Report, state: Path, config: Config) -> Report:

@@ -58,6 +58,12 @@ def main() -> None:
 @click.option("--num-perm", type=int, default=128, show_default=True, help="MinHash permutations.")
 @click.option("--min-words", type=int, default=5, show_default=True,
               help="Shorter paragraphs are only removed as exact repeats inside one document.")
+@click.option("--doc-threshold", type=float, default=0.8, show_default=True,
+              help="Jaccard of word 5-grams at which a whole document is a near copy of an earlier "
+                   "one and is dropped (--scope corpus); 0 turns document dedup off.")
+@click.option("--boilerplate-min-docs", type=int, default=0, show_default=True, metavar="K",
+              help="Remove a paragraph found in K or more documents from all of them (reason "
+                   "boilerplate); 0 is off. Reads the input twice.")
 @click.option("--repair", type=click.Choice(REPAIR_PROFILES), default="safe", show_default=True,
               help="ftfy profile: safe fixes mojibake only; aggressive also folds quotes, widths.")
 @click.option("--paragraphs", type=click.Choice(PARAGRAPH_MODES), default="blank", show_default=True,

@@ -37,6 +37,14 @@ class Config:
     - `shard_bytes=500_000_000`: a record output file is closed at the first record after it
       reaches about 500 MB on disk, a size every loader streams and most tools split at;
       `shard_records=0` sets no count limit.
+    - `doc_threshold=0.8` on word `doc_ngram=5`-grams of the whole text: a document that
+      is a near copy of an earlier one (the same article saved twice, a syndicated copy
+      with a changed byline) is dropped whole; 5-grams over hundreds of words keep distinct
+      articles on one topic far apart. 0 turns document dedup off; it needs `scope=corpus`.
+    - `boilerplate_min_docs=0` (off): at K >= 2, a paragraph (of at least `min_words`
+      words) found in K or more documents is removed from all of them. It costs a first
+      pass over the input that counts exact paragraph keys, so it needs an input that can
+      be read twice (files or folders, not standard input).
     """
 
     glob: str = "*.txt"
@@ -57,6 +65,9 @@ class Config:
     compression: str | None = None
     shard_records: int = 0
     shard_bytes: int = 500_000_000
+    doc_threshold: float = 0.8
+    doc_ngram: int = 5
+    boilerplate_min_docs: int = 0
 
     def __post_init__(self) -> None:
         if not self.glob:
@@ -76,6 +87,7 @@ class Config:
         if not 0.5 <= self.lsh_recall < 1.0:
             raise ConfigError(f"lsh_recall must be in [0.5, 1.0), got {self.lsh_recall}")
         self._check_formats()
+        self._check_dedup()
 
     def _check_formats(self) -> None:
         if self.paragraphs not in PARAGRAPH_MODES:
@@ -97,6 +109,19 @@ class Config:
     def keeps_indentation(self) -> bool:
         """Whether normalising must keep line-leading spaces: they mark paragraphs here."""
         return self.paragraphs in ("indent", "auto")
+
+    def _check_dedup(self) -> None:
+        if not 0.0 <= self.doc_threshold <= 1.0:
+            raise ConfigError(f"doc_threshold must be in [0.0, 1.0] (0 is off), got {self.doc_threshold}")
+        if not 1 <= self.doc_ngram <= 32:
+            raise ConfigError(f"doc_ngram must be in [1, 32], got {self.doc_ngram}")
+        if self.boilerplate_min_docs < 0 or self.boilerplate_min_docs == 1:
+            raise ConfigError(f"boilerplate_min_docs must be 0 (off) or at least 2, got {self.boilerplate_min_docs}")
+
+    @property
+    def documents_compared(self) -> bool:
+        """Whether whole documents are deduplicated (corpus scope, document threshold on)."""
+        return self.scope == "corpus" and self.doc_threshold > 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)

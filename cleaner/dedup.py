@@ -1,120 +1,101 @@
-"""The repeat indexes and the keep/remove decisions.
+"""The keep/remove decisions: whole documents first, then paragraphs, first seen wins.
 
-`ParagraphIndex` is the small interface every index keeps: `find(fingerprint)` returns the
-best kept match or None, `add(ref, fingerprint)` remembers a kept paragraph. It holds only
-kept paragraphs, so a removal always points at text that is in the output (no chains).
-A persistent or shared index (sqlite, Redis) only has to offer these two methods.
+    Deduplicator           per document: DocumentDeduplicator (a copy of an earlier kept
+                           document is dropped whole), then per paragraph: boilerplate,
+                           repeats inside the document, repeats across the corpus
+
+Both see documents in input order (sorted paths), so the result never depends on timing
+or workers. Their state is the indexes in `cleaner.index` (plain, picklable data) and the
+boilerplate counts from the first pass (`count_boilerplate`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from datasketch import MinHashLSH
 import numpy as np
 
 from .config import Config
-from .fingerprint import as_minhash, jaccard
-from .record import Document, Fingerprint, Ref, Removal
+from .errors import UsageError
+from .fingerprint import Fingerprinter
+from .index import Match, SimilarityIndex
+from .record import Document, Paragraph, Ref, Removal
+
+Signer = Callable[[np.ndarray], np.ndarray]
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A kept paragraph that a new one repeats, with the verified and estimated similarity."""
-
-    ref: Ref
-    similarity: float
-    estimated: float | None = None
-    exact: bool = False
+def paragraph_index(config: Config, signer: Signer | None = None) -> SimilarityIndex:
+    """An empty index of kept paragraphs, with the paragraph threshold."""
+    signer = signer or Fingerprinter(config).signature
+    return SimilarityIndex(config.threshold, config.num_perm, config.lsh_recall, config.seed, signer)
 
 
-class Index(Protocol):
-    def find(self, fp: Fingerprint) -> Match | None: ...
-    def add(self, ref: Ref, fp: Fingerprint) -> None: ...
+def document_index(config: Config) -> SimilarityIndex:
+    """An empty index of kept documents, with the document threshold."""
+    signer = Fingerprinter(config).signature
+    return SimilarityIndex(config.doc_threshold, config.num_perm, config.lsh_recall, config.seed, signer)
 
 
-def lsh_bands(threshold: float, num_perm: int, recall: float) -> tuple[int, int]:
-    """(bands, rows) with the most rows per band that still makes a pair at `threshold`
-    a candidate with probability >= `recall`. More rows mean fewer false candidates.
+class DocumentDeduplicator:
+    """Drop a document whose text is a (near) copy of an earlier kept document.
 
-    datasketch's own optimum weighs false negatives and positives equally and, at 0.8
-    with 128 permutations, finds a pair at the threshold only ~40% of the time; since every
-    candidate is verified exactly here, false positives only cost time, so recall wins.
+    `Deduplicator` calls `decide` before its paragraph decisions, so a dropped document
+    neither loses paragraphs one by one nor puts any into the paragraph index, and calls
+    `remember` after them, only for a document with kept paragraphs: `duplicate_of` then
+    always names a document that is in the output. Used alone as a stage (the first pass
+    of boilerplate counting) it remembers every document it does not drop. Documents
+    under `min_words` words are left to the paragraph rules. Does nothing unless
+    `config.documents_compared`.
     """
-    best = (num_perm, 1)
-    for rows in range(1, num_perm + 1):
-        bands = num_perm // rows
-        if bands < 2:
-            break
-        if 1.0 - (1.0 - threshold**rows) ** bands >= recall:
-            best = (bands, rows)
-    return best
-
-
-def candidate_probability(similarity: float, bands: int, rows: int) -> float:
-    """Chance that two sets with this Jaccard similarity share at least one LSH band."""
-    return 1.0 - (1.0 - similarity**rows) ** bands
-
-
-class ParagraphIndex:
-    """In-memory index of kept paragraphs: exact keys, then MinHashLSH verified exactly."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.bands, self.rows = lsh_bands(config.threshold, config.num_perm, config.lsh_recall)
-        self._exact: dict[bytes, Ref] = {}
-        self._refs: list[Ref] = []
-        self._shingles: list[np.ndarray] = []
-        self._signatures: list[np.ndarray] = []
-        self._lsh = MinHashLSH(num_perm=config.num_perm, params=(self.bands, self.rows))
+        self.index = document_index(config) if config.documents_compared else None
 
-    def __len__(self) -> int:
-        return len(self._exact)
+    def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            if doc.alive and not self.decide(doc):
+                self.remember(doc)
+            yield doc
 
-    def find(self, fp: Fingerprint) -> Match | None:
-        ref = self._exact.get(fp.key)
-        if ref is not None:
-            return Match(ref, 1.0, 1.0, exact=True)
-        if fp.signature is None or not self._refs:
-            return None
-        return self._best_candidate(fp)
+    def decide(self, doc: Document) -> bool:
+        """Mark `doc` removed when it repeats a remembered document; True if it did."""
+        fp = doc.fingerprint
+        if self.index is None or fp is None or fp.words < self.config.min_words:
+            return False
+        match = self.index.find(fp)
+        if match is not None:
+            doc.removal = _removal(match, "duplicate_document")
+        return match is not None
 
-    def _best_candidate(self, fp: Fingerprint) -> Match | None:
-        best: tuple[float, int] | None = None
-        for slot in self._lsh.query(as_minhash(fp.signature, self.config.seed)):
-            similarity = jaccard(fp.shingles, self._shingles[slot])
-            if similarity >= self.config.threshold and (best is None or (similarity, -slot) > best):
-                best = (similarity, -slot)
-        if best is None:
-            return None
-        similarity, slot = best[0], -best[1]
-        estimated = float(np.mean(self._signatures[slot] == fp.signature))
-        return Match(self._refs[slot], similarity, estimated)
-
-    def add(self, ref: Ref, fp: Fingerprint) -> None:
-        self._exact.setdefault(fp.key, ref)
-        if fp.signature is not None:
-            slot = len(self._refs)
-            self._refs.append(ref)
-            self._shingles.append(fp.shingles)
-            self._signatures.append(fp.signature)
-            self._lsh.insert(slot, as_minhash(fp.signature, self.config.seed))
+    def remember(self, doc: Document) -> None:
+        fp = doc.fingerprint
+        if self.index is not None and fp is not None and fp.words >= self.config.min_words:
+            self.index.add(doc.ref, fp)
 
 
 class Deduplicator:
-    """Stateful stage: mark repeated paragraphs removed, first seen wins.
+    """Stage: drop copies of earlier documents, then mark repeated paragraphs removed.
 
-    Inside a document every paragraph with words is compared (exactly, and fuzzily when long
-    enough). With `scope="corpus"` paragraphs of at least `min_words` words are also
-    compared with every paragraph kept in earlier documents. Paragraphs without any word
-    ("* * *") are never removed: they carry layout, not content.
+    First seen wins. A paragraph whose exact key is in `boilerplate` (found by the first
+    pass in at least `boilerplate_min_docs` documents) goes first, from every document.
+    Inside a document
+    every paragraph with words is compared (exactly, and fuzzily when long enough). With
+    `scope="corpus"` paragraphs of at least `min_words` words are also compared with every
+    paragraph kept in earlier documents. Paragraphs without any word ("* * *") are never
+    removed: they carry layout, not content.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, boilerplate: Mapping[bytes, int] | None = None) -> None:
+        if config.boilerplate_min_docs and boilerplate is None:
+            raise UsageError("boilerplate_min_docs needs a first pass over the input: pass "
+                             "boilerplate=find_boilerplate(...), or clean files or folders, not a stream")
         self.config = config
-        self.corpus: ParagraphIndex | None = ParagraphIndex(config) if config.scope == "corpus" else None
+        self.boilerplate = boilerplate or {}
+        self._signer = Fingerprinter(config).signature
+        self.corpus = paragraph_index(config, self._signer) if config.scope == "corpus" else None
+        self.documents = DocumentDeduplicator(config)
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
@@ -123,30 +104,57 @@ class Deduplicator:
             yield doc
 
     def decide(self, doc: Document) -> None:
-        local = ParagraphIndex(self.config)
+        if self.documents.decide(doc):
+            return
+        local = paragraph_index(self.config, self._signer)
         for paragraph in doc.paragraphs:
-            fp = paragraph.fingerprint
-            if fp is None or fp.words == 0:
-                continue
-            match = local.find(fp)
-            if match is not None:
-                paragraph.removal = _removal(match, "repeat")
-                continue
-            if self.corpus is not None and fp.words >= self.config.min_words:
-                match = self.corpus.find(fp)
-                if match is not None:
-                    paragraph.removal = _removal(match, "duplicate")
-                    continue
-            local.add(Ref(doc.source, doc.id, paragraph.index), fp)
+            paragraph.removal = self._judge(paragraph, local)
+            if paragraph.removal is None and paragraph.fingerprint is not None and paragraph.fingerprint.words:
+                local.add(Ref(doc.source, doc.id, paragraph.index), paragraph.fingerprint)
         if self.corpus is not None:
             for paragraph in doc.kept_paragraphs:
                 fp = paragraph.fingerprint
                 if fp is not None and fp.words >= self.config.min_words:
                     self.corpus.add(Ref(doc.source, doc.id, paragraph.index), fp)
+        if doc.kept_paragraphs:
+            self.documents.remember(doc)
+
+    def _judge(self, paragraph: Paragraph, local: SimilarityIndex) -> Removal | None:
+        fp = paragraph.fingerprint
+        if fp is None or fp.words == 0:
+            return None
+        long_enough = fp.words >= self.config.min_words
+        if long_enough and fp.key in self.boilerplate:
+            return Removal("boilerplate", None, 1.0, 1.0, documents=self.boilerplate[fp.key])
+        match = local.find(fp)
+        if match is not None:
+            return _removal(match, "exact_repeat" if match.exact else "near_repeat")
+        if self.corpus is not None and long_enough:
+            match = self.corpus.find(fp)
+            if match is not None:
+                return _removal(match, "exact_duplicate" if match.exact else "near_duplicate")
+        return None
 
 
-def _removal(match: Match, kind: str) -> Removal:
-    """`exact_repeat` / `near_repeat` inside a document, `*_duplicate` across documents."""
-    how = "exact" if match.exact else "near"
-    return Removal(f"{how}_{kind}", match.ref, round(match.similarity, 4),
-                   None if match.estimated is None else round(match.estimated, 4))
+def count_boilerplate(docs: Iterable[Document], config: Config) -> dict[bytes, int]:
+    """First pass of `--boilerplate-min-docs`: exact paragraph key -> number of documents.
+
+    `docs` must be fingerprinted (paragraph keys are enough) and document-deduplicated
+    (a dropped duplicate document would otherwise count twice). Each document counts once
+    per distinct key of at least `min_words` words. Memory: 8 bytes per (document,
+    paragraph) until the end, then only the keys found in `boilerplate_min_docs` or more.
+    """
+    keys = array("Q")
+    for doc in docs:
+        if doc.alive:
+            distinct = {p.fingerprint.key for p in doc.paragraphs
+                        if p.fingerprint is not None and p.fingerprint.words >= config.min_words}
+            keys.extend(int.from_bytes(key, "little") for key in sorted(distinct))
+    values, counts = np.unique(np.frombuffer(keys, dtype=np.uint64), return_counts=True)
+    frequent = counts >= max(config.boilerplate_min_docs, 2)
+    return {int(key).to_bytes(8, "little"): int(n)
+            for key, n in zip(values[frequent].tolist(), counts[frequent].tolist(), strict=True)}
+
+
+def _removal(match: Match, reason: str) -> Removal:
+    return Removal(reason, match.ref, round(match.similarity, 4), round(match.estimated, 4))

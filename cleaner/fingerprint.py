@@ -1,9 +1,13 @@
-"""Paragraph fingerprints: an exact key, word n-gram shingles, and a datasketch MinHash.
+"""Paragraph and document fingerprints: an exact key, word n-gram shingles, a datasketch MinHash.
 
 The exact key ignores case, whitespace and punctuation, so "Hello, world!" and
 "hello world" are one paragraph. Shingles are hashed with xxh32 (fast, 32-bit, as
 datasketch's default "affine32" scheme expects) and kept as a sorted unique array: the
 index verifies every MinHash candidate against them, so no removal rests on an estimate.
+
+A document gets its own fingerprint (`Config.doc_ngram`-word shingles over the whole
+normalised text, paragraph breaks ignored) for near-duplicate document removal, made only
+when that is on (`--scope corpus` and `--doc-threshold` above 0).
 """
 
 from __future__ import annotations
@@ -53,21 +57,27 @@ def as_minhash(signature: np.ndarray, seed: int) -> LeanMinHash:
 
 
 class Fingerprinter:
-    """Per-document stage: attach a Fingerprint to every paragraph.
+    """Per-document stage: attach a Fingerprint to every paragraph (and the document).
 
     Paragraphs with fewer than `min_words` words, or fewer words than one n-gram, get only
-    the exact key: they are compared exactly, never as empty shingle sets.
+    the exact key: they are compared exactly, never as empty shingle sets. With
+    `keys_only`, every paragraph gets only its exact key (the boilerplate count needs no
+    more); the document fingerprint is complete either way.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, keys_only: bool = False) -> None:
         self.config = config
+        self.keys_only = keys_only
         self._template = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=int, scheme=SCHEME)
 
     def fingerprint(self, text: str) -> Fingerprint:
-        tokens = words(text)
+        return self.fingerprint_words(words(text), self.config.ngram)
+
+    def fingerprint_words(self, tokens: list[str], ngram: int) -> Fingerprint:
+        """Exact key always; shingles and signature once there are `min_words` and `ngram` words."""
         fp = Fingerprint(key=exact_key(tokens), words=len(tokens))
-        if len(tokens) >= max(self.config.min_words, self.config.ngram):
-            fp.shingles = shingle_hashes(tokens, self.config.ngram)
+        if len(tokens) >= max(self.config.min_words, ngram):
+            fp.shingles = shingle_hashes(tokens, ngram)
             fp.signature = self.signature(fp.shingles)
         return fp
 
@@ -79,6 +89,15 @@ class Fingerprinter:
 
     def __call__(self, doc: Document) -> Document:
         if doc.alive:
-            for paragraph in doc.paragraphs:
-                paragraph.fingerprint = self.fingerprint(paragraph.text)
+            tokens = [words(paragraph.text) for paragraph in doc.paragraphs]
+            for paragraph, paragraph_tokens in zip(doc.paragraphs, tokens, strict=True):
+                paragraph.fingerprint = (Fingerprint(exact_key(paragraph_tokens), len(paragraph_tokens))
+                                         if self.keys_only else
+                                         self.fingerprint_words(paragraph_tokens, self.config.ngram))
+            if self.config.documents_compared:
+                doc.fingerprint = self.document_fingerprint(tokens)
         return doc
+
+    def document_fingerprint(self, paragraph_words: list[list[str]]) -> Fingerprint:
+        """The whole text's fingerprint: `doc_ngram`-word shingles across paragraph breaks."""
+        return self.fingerprint_words([w for ws in paragraph_words for w in ws], self.config.doc_ngram)

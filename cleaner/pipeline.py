@@ -9,7 +9,7 @@ documents in input order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 import json
 import os
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .config import Config
 from .decode import decode_document
-from .dedup import Deduplicator
+from .dedup import Deduplicator, DocumentDeduplicator, count_boilerplate
 from .errors import InputError, UsageError
 from .fingerprint import Fingerprinter
 from .normalize import normalize_document
@@ -74,9 +74,25 @@ def reject_policy(config: Config) -> Stage:
     return stop_at_reject if config.on_error == "fail" else (lambda docs: iter(docs))
 
 
-def clean_documents(docs: Iterable[Document], config: Config) -> Iterator[Document]:
-    """Decode, repair, segment and deduplicate documents; every one comes out, decided."""
-    return run(docs, prepare(document_steps(config)), Deduplicator(config))
+def clean_documents(
+    docs: Iterable[Document], config: Config, boilerplate: Mapping[bytes, int] | None = None
+) -> Iterator[Document]:
+    """Decode, repair, segment and deduplicate documents; every one comes out, decided.
+
+    With `config.boilerplate_min_docs`, pass `boilerplate=find_boilerplate(same_docs)`:
+    the counts need a first pass over the same input.
+    """
+    return run(docs, prepare(document_steps(config)), Deduplicator(config, boilerplate))
+
+
+def find_boilerplate(docs: Iterable[Document], config: Config) -> dict[bytes, int]:
+    """The first pass of --boilerplate-min-docs: paragraph keys found in enough documents.
+
+    Prepares and document-deduplicates `docs` as the second pass will (paragraph keys
+    only); reads the whole input once more, so it needs an input that can be read twice.
+    """
+    steps = [*document_steps(config)[:-1], Fingerprinter(config, keys_only=True)]
+    return count_boilerplate(run(docs, prepare(steps), reject_policy(config), DocumentDeduplicator(config)), config)
 
 
 def clean_text(text: str, config: Config | None = None) -> str:
@@ -119,8 +135,9 @@ def clean_folder(
     writer = FolderWriter(dst)
     report = Report()
     try:
+        boilerplate = find_boilerplate(read_folder(src, config), config) if config.boilerplate_min_docs else None
         for doc in run(read_folder(src, config), prepare(document_steps(config)), reject_policy(config),
-                       Deduplicator(config), writer, report):
+                       Deduplicator(config, boilerplate), writer, report):
             if on_document is not None:
                 on_document(doc)
     except BaseException:

@@ -36,6 +36,7 @@ class Removal:
     duplicate_of: Ref | None = None
     similarity: float | None = None
     estimated_similarity: float | None = None
+    documents: int | None = None  # boilerplate: how many documents hold the paragraph
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ class Report:
     documents_emptied: int = 0
     paragraphs_in: int = 0
     paragraphs_out: int = 0
+    paragraphs_in_removed_documents: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
     removed: Counter = field(default_factory=Counter)
@@ -49,6 +50,7 @@ class Report:
         elif doc.removal is not None:
             self.documents_removed += 1
             self.removed[doc.removal.reason] += 1
+            self.paragraphs_in_removed_documents += len(doc.paragraphs)
         else:
             self.removed.update(p.removal.reason for p in doc.paragraphs if p.removal)
             kept = doc.kept_paragraphs
@@ -73,7 +75,8 @@ class Report:
                           "rejected": self.documents_rejected, "removed": self.documents_removed,
                           "emptied": self.documents_emptied},
             "paragraphs": {"in": self.paragraphs_in, "out": self.paragraphs_out,
-                           "removed": self.paragraphs_removed},
+                           "removed": self.paragraphs_removed,
+                           "in_removed_documents": self.paragraphs_in_removed_documents},
             "bytes": {"in": self.bytes_in, "out": self.bytes_out},
             "removed_by_reason": dict(sorted(self.removed.items())),
             "rejected_by_reason": dict(sorted(self.rejected.items())),
@@ -90,7 +93,9 @@ class Report:
             f"{self.documents_in} documents in, {self.documents_out} written, "
             f"{self.documents_removed} removed as duplicates, {self.documents_rejected} rejected",
             f"{self.paragraphs_in} paragraphs in, {self.paragraphs_out} kept, "
-            f"{self.paragraphs_removed} removed",
+            f"{self.paragraphs_removed} removed"
+            + (f" (+{self.paragraphs_in_removed_documents} in removed documents)"
+               if self.paragraphs_in_removed_documents else ""),
             f"{mb:.2f} MB in {self.seconds:.2f}s ({rate:.2f} MB/s)",
         ]
         reasons = {**self.removed, **{f"rejected: {k}": v for k, v in self.rejected.items()}}

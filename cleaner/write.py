@@ -107,6 +107,8 @@ def removal_record(doc: Document, paragraph: Paragraph | None) -> dict[str, Any]
     record["duplicate_of"] = removal.duplicate_of.as_dict() if removal.duplicate_of else None
     record["similarity"] = removal.similarity
     record["estimated_similarity"] = removal.estimated_similarity
+    if removal.documents is not None:
+        record["documents"] = removal.documents
     return record
 
 

@@ -3,6 +3,7 @@ import numpy as np
 
 from cleaner.config import Config
 from cleaner.fingerprint import Fingerprinter, as_minhash, exact_key, jaccard, shingle_hashes, words
+from cleaner.record import Document, Paragraph
 
 TEXT = "The council approved the budget after a long session that ran past midnight on Tuesday"
 
@@ -47,3 +48,13 @@ def test_minhash_estimate_tracks_true_similarity():
     true = jaccard(a.shingles, b.shingles)
     estimate = float(np.mean(a.signature == b.signature))
     assert abs(true - estimate) < 0.15
+
+
+def test_keys_only_gives_paragraph_keys_and_a_full_document_fingerprint():
+    config = Config()
+    doc = Document(id="a", source="a", paragraphs=[Paragraph(0, TEXT), Paragraph(1, TEXT.upper())])
+    Fingerprinter(config, keys_only=True)(doc)
+    full = Fingerprinter(config).fingerprint(TEXT)
+    assert [p.fingerprint.key for p in doc.paragraphs] == [full.key, full.key]
+    assert all(p.fingerprint.signature is None for p in doc.paragraphs)
+    assert doc.fingerprint is not None and doc.fingerprint.signature is not None

@@ -47,7 +47,7 @@ def test_kept_plus_removed_paragraphs_equal_the_input(documents, scope):
 @SETTINGS
 @given(DOCUMENT)
 def test_clean_text_without_repeats_passes_through_but_for_the_final_newline(paragraphs):
-    keys = [exact_key(words(p)) for p in paragraphs]
+    keys = [exact_key(words(p)) for p in paragraphs if words(p)]  # no words ("😀"): never removed
     text = "\n\n".join(paragraphs)
     expected = text + "\n"
     if len(set(keys)) < len(keys):  # an exact repeat must go: the output is shorter
