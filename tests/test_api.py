@@ -32,16 +32,16 @@ def test_records_come_out_cleaned_with_every_other_field_in_order():
 def test_dropped_paragraphs_and_records_are_reported_not_yielded():
     cleaner = Cleaner(Config(paragraphs="indent"))
     out = {r["id"]: r["text"] for r in cleaner.run(WIRE)}
-    # wire-2's third paragraph nearly repeats its first; wire-3 is a copy of wire-1
+    # wire-2's third paragraph nearly repeats its first; wire-3 is a copy of wire-1, dropped whole
     assert out["wire-2"].count("wheat export") == 1
     removed = {(r["id"], r["reason"]) for r in cleaner.removed}
-    assert ("wire-2", "near_repeat") in removed and ("wire-3", "exact_duplicate") in removed
+    assert ("wire-2", "near_repeat") in removed and ("wire-3", "duplicate_document") in removed
     report = cleaner.report
-    assert report.documents_in == 4 and report.paragraphs_removed == len(cleaner.removed)
+    assert report.documents_in == 4 and report.paragraphs_removed + report.documents_removed == len(cleaner.removed)
 
 
 def test_an_emptied_record_is_not_yielded():
-    cleaner = Cleaner(Config())
+    cleaner = Cleaner(Config(doc_threshold=0.0))  # paragraphs only: y is emptied, not dropped whole
     texts = [{"id": "x", "text": "The same paragraph of text in two records here."},
              {"id": "y", "text": "The same paragraph of text in two records here."}]
     assert [r["id"] for r in cleaner.run(texts)] == ["x"]
@@ -70,7 +70,7 @@ def test_keep_log_false_keeps_nothing_but_counts():
     cleaner = Cleaner(Config(), keep_log=False)
     list(cleaner.run([{"text": "a b c d e f"}, {"text": "a b c d e f"}, {"text": 1}]))
     assert cleaner.removed == cleaner.rejected == []
-    assert cleaner.report.documents_rejected == 1 and cleaner.report.documents_emptied == 1
+    assert cleaner.report.documents_rejected == 1 and cleaner.report.documents_removed == 1
 
 
 def test_clean_text_uses_the_cleaners_config():

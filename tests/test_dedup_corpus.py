@@ -190,3 +190,19 @@ def test_cli_options_reach_the_run_and_bad_values_are_one_line_usage_errors(tmp_
     assert result.exit_code == 0, result.output
     reasons = Counter(e["reason"] for e in read_log(tmp_path / "out", "removed.jsonl"))
     assert reasons["duplicate_document"] == 0 and reasons["boilerplate"] == 6  # the footer, in 6 documents
+
+
+def test_boilerplate_on_records_reads_a_file_twice_and_refuses_standard_input(tmp_path: Path):
+    footer = "Sign up for our morning newsletter to get the best local stories."
+    lines = [json.dumps({"id": f"r{i}", "text": f"Story number {i} is about something else entirely.\n\n{footer}"})
+             for i in range(3)]
+    src = write_tree(tmp_path, {"in.jsonl": "\n".join(lines) + "\n"}) / "in.jsonl"
+    runner = CliRunner()
+    result = runner.invoke(main, ["clean", "-q", "--boilerplate-min-docs", "3", str(src), str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    removed = read_log(tmp_path / "out", "removed.jsonl")
+    assert [(e["id"], e["reason"], e["documents"]) for e in removed] == [(f"r{i}", "boilerplate", 3) for i in range(3)]
+    result = runner.invoke(main, ["clean", "--boilerplate-min-docs", "3", "-", str(tmp_path / "out2")],
+                           input="\n".join(lines) + "\n")
+    assert result.exit_code == 2 and not (tmp_path / "out2").exists()
+    assert "cannot read standard input" in result.output
