@@ -48,7 +48,7 @@ def test_bad_option_value_is_one_line_exit_2(tmp_path: Path):
 
 
 def test_rejected_input_exits_1_and_names_the_file(tmp_path: Path):
-    src = write_tree(tmp_path / "src", {"bad.txt": b"\xff\xfe\xfa", "good.txt": "fine"})
+    src = write_tree(tmp_path / "src", {"bad.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "good.txt": "fine"})
     result = invoke("clean", str(src), str(tmp_path / "out"))
     assert result.exit_code == 1
     assert "rejects.jsonl" in result.output
