@@ -1,9 +1,10 @@
 """What bytes are, before decoding: binary data, UTF-16/32 without a BOM, or which legacy encoding.
 
-The legacy-encoding choice is charset-normalizer's, with two corrections measured on real
-text (README, "Decoding"): only the encodings that web pages and archives actually use are
-candidates, and when the evidence is thin (a few non-ASCII bytes in English text, where any
-Latin code page "fits") cp1252 wins unless ftfy's mojibake detector objects to it.
+The legacy-encoding choice is charset-normalizer's, with corrections measured on real text
+(README, "Decoding and repair"): only the encodings that web pages and archives actually
+use are candidates; when the evidence is thin (a few non-ASCII bytes in English text, where
+any Latin code page "fits") cp1252 wins unless its reading looks wrong; and near-ties go to
+the more common encoding.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ _MAGIC = (
 _SAMPLE = 1 << 16
 # C0 controls that text does not use: all but \t \n \v \f \r and ESC (terminal colours), and DEL.
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F])
-_NOT_CONTROL = bytes(sorted(set(range(256)) - set(_CONTROL_BYTES)))
 _MAX_CONTROL_SHARE = 0.02  # real text: ~0; compressed or image data: ~11%
 _UTF16_MIN_NUL_SHARE = 0.05  # of code units; Cyrillic UTF-16 has ~14% (spaces), ASCII 100%
 
