@@ -9,24 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import ftfy
-
 from .config import Config
 from .record import Document
+from .repair import PROFILES, fixer_config, repair_text, repair_with
 
-_SAFE = ftfy.TextFixerConfig(
-    unescape_html="auto",
-    fix_latin_ligatures=False,
-    fix_character_width=False,
-    uncurl_quotes=False,
-    fix_line_breaks=False,
-    normalization="NFC",
-    explain=True,
-)
-_AGGRESSIVE = _SAFE._replace(
-    fix_latin_ligatures=True, fix_character_width=True, uncurl_quotes=True, normalization="NFKC"
-)
-PROFILES = {"safe": _SAFE, "aggressive": _AGGRESSIVE}
+__all__ = ["PROFILES", "normalize_document", "normalize_text", "repair_text"]
+_MAX_ROUNDS = 16  # a safety net only: each round either stops or removes something
 
 # Line and paragraph separators other than "\n"; U+2029 separates paragraphs.
 _BREAKS = str.maketrans({"\r": "\n", "\v": "\n", "\f": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n\n"})
@@ -35,22 +23,11 @@ _BREAKS = str.maketrans({"\r": "\n", "\v": "\n", "\f": "\n", "\x85": "\n", "\u20
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2060\ufeff\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]"
 )
-_SPACE_RUN = re.compile(r"[ \t]+")
-_LINE_EDGES = re.compile(r"[ \t]*\n[ \t]*")
+_BREAK_CHARS = re.compile("[\r\v\f\x85\u2028\u2029]")
+# Patterns that match only what they change (a lone space is not a "run"): several times faster.
+_SPACE_RUN = re.compile(r"[ \t]{2,}|\t")
+_LINE_EDGES = re.compile(r"[ \t]+\n[ \t]*|\n[ \t]+")
 _LINE_ENDS = re.compile(r"[ \t]+(?=\n)")
-
-
-def repair_text(text: str, profile: str = "safe") -> tuple[str, list[str]]:
-    """Apply ftfy with `profile` until the text stops changing; return it and the fixes used."""
-    if profile == "off":
-        return text, []
-    fixes: list[str] = []
-    while True:
-        fixed, explanation = ftfy.fix_and_explain(text, PROFILES[profile])
-        fixes.extend(step for _, step in explanation or [] if step not in fixes)
-        if fixed == text:
-            return text, fixes
-        text = fixed
 
 
 def normalize_text(text: str, keep_indent: bool = False) -> str:
@@ -61,12 +38,39 @@ def normalize_text(text: str, keep_indent: bool = False) -> str:
     With `keep_indent` a line keeps one leading space where it had any (blank lines become
     empty): indentation is what marks a paragraph in hard-wrapped newswire.
     """
-    text = text.replace("\r\n", "\n").translate(_BREAKS)
+    if _BREAK_CHARS.search(text):
+        text = text.replace("\r\n", "\n").translate(_BREAKS)
     text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+    if "  " in text or "\t" in text:  # a plain search is far cheaper than the substitution
+        text = _SPACE_RUN.sub(" ", text)
     if keep_indent:
-        return _LINE_ENDS.sub("", _SPACE_RUN.sub(" ", text)).strip("\n").rstrip(" ")
-    text = _LINE_EDGES.sub("\n", _SPACE_RUN.sub(" ", text))
+        return _LINE_ENDS.sub("", text).strip("\n").rstrip(" ")
+    if " \n" in text or "\n " in text:
+        text = _LINE_EDGES.sub("\n", text)
     return text.strip(" \t\n")
+
+
+def clean_to_fixed_point(text: str, profile: str, keep_indent: bool = False) -> tuple[str, list[str]]:
+    """Repair, then normalise, until neither changes the text; return it and ftfy's fixes.
+
+    Normalising can expose a repair (a zero-width space removed from the middle of "Ã©"),
+    so the pair runs again while normalising changes something; lines ftfy already left
+    unchanged are not repaired twice, so the second round costs little. `keep_indent` is
+    passed to `normalize_text`.
+    """
+    fixes: list[str] = []
+    if profile == "off":
+        return normalize_text(text, keep_indent), fixes
+    # Line ends are never part of a mojibake sequence: settling them first spares most
+    # documents a second round (a final "\n" would otherwise change after repair).
+    text = text.replace("\r\n", "\n").strip("\n")
+    config, settled = fixer_config(profile, text), set()
+    for _ in range(_MAX_ROUNDS):
+        repaired = repair_with(text, config, fixes, settled)
+        text = normalize_text(repaired, keep_indent)
+        if text == repaired:
+            break
+    return text, fixes
 
 
 def normalize_document(doc: Document, config: Config) -> Document:
@@ -75,19 +79,3 @@ def normalize_document(doc: Document, config: Config) -> Document:
         return doc
     doc.text, doc.audit["fixes"] = clean_to_fixed_point(doc.text, config.repair, config.keeps_indentation)
     return doc
-
-
-def clean_to_fixed_point(text: str, profile: str, keep_indent: bool = False) -> tuple[str, list[str]]:
-    """Repair then normalise until neither changes the text.
-
-    Normalising can expose new mojibake (dropping a stray control character can join "Â"
-    and "‘"), so one round of each is not always stable; the loop makes cleaning idempotent.
-    """
-    fixes: list[str] = []
-    while True:
-        repaired, new_fixes = repair_text(text, profile)
-        fixes.extend(f for f in new_fixes if f not in fixes)
-        cleaned = normalize_text(repaired, keep_indent)
-        if cleaned == text:
-            return cleaned, fixes
-        text = cleaned

@@ -29,6 +29,9 @@ class Report:
     rejected: Counter = field(default_factory=Counter)
     fixes: Counter = field(default_factory=Counter)
     decoded_as: Counter = field(default_factory=Counter)
+    fallback: Counter = field(default_factory=Counter)
+    replacement_chars: int = 0
+    documents_with_replacements: int = 0
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
 
@@ -44,6 +47,11 @@ class Report:
         self.fixes.update(doc.audit.get("fixes", ()))
         if "decoded_as" in doc.audit:
             self.decoded_as[doc.audit["decoded_as"]] += 1
+        if doc.audit.get("fallback"):
+            self.fallback[doc.audit["fallback"]] += 1
+        if doc.audit.get("replacement_chars"):
+            self.replacement_chars += doc.audit["replacement_chars"]
+            self.documents_with_replacements += 1
         if doc.reject is not None:
             self.documents_rejected += 1
             self.rejected[doc.reject.reason] += 1
@@ -82,6 +90,9 @@ class Report:
             "rejected_by_reason": dict(sorted(self.rejected.items())),
             "fixes": dict(sorted(self.fixes.items())),
             "decoded_as": dict(sorted(self.decoded_as.items())),
+            "decode_fallback": dict(sorted(self.fallback.items())),
+            "replacement_chars": {"count": self.replacement_chars,
+                                  "documents": self.documents_with_replacements},
             "seconds": round(self.seconds, 3),
         }
 
@@ -98,6 +109,13 @@ class Report:
                if self.paragraphs_in_removed_documents else ""),
             f"{mb:.2f} MB in {self.seconds:.2f}s ({rate:.2f} MB/s)",
         ]
+        if set(self.decoded_as) - {"utf-8"} or self.replacement_chars:
+            line = "decoded as: " + ", ".join(f"{k} {v}" for k, v in sorted(self.decoded_as.items()))
+            if self.fallback.get("lines"):
+                line += f" ({self.fallback['lines']} with stray bytes read line by line)"
+            if self.replacement_chars:
+                line += f"; {self.replacement_chars} undecodable bytes became U+FFFD"
+            lines.append(line)
         reasons = {**self.removed, **{f"rejected: {k}": v for k, v in self.rejected.items()}}
         if reasons:
             lines.append("by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))

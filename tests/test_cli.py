@@ -48,7 +48,7 @@ def test_bad_option_value_is_one_line_exit_2(tmp_path: Path):
 
 
 def test_rejected_input_exits_1_and_names_the_file(tmp_path: Path):
-    src = write_tree(tmp_path / "src", {"bad.txt": b"\xff\xfe\xfa", "good.txt": "fine"})
+    src = write_tree(tmp_path / "src", {"bad.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "good.txt": "fine"})
     result = invoke("clean", str(src), str(tmp_path / "out"))
     assert result.exit_code == 1
     assert "rejects.jsonl" in result.output
@@ -215,8 +215,8 @@ def test_record_usage_errors_exit_2_and_write_nothing(tmp_path: Path, args: list
 
 
 def test_on_error_fail_stops_a_folder_run_too(tmp_path: Path):
-    src = write_tree(tmp_path / "src", {"a.txt": "fine", "bad.txt": b"ok line\n\xff broken"})
+    src = write_tree(tmp_path / "src", {"a.txt": "fine", "bad.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"})
     result = invoke("clean", "--on-error", "fail", str(src), str(tmp_path / "out"))
     assert result.exit_code == 3
-    assert result.output.strip() == "Error: bad.txt:2: not valid UTF-8 (byte 0xff at line 2)"
+    assert result.output.strip() == "Error: bad.txt: binary data, not text (PNG image)"
     assert not (tmp_path / "out/.cleaner/_SUCCESS").exists()

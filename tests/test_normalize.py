@@ -2,7 +2,9 @@ import json
 
 import pytest
 
-from cleaner.normalize import normalize_text, repair_text
+from cleaner.config import Config
+from cleaner.normalize import normalize_document, normalize_text, repair_text
+from cleaner.record import Document
 from tests.helpers import FIXTURES
 
 CASES = [json.loads(line) for line in (FIXTURES / "cases" / "normalize.jsonl").open(encoding="utf-8")]
@@ -14,21 +16,14 @@ def test_golden_normalize_cases(case):
     assert normalize_text(repaired) == case["expected"], case["note"]
 
 
-def test_repair_reports_the_fixes_it_applied():
-    text, fixes = repair_text("The cafÃ© was closed", "safe")
-    assert text == "The café was closed"
-    assert fixes and all(isinstance(f, str) for f in fixes)
+def test_normalize_document_records_the_fixes():
+    doc = Document(id="x", source="x.txt", text="Â£5 for fish &amp; chips\r\n")
+    normalize_document(doc, Config())
+    assert doc.text == "£5 for fish & chips"
+    assert doc.audit["fixes"] == ["apply:unescape_html", "encode:latin-1", "decode:utf-8"]
 
 
-def test_safe_profile_keeps_cosmetic_characters():
-    text = "“Curly” ﬁne ＡＢＣ"
-    assert repair_text(text, "safe") == (text, [])
-
-
-def test_aggressive_profile_folds_cosmetic_characters():
-    assert repair_text("“Curly” ﬁne ＡＢＣ", "aggressive")[0] == '"Curly" fine ABC'
-
-
-def test_repair_runs_to_a_fixed_point():
-    twice = "café".encode().decode("cp1252").encode().decode("cp1252")
-    assert repair_text(twice, "safe")[0] == "café"
+def test_normalize_document_with_repair_off_only_normalises():
+    doc = Document(id="x", source="x.txt", text="  cafÃ©  \r\n")
+    assert normalize_document(doc, Config(repair="off")).text == "cafÃ©"
+    assert doc.audit["fixes"] == []

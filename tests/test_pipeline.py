@@ -55,11 +55,12 @@ def test_report_json_counts_match_the_logs(tmp_path: Path):
     assert len(read_log(dst, "files.jsonl")) == report["documents"]["in"]
 
 
-def test_undecodable_file_is_rejected_and_the_rest_still_cleaned(tmp_path: Path):
-    src = write_tree(tmp_path / "src", {"bad.txt": b"ok line\n\xff\xfe\xfa broken", "good.txt": "fine"})
+def test_binary_file_is_rejected_and_the_rest_still_cleaned(tmp_path: Path):
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00"
+    src = write_tree(tmp_path / "src", {"bad.txt": png, "good.txt": "fine"})
     report = clean_folder(src, tmp_path / "out", Config())
     [reject] = read_log(tmp_path / "out", "rejects.jsonl")
-    assert reject["source"] == "bad.txt" and reject["line"] == 2
+    assert reject["source"] == "bad.txt" and reject["reason"] == "binary" and "PNG" in reject["message"]
     assert report.documents_rejected == 1 and (tmp_path / "out/good.txt").exists()
 
 
