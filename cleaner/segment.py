@@ -22,10 +22,10 @@ from .record import Document, Paragraph, Reject
 _BLANK_LINES = re.compile(r"\n[ \t]*\n\s*")
 _SENTENCE_END = re.compile(r"[.!?:;\"'”’»)\]]$")
 
-# `auto` picks `line` when a text without blank lines or indents has at least this many
-# lines, nearly all ending a sentence: hard-wrapped prose ends a sentence on few lines.
-LINE_MODE_MIN_LINES = 3
-LINE_MODE_SENTENCE_SHARE = 0.8
+# `auto` picks `line` when a text without blank lines or indents has at least two lines and
+# every one ends a sentence: hard-wrapped prose ends a sentence on few lines. "Every", not
+# "most": removing repeated lines then keeps the choice, so cleaning stays idempotent.
+LINE_MODE_MIN_LINES = 2
 
 
 def _indented(line: str) -> bool:
@@ -45,8 +45,7 @@ def choose_mode(text: str) -> str:
         return "indent"
     filled = [line for line in lines if line.strip()]
     if len(filled) >= LINE_MODE_MIN_LINES and len(filled) == len(lines) and not any(map(_indented, filled)):
-        ends = sum(bool(_SENTENCE_END.search(line)) for line in filled)
-        if ends >= LINE_MODE_SENTENCE_SHARE * len(filled):
+        if all(_SENTENCE_END.search(line) for line in filled):
             return "line"
     return "blank"
 
