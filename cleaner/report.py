@@ -102,7 +102,8 @@ class Report:
         rate = mb / self.seconds if self.seconds else 0.0
         lines = [
             f"{self.documents_in} documents in, {self.documents_out} written, "
-            f"{self.documents_removed} removed as duplicates, {self.documents_rejected} rejected",
+            f"{self.documents_removed} removed as duplicates, {self.documents_rejected} rejected"
+            + (f", {self.documents_emptied} emptied (every paragraph removed)" if self.documents_emptied else ""),
             f"{self.paragraphs_in} paragraphs in, {self.paragraphs_out} kept, "
             f"{self.paragraphs_removed} removed"
             + (f" (+{self.paragraphs_in_removed_documents} in removed documents)"
