@@ -3,14 +3,19 @@ tqdm, terminal output and exit statuses.
 
 Exit statuses: 0 every input was cleaned; 1 the run completed but some inputs were
 rejected (listed in .cleaner/rejects.jsonl); 2 bad usage, nothing written; 3 the run
-failed (e.g. the disk filled) and the output is incomplete; 130 interrupted.
+failed (e.g. the disk filled) and the output is incomplete; 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM): the output is incomplete and --resume finishes it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+import contextlib
 import os
 from pathlib import Path
+import signal
 import sys
+import threading
 
 import click
 from tqdm import tqdm
@@ -18,13 +23,14 @@ from tqdm import tqdm
 from . import __version__
 from .api import clean_records
 from .config import COMPRESSIONS, FORMATS, ON_ERROR, PARAGRAPH_MODES, REPAIR_PROFILES, SCOPES, Config
-from .errors import CleanerError, ConfigError, OutputError, UsageError
+from .errors import CleanerError, ConfigError, Interrupted, OutputError, UsageError
 from .pipeline import clean_folder
 from .read import measure_folder
 from .record import Document
 from .records import input_format
 
 EXIT_REJECTED, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 1, 2, 3, 130
+EXIT_SIGNAL_BASE = 128  # stopped by signal N: 128 + N (SIGINT 130, SIGTERM 143), as shells do
 
 
 class CleanerFailure(click.ClickException):
@@ -86,8 +92,19 @@ def main() -> None:
 @click.option("--log-dir", type=click.Path(path_type=Path), default=None,
               help="Where the logs go  [default: DST/.cleaner; required when DST is -]")
 @click.option("--overwrite", is_flag=True, help="Write into a DST that is not empty.")
+@click.option("--resume", is_flag=True,
+              help="Finish a folder run that was interrupted (Ctrl-C, SIGTERM, kill -9, a full disk).")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Read files behind symbolic links (only inside SRC, never round a loop).")
+@click.option("--max-file-bytes", type=int, default=64 * 2**20, show_default=True,
+              help="Reject larger input files without reading them.")
+@click.option("--max-paragraph-chars", type=int, default=1_000_000, show_default=True,
+              help="Reject a document with a longer paragraph.")
+@click.option("--checkpoint-every", type=float, default=30.0, show_default=True,
+              help="Seconds between the checkpoints that --resume goes on from.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
-def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bool, **options: object) -> None:
+def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bool, resume: bool,
+          checkpoint_every: float, **options: object) -> None:
     """Clean SRC into DST: a folder of text files, or JSONL / Parquet records.
 
     SRC is a folder (text files by --glob, or JSONL/Parquet files with --glob '*.jsonl.gz'),
@@ -108,7 +125,12 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
     state = log_dir or dst / ".cleaner"
     try:
         config = Config(**options)  # type: ignore[arg-type]
-        report = _clean_with_progress(src, dst, config, overwrite, quiet, log_dir)
+        with _stop_on_signals() as stop:
+            report = _clean_with_progress(src, dst, config, overwrite, quiet, log_dir,
+                                          resume=resume, stop=stop, checkpoint_seconds=checkpoint_every)
+    except Interrupted as err:
+        click.echo(f"cleaner: interrupted by {err}", err=True)
+        sys.exit(EXIT_SIGNAL_BASE + err.signum)
     except CleanerError as err:
         if isinstance(err, OutputError) and str(dst) == "-":
             _silence_stdout()
@@ -117,6 +139,8 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
         click.echo(f"cleaner: interrupted; {'the output' if str(dst) == '-' else dst} is incomplete "
                    f"(no {state / '_SUCCESS'})", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except OSError as err:  # a last resort: an error no stage expected still gets one line
+        raise CleanerFailure(OutputError(f"{err.filename or dst}: {err.strerror or err}")) from None
     if not quiet:
         click.echo(report.summary(), err=True)
     if report.documents_in == 0 and src.is_dir():
@@ -142,8 +166,29 @@ def _is_text_folder_run(src: Path, dst: Path, config: Config, log_dir: Path | No
             and (src.is_dir() or not src.exists()) and input_format(src, config.glob) == "txt")
 
 
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[Callable[[], int]]:
+    """While cleaning, SIGINT and SIGTERM ask a folder run to stop at the next document
+    boundary (it checkpoints, then raises Interrupted); a second signal acts at once."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: 0  # only the main thread may set signal handlers
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        received.append(signum)
+        signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: received[0] if received else 0
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _clean_with_progress(src: Path, dst: Path, config: Config, overwrite: bool, quiet: bool,
-                         log_dir: Path | None = None):
+                         log_dir: Path | None = None, resume: bool = False, **run_options):
     show = not quiet and sys.stderr.isatty()
     folder_run = _is_text_folder_run(src, dst, config, log_dir)
     files, size = measure_folder(src, config) if show and folder_run and src.is_dir() else (0, 0)
@@ -161,7 +206,11 @@ def _clean_with_progress(src: Path, dst: Path, config: Config, overwrite: bool, 
             bar.set_postfix_str(f"{done}/{files} files" if folder_run else f"{done} records", refresh=False)
 
         if folder_run:
-            return clean_folder(src, dst, config, overwrite=overwrite, on_document=advance)
+            return clean_folder(src, dst, config, overwrite=overwrite, on_document=advance, resume=resume,
+                                **run_options)
+        if resume:
+            raise UsageError("--resume works for runs from a folder of text files into a folder; "
+                             "rerun a record run with --overwrite")
         source = sys.stdin.buffer if str(src) == "-" else src
         target = sys.stdout.buffer if str(dst) == "-" else dst
         return clean_records(source, target, config, log_dir, overwrite=overwrite, on_document=advance)

@@ -45,6 +45,13 @@ class Config:
       words) found in K or more documents is removed from all of them. It costs a first
       pass over the input that counts exact paragraph keys, so it needs an input that can
       be read twice (files or folders, not standard input).
+    - `max_file_bytes=64 MiB`: larger inputs are rejected (`too_large`) before they are
+      read, so memory stays bounded (a 64 MiB file peaks well under 1 GB in the stages).
+    - `max_paragraph_chars=1,000,000`: a news paragraph is under 2,000 characters; a block
+      a thousand times that is a dump without line structure (`paragraph_too_long`).
+    - `max_combining=30`: Unicode's Stream-Safe Text Format (UAX #15) bound on combining
+      marks in a row; real scripts use a handful, "Zalgo" floods hundreds (`combining_flood`).
+    - `follow_symlinks=False`: links are listed as rejects, not read, unless asked.
     """
 
     glob: str = "*.txt"
@@ -68,6 +75,10 @@ class Config:
     doc_threshold: float = 0.8
     doc_ngram: int = 5
     boilerplate_min_docs: int = 0
+    follow_symlinks: bool = False
+    max_file_bytes: int = 64 * 2**20
+    max_paragraph_chars: int = 1_000_000
+    max_combining: int = 30
 
     def __post_init__(self) -> None:
         if not self.glob:
@@ -88,6 +99,15 @@ class Config:
             raise ConfigError(f"lsh_recall must be in [0.5, 1.0), got {self.lsh_recall}")
         self._check_formats()
         self._check_dedup()
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        if self.max_file_bytes < 1:
+            raise ConfigError(f"max_file_bytes must be at least 1, got {self.max_file_bytes}")
+        if self.max_paragraph_chars < 1:
+            raise ConfigError(f"max_paragraph_chars must be at least 1, got {self.max_paragraph_chars}")
+        if self.max_combining < 1:
+            raise ConfigError(f"max_combining must be at least 1, got {self.max_combining}")
 
     def _check_formats(self) -> None:
         if self.paragraphs not in PARAGRAPH_MODES:

@@ -28,3 +28,20 @@ class InputError(CleanerError):
 
 class OutputError(CleanerError):
     """The output cannot be written (disk full, read-only folder, ...)."""
+
+
+class UnsafePathError(InputError):
+    """An output path made from a name or record id would leave DST; the record is rejected."""
+
+
+class AccountingError(CleanerError):
+    """The counts of a run do not add up (seen != kept + removed + rejected + empty): a bug,
+    reported as a failed run rather than declared complete."""
+
+
+class Interrupted(CleanerError):
+    """The run stopped on a signal after leaving a consistent, resumable state."""
+
+    def __init__(self, signum: int, message: str) -> None:
+        self.signum = signum
+        super().__init__(message)

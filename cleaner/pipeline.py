@@ -11,21 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
-import json
-import os
 from pathlib import Path
 
+from .accounts import Accounts
+from .commit import FolderRun
 from .config import Config
 from .decode import decode_document
 from .dedup import Deduplicator, DocumentDeduplicator, count_boilerplate
-from .errors import InputError, UsageError
+from .errors import InputError
 from .fingerprint import Fingerprinter
+from .guards import check_destination as guard_destination
+from .guards import check_limits, check_locations
 from .normalize import normalize_document
-from .read import check_source_folder, read_folder
+from .read import read_folder
 from .record import Document
 from .report import Report
 from .segment import segment_document
-from .write import STATE_DIR, SUCCESS, FolderWriter, write_atomic
+from .write import FolderWriter
 
 Stage = Callable[[Iterable[Document]], Iterator[Document]]
 Step = Callable[[Document], Document]
@@ -43,6 +45,7 @@ def document_steps(config: Config) -> list[Step]:
     """The per-document steps, in order: decode, normalise, segment, fingerprint."""
     return [
         partial(decode_document, config=config),
+        partial(check_limits, config=config),
         partial(normalize_document, config=config),
         partial(segment_document, config=config),
         Fingerprinter(config),
@@ -108,14 +111,13 @@ def clean_text(text: str, config: Config | None = None) -> str:
 
 def check_destination(src: Path, dst: Path, overwrite: bool) -> None:
     """Refuse a DST that is SRC or inside it, or that holds anything without `overwrite`."""
-    check_source_folder(src)
-    src_real, dst_real = src.resolve(), dst.resolve()
-    if dst_real == src_real or src_real in dst_real.parents:
-        raise UsageError(f"{dst}: the output folder must not be the input folder or inside it")
-    if dst.exists() and not dst.is_dir():
-        raise UsageError(f"{dst}: exists and is not a folder")
-    if dst.is_dir() and any(os.scandir(dst)) and not overwrite:
-        raise UsageError(f"{dst}: output folder is not empty (use --overwrite to write into it)")
+    check_locations(src, dst)
+    guard_destination(dst, overwrite, resume=False)
+
+
+def _boilerplate(src: Path, config: Config) -> dict[bytes, int] | None:
+    """The first pass's boilerplate counts, when asked for (a resumed run has them in its checkpoint)."""
+    return find_boilerplate(read_folder(src, config), config) if config.boilerplate_min_docs else None
 
 
 def clean_folder(
@@ -124,29 +126,37 @@ def clean_folder(
     config: Config,
     overwrite: bool = False,
     on_document: Callable[[Document], None] | None = None,
+    resume: bool = False,
+    stop: Callable[[], int] | None = None,
+    checkpoint_seconds: float = 30.0,
 ) -> Report:
     """Clean every matching file under `src` into `dst`; return the finished report.
 
     `dst` only looks complete (holds `.cleaner/_SUCCESS`) once every file and log is in
-    place; a run that stops early leaves it without the marker.
+    place and the accounts add up; a run that stops early leaves it without the marker,
+    and `resume=True` finishes it (see cleaner.commit). `stop()` is asked after each
+    document and returns a signal number to stop at that consistent point (Interrupted).
     """
-    check_destination(src, dst, overwrite)
-    (dst / STATE_DIR / SUCCESS).unlink(missing_ok=True)
-    writer = FolderWriter(dst)
-    report = Report()
+    job = FolderRun(src, dst, config, overwrite, resume, checkpoint_seconds)
     try:
-        boilerplate = find_boilerplate(read_folder(src, config), config) if config.boilerplate_min_docs else None
-        for doc in run(read_folder(src, config), prepare(document_steps(config)), reject_policy(config),
-                       Deduplicator(config, boilerplate), writer, report):
-            if on_document is not None:
-                on_document(doc)
-    except BaseException:
-        writer.close()
-        raise
-    writer.commit()
-    report.finish()
-    state = dst / STATE_DIR
-    summary = {"config": config.as_dict(), **report.as_dict()}
-    write_atomic(state / "report.json", (json.dumps(summary, indent=2) + "\n").encode())
-    write_atomic(state / SUCCESS, (json.dumps({"config": config.digest(), **report.as_dict()}) + "\n").encode())
-    return report
+        if job.complete:
+            return job.restore(report=Report)["report"]
+        writer = FolderWriter(dst, job.prepare_state())
+        state = job.restore(dedup=lambda: Deduplicator(config, _boilerplate(src, config)), report=Report,
+                            accounts=Accounts)
+        dedup, report, accounts = state["dedup"], state["report"], state["accounts"]
+        job.start(writer, state)
+        try:
+            for doc in run(job.skip_done(read_folder(src, config)), accounts.read, prepare(document_steps(config)),
+                           reject_policy(config), accounts.segmented, dedup, writer, report, accounts.settled):
+                if on_document is not None:
+                    on_document(doc)
+                job.after_document(stop)
+        except BaseException:
+            writer.close()
+            raise
+        report.finish()
+        job.commit(accounts, {"config": config.as_dict(), **report.as_dict()}, report.as_dict())
+        return report
+    finally:
+        job.close()

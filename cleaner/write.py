@@ -8,36 +8,41 @@ the run completes; the completion marker `_SUCCESS` is written after everything 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+import contextlib
 import json
 import os
 from pathlib import Path
 import secrets
 from typing import IO, Any
 
-from .errors import OutputError
-from .record import Document, Paragraph
+from .errors import OutputError, UnsafePathError
+from .guards import safe_output_path
+from .record import Document, Paragraph, Reject
 
 STATE_DIR = ".cleaner"
 SUCCESS = "_SUCCESS"
 LOGS = ("removed.jsonl", "rejects.jsonl", "files.jsonl")
 
 
-def create_temp(path: Path) -> tuple[int, str]:
-    """A new empty file beside `path` to be renamed onto it: (fd, name). Unlike mkstemp's
-    0600 it gets the usual permissions (0666 less the umask), so others can read the output."""
+def create_temp(path: Path, folder: Path | None = None) -> tuple[int, str]:
+    """A new empty file beside `path` (or in `folder`, on the same file system) to be renamed
+    onto it: (fd, name). Unlike mkstemp's 0600 it gets the usual permissions (0666 less
+    the umask), so others can read the output."""
     while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        tmp = (folder or path.parent) / f".{path.name}.{secrets.token_hex(4)}.tmp"
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(tmp)
         except FileExistsError:
             continue
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and a rename."""
+def write_atomic(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+    """Write `data` to `path` through a temporary file and a rename. The temporary file is
+    made in `tmp_dir` when given (a folder run's `.cleaner/tmp`, cleared on resume), else
+    in the same folder."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = create_temp(path)
+        fd, tmp = create_temp(path, tmp_dir)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
@@ -63,11 +68,22 @@ def to_json_line(record: dict[str, Any]) -> str:
 class JsonlLog:
     """An append-only JSONL log that exists under its real name only once committed."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, resume_at: tuple[int, int] | None = None) -> None:
+        """A new log, or with `resume_at=(bytes, lines)` the `.partial` of an interrupted
+        run, already truncated to that many bytes, appended to."""
         self.path = path
         self.partial = path.with_name(path.name + ".partial")
-        self._out: IO[str] = open(self.partial, "w", encoding="utf-8")
-        self.count = 0
+        self._out: IO[str] = open(self.partial, "a" if resume_at else "w", encoding="utf-8")
+        self.count = resume_at[1] if resume_at else 0
+
+    def sync(self) -> tuple[int, int]:
+        """Flush to disk; return (bytes, lines) written so far, for a checkpoint."""
+        try:
+            self._out.flush()
+            os.fsync(self._out.fileno())
+            return os.fstat(self._out.fileno()).st_size, self.count
+        except OSError as err:
+            raise OutputError(f"{self.partial}: cannot write: {err.strerror or err}") from err
 
     def write(self, record: dict[str, Any]) -> None:
         try:
@@ -77,11 +93,16 @@ class JsonlLog:
         self.count += 1
 
     def commit(self) -> None:
-        self._out.close()
-        os.replace(self.partial, self.path)
+        try:
+            self._out.close()
+            os.replace(self.partial, self.path)
+        except OSError as err:
+            raise OutputError(f"{self.partial}: cannot write: {err.strerror or err}") from err
 
     def close(self) -> None:
-        self._out.close()
+        """Close after a failure; an error flushing the rest is moot then (the log is partial)."""
+        with contextlib.suppress(OSError):
+            self._out.close()
 
 
 def _origin(doc: Document) -> dict[str, Any]:
@@ -146,19 +167,24 @@ def log_lines(doc: Document) -> Iterator[tuple[str, dict[str, Any]]]:
 class RunLogs:
     """The logs of one run under a state folder: removed, rejects and (for folders) files."""
 
-    def __init__(self, state: Path, names: tuple[str, ...] = LOGS) -> None:
+    def __init__(self, state: Path, names: tuple[str, ...] = LOGS,
+                 resume_at: dict[str, tuple[int, int]] | None = None) -> None:
         self.state = state
         try:
             state.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise OutputError(f"{state}: cannot create: {err.strerror or err}") from err
-        self.logs = {name: JsonlLog(state / name) for name in names}
+        self.logs = {name: JsonlLog(state / name, (resume_at or {}).get(name)) for name in names}
 
     def write(self, doc: Document) -> None:
         for name, line in log_lines(doc):
             self.logs[name].write(line)
         if "files.jsonl" in self.logs:
             self.logs["files.jsonl"].write(file_record(doc))
+
+    def sync(self) -> dict[str, tuple[int, int]]:
+        """Flush every log; their (bytes, lines), for a checkpoint."""
+        return {name: log.sync() for name, log in self.logs.items()}
 
     def commit(self) -> None:
         for log in self.logs.values():
@@ -172,11 +198,13 @@ class RunLogs:
 class FolderWriter:
     """Stage: write each kept document to DST at its relative path, and log the rest."""
 
-    def __init__(self, dst: Path) -> None:
+    def __init__(self, dst: Path, resume_at: dict[str, tuple[int, int]] | None = None) -> None:
         self.dst = dst
         self.state = dst / STATE_DIR
-        self.run_logs = RunLogs(self.state)
+        self.run_logs = RunLogs(self.state, resume_at=resume_at)
         self.logs = self.run_logs.logs
+        self.tmp = self.state / "tmp"
+        self.tmp.mkdir(exist_ok=True)
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
@@ -186,12 +214,30 @@ class FolderWriter:
     def write(self, doc: Document) -> None:
         if doc.alive:
             text = doc.cleaned_text()
-            if text:
-                write_atomic(self.dst / doc.source, text.encode("utf-8", "surrogateescape"))
+            target = self._target(doc) if text else None
+            if target is not None:
+                write_atomic(target, text.encode("utf-8", "surrogateescape"), self.tmp)
         self.run_logs.write(doc)
+
+    def _target(self, doc: Document) -> Path | None:
+        """Where `doc` goes, or None after rejecting it (`unsafe_path`) if its name would leave DST."""
+        try:
+            return safe_output_path(self.dst, doc.source)
+        except UnsafePathError as err:
+            doc.reject = Reject("unsafe_path", err.reason)
+            return None
+
+    def sync(self) -> dict[str, tuple[int, int]]:
+        return self.run_logs.sync()
+
+    def logged(self, name: str) -> int:
+        """Lines written to log `name` so far (for the accounts)."""
+        return self.run_logs.logs[name].count
 
     def commit(self) -> None:
         self.run_logs.commit()
+        with contextlib.suppress(OSError):
+            self.tmp.rmdir()
 
     def close(self) -> None:
         self.run_logs.close()

@@ -1,0 +1,101 @@
+"""Acceptance loop for resume: kill `cleaner clean` with SIGKILL at random moments, resume
+each time, and check that the final output is byte-identical to one uninterrupted run.
+
+    python bench/kill_resume.py --src ../shared/data/bbc --kills 20
+
+Compared: every file under DST, byte for byte, except two that hold times by design:
+report.json (compared without its `seconds`) and .cleaner/checkpoint.pkl (internal state).
+Exit status 0 when every comparison holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+CLEANER = [sys.executable, "-m", "cleaner", "clean", "--quiet"]
+TIMED = {".cleaner/checkpoint.pkl"}
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under `root` by relative path, report.json without its timing."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        name = path.relative_to(root).as_posix()
+        if path.is_file() and name not in TIMED:
+            data = path.read_bytes()
+            if name == ".cleaner/report.json":
+                report = json.loads(data)
+                report.pop("seconds", None)
+                data = json.dumps(report, sort_keys=True).encode()
+            files[name] = data
+    return files
+
+
+def differences(want: dict[str, bytes], got: dict[str, bytes]) -> list[str]:
+    names = sorted(set(want) | set(got))
+    return [f"{n}: {'missing' if n not in got else 'extra' if n not in want else 'differs'}"
+            for n in names if want.get(n) != got.get(n)]
+
+
+def run_killed(src: Path, dst: Path, options: list[str], after: float) -> tuple[bool, int]:
+    """Start a resuming run; SIGKILL it after `after` seconds. (killed?, exit status)."""
+    proc = subprocess.Popen([*CLEANER, "--resume", *options, str(src), str(dst)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return False, proc.wait(timeout=after)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        return True, proc.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--src", type=Path, required=True)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--checkpoint-every", default="1")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    options = ["--checkpoint-every", args.checkpoint_every]
+    work = Path(tempfile.mkdtemp(prefix="kill-resume-"))
+    try:
+        started = time.monotonic()
+        status = subprocess.run([*CLEANER, str(args.src), str(work / "reference")]).returncode
+        full = time.monotonic() - started
+        print(f"reference run: exit {status}, {full:.1f}s")
+        want = snapshot(work / "reference")
+        dst, kills, attempts = work / "resumed", 0, 0
+        while kills < args.kills:
+            after = rng.uniform(0.05, full)
+            killed, code = run_killed(args.src, dst, options, after)
+            attempts += 1
+            kills += killed
+            state = "killed" if killed else f"finished (exit {code})"
+            print(f"attempt {attempts}: SIGKILL at {after:.2f}s: {state}")
+            if not killed:  # it finished before the kill: start over to keep killing
+                if differences(want, snapshot(dst)):
+                    print("FAIL: a finished run differs from the reference")
+                    return 1
+                shutil.rmtree(dst)
+        code = subprocess.run([*CLEANER, "--resume", *options, str(args.src), str(dst)]).returncode
+        problems = differences(want, snapshot(dst))
+        print(f"final resume: exit {code} (reference {status}); {len(want)} files compared; "
+              f"{kills} kills; {'IDENTICAL' if not problems else 'DIFFERENT'}")
+        for line in problems[:20]:
+            print("  " + line)
+        return 1 if problems or code != status else 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
