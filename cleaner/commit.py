@@ -145,11 +145,12 @@ class FolderRun:
             check_destination(dst, overwrite, resume)
             self.manifest = input_manifest(src, config)
             self.resumed = self._resumable() if resume else None
-            check_writable(dst)
+            self.complete = bool(self.resumed and self.resumed.final and (self.state_dir / SUCCESS).exists())
+            if not self.complete:
+                check_writable(dst)
         except BaseException:
             self.lock.release(remove_if_unused=True)
             raise
-        self.complete = bool(self.resumed and self.resumed.final and (self.state_dir / SUCCESS).exists())
         self.documents = self.resumed.documents if self.resumed else 0
         self.started = time.monotonic() - (self.resumed.elapsed if self.resumed else 0.0)
         self._last_checkpoint = time.monotonic()

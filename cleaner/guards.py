@@ -23,7 +23,6 @@ import fcntl
 import os
 from pathlib import Path
 import re
-import sys
 import unicodedata
 
 from .config import Config
@@ -184,12 +183,15 @@ class LinkGuard:
         return None
 
 
+LAST_COMBINING = 0x1FFFF  # no later code point has a combining class (planes 2-16: CJK, tags, private use)
+
+
 def _non_starter_class() -> str:
     """A regex character class of every code point with a non-zero combining class."""
     ranges: list[str] = []
     start = None
-    for point in range(sys.maxunicode + 2):
-        marked = point <= sys.maxunicode and unicodedata.combining(chr(point))
+    for point in range(LAST_COMBINING + 2):
+        marked = point <= LAST_COMBINING and unicodedata.combining(chr(point))
         if marked and start is None:
             start = point
         elif not marked and start is not None:
