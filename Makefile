@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO_OUT := demo-out
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean stress
 
 setup: $(STAMP)
 
@@ -25,6 +25,9 @@ demo: $(STAMP)  ## clean the bundled fixtures into demo-out/ and show what was r
 test: $(STAMP)  ## lint, then the whole suite (pytest's "no tests ran" exits 5 and fails)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+stress: $(STAMP)  ## heavy robustness tests: huge inputs, floods, kill -9 + resume loop on the BBC corpus
+	CLEANER_STRESS=1 $(BIN)/python -m pytest -m stress tests/test_stress.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -21,6 +21,9 @@ import sys
 import tempfile
 import time
 
+from cleaner.commit import load_checkpoint
+from cleaner.errors import UsageError
+
 CLEANER = [sys.executable, "-m", "cleaner", "clean", "--quiet"]
 TIMED = {".cleaner/checkpoint.pkl"}
 
@@ -44,6 +47,14 @@ def differences(want: dict[str, bytes], got: dict[str, bytes]) -> list[str]:
     names = sorted(set(want) | set(got))
     return [f"{n}: {'missing' if n not in got else 'extra' if n not in want else 'differs'}"
             for n in names if want.get(n) != got.get(n)]
+
+
+def done(dst: Path) -> int | str:
+    """How many input documents the checkpoint in `dst` has behind it."""
+    try:
+        return load_checkpoint(dst / ".cleaner" / "checkpoint.pkl").documents
+    except (AttributeError, OSError, UsageError):
+        return "no"
 
 
 def run_killed(src: Path, dst: Path, options: list[str], after: float) -> tuple[bool, int]:
@@ -79,7 +90,7 @@ def main() -> int:
             killed, code = run_killed(args.src, dst, options, after)
             attempts += 1
             kills += killed
-            state = "killed" if killed else f"finished (exit {code})"
+            state = f"killed; checkpoint at {done(dst)} documents" if killed else f"finished (exit {code})"
             print(f"attempt {attempts}: SIGKILL at {after:.2f}s: {state}")
             if not killed:  # it finished before the kill: start over to keep killing
                 if differences(want, snapshot(dst)):

@@ -194,12 +194,20 @@ def test_accounts_compare_with_the_log_lines():
         accounts.check({**lines, "removed.jsonl": 0}.__getitem__)
 
 
+@pytest.fixture(scope="module")
+def larger(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
+    root = tmp_path_factory.mktemp("larger")
+    src = corpus(root / "src", 200)
+    clean_folder(src, root / "out", Config())
+    return src, snapshot(root / "out")
+
+
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_stops_at_a_consistent_point_and_resume_finishes(tmp_path: Path, signum: int, status: int):
-    src = corpus(tmp_path / "src", 300)
-    command = [sys.executable, "-m", "cleaner", "clean", "--quiet", str(src)]
+def test_a_signal_stops_at_a_consistent_point_and_resume_finishes(tmp_path: Path, larger, signum: int, status: int):
+    src, want = larger
+    command = [sys.executable, "-m", "cleaner", "clean", "--quiet", str(src), str(tmp_path / "out")]
     slowly = ["--checkpoint-every", "0"]  # a checkpoint per document: the signal comes mid-run
-    proc = subprocess.Popen([*command, *slowly, str(tmp_path / "out")], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*command, *slowly], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     files_log = tmp_path / "out/.cleaner/files.jsonl.partial"
     deadline = time.monotonic() + 60
     while (not files_log.exists() or files_log.stat().st_size == 0) and time.monotonic() < deadline:
@@ -211,6 +219,5 @@ def test_a_signal_stops_at_a_consistent_point_and_resume_finishes(tmp_path: Path
     assert line.startswith(f"cleaner: interrupted by {signal.Signals(signum).name} after ")
     assert line.endswith("run the same command with --resume to finish")
     assert not (tmp_path / "out/.cleaner/_SUCCESS").exists()
-    assert subprocess.run([*command, "--resume", str(tmp_path / "out")], cwd=ROOT).returncode == 1
-    assert subprocess.run([*command, str(tmp_path / "reference")], cwd=ROOT).returncode == 1
-    assert snapshot(tmp_path / "out") == snapshot(tmp_path / "reference")
+    assert subprocess.run([*command, "--resume"], cwd=ROOT, capture_output=True).returncode == 1
+    assert snapshot(tmp_path / "out") == want
