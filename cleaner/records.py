@@ -250,7 +250,7 @@ def read_inputs(src: Path | BinaryIO, config: Config) -> Iterator[Document]:
     if src.is_dir():
         for path, name in iter_files(src, config.glob):
             if file_format(name) == "txt":
-                yield read_file(path, name)
+                yield read_file(path, name, config.max_file_bytes)
             else:
                 yield from read_record_file(path, name, config)
     elif file_format(src.name) == "txt":

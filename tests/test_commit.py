@@ -194,6 +194,17 @@ def test_accounts_compare_with_the_log_lines():
         accounts.check({**lines, "removed.jsonl": 0}.__getitem__)
 
 
+def test_resume_is_refused_for_a_record_run(tmp_path: Path):
+    src = tmp_path / "wire.jsonl"
+    src.write_text(json.dumps({"id": "1", "text": "A story about the harbour council."}) + "\n")
+    result = subprocess.run([sys.executable, "-m", "cleaner", "clean", "--quiet", "--resume", str(src),
+                             str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Error: --resume works for runs from a folder of text files into a folder; rerun a record run with --overwrite"]
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.fixture(scope="module")
 def larger(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
     root = tmp_path_factory.mktemp("larger")
