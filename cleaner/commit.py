@@ -53,6 +53,7 @@ from .guards import (
 )
 from .read import iter_files
 from .record import Document
+from .report import Report
 
 FORMAT = 1
 LOGS = ("removed.jsonl", "rejects.jsonl", "files.jsonl")
@@ -145,7 +146,7 @@ class FolderRun:
             check_destination(dst, overwrite, resume)
             self.manifest = input_manifest(src, config)
             self.resumed = self._resumable() if resume else None
-            self.complete = bool(self.resumed and self.resumed.final and (self.state_dir / SUCCESS).exists())
+            self.complete = resume and self.resumed is None and (self.state_dir / SUCCESS).exists()
             if not self.complete:
                 check_writable(dst)
         except BaseException:
@@ -162,9 +163,21 @@ class FolderRun:
         checkpoint = load_checkpoint(self.state_dir / CHECKPOINT)
         if checkpoint is None:
             if (self.state_dir / SUCCESS).exists():
-                raise UsageError(f"{self.dst}: complete, but written by an older cleaner; "
-                                 "use --overwrite to run again")
+                checkpoint = self._success_as_checkpoint()
+                self._check_same_run(checkpoint)
+                return None
             return None
+        self._check_same_run(checkpoint)
+        return checkpoint
+
+    def _success_as_checkpoint(self) -> Checkpoint:
+        try:
+            success = json.loads((self.state_dir / SUCCESS).read_text(encoding="utf-8"))
+            return Checkpoint(success["config"], success["manifest"], state={"success": success})
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise UsageError(f"{self.dst}: unreadable {STATE_DIR}/{SUCCESS} ({err}); use --overwrite") from err
+
+    def _check_same_run(self, checkpoint: Checkpoint) -> None:
         if checkpoint.config != self.config.digest():
             raise UsageError(f"{self.dst}: cannot resume: the options differ from the interrupted run's "
                              f"(config {checkpoint.config}, now {self.config.digest()}); "
@@ -172,7 +185,18 @@ class FolderRun:
         if checkpoint.manifest != self.manifest:
             raise UsageError(f"{self.dst}: cannot resume: the input files changed since the interrupted run "
                              "(names, sizes or times); use --overwrite to start over")
-        return checkpoint
+
+    def finished_report(self) -> Report:
+        """For `resume` of a complete run: its report, rebuilt from `_SUCCESS` (no timing)."""
+        success = self._success_as_checkpoint().state["success"]
+        report = Report()
+        docs, paras = success.get("documents", {}), success.get("paragraphs", {})
+        for name in ("in", "out", "rejected", "removed", "emptied"):
+            setattr(report, f"documents_{name}", docs.get(name, 0))
+        report.paragraphs_in, report.paragraphs_out = paras.get("in", 0), paras.get("out", 0)
+        report.removed.update(success.get("removed_by_reason", {}))
+        report.rejected.update(success.get("rejected_by_reason", {}))
+        return report.finish()
 
     # -- starting ---------------------------------------------------------------------
 
@@ -256,6 +280,7 @@ class FolderRun:
         write_durably(self.state_dir / "report.json", (json.dumps(report_json, indent=2) + "\n").encode())
         success = json.dumps(self.success_record(accounts, counts)) + "\n"
         write_durably(self.state_dir / SUCCESS, success.encode())
+        (self.state_dir / CHECKPOINT).unlink(missing_ok=True)  # complete: nothing to resume
 
     def close(self) -> None:
         self.lock.release()

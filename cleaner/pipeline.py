@@ -10,6 +10,7 @@ documents in input order.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -41,11 +42,24 @@ def run(records: Iterable[Document], *stages: Stage) -> Iterator[Document]:
     return iter(stream)
 
 
+@dataclass(frozen=True)
+class StepChain:
+    """Several per-document steps run as one, so document_steps keeps its four positions
+    (decode + limits, normalise, segment, fingerprint) for callers that slice it."""
+
+    steps: tuple[Step, ...]
+
+    def __call__(self, doc: Document) -> Document:
+        for step in self.steps:
+            doc = step(doc)
+        return doc
+
+
 def document_steps(config: Config) -> list[Step]:
-    """The per-document steps, in order: decode, normalise, segment, fingerprint."""
+    """The per-document steps, in order: decode (then the limits of guards.check_limits),
+    normalise, segment, fingerprint."""
     return [
-        partial(decode_document, config=config),
-        partial(check_limits, config=config),
+        StepChain((partial(decode_document, config=config), partial(check_limits, config=config))),
         partial(normalize_document, config=config),
         partial(segment_document, config=config),
         Fingerprinter(config),
@@ -140,7 +154,7 @@ def clean_folder(
     job = FolderRun(src, dst, config, overwrite, resume, checkpoint_seconds)
     try:
         if job.complete:
-            return job.restore(report=Report)["report"]
+            return job.finished_report()
         writer = FolderWriter(dst, job.prepare_state())
         state = job.restore(dedup=lambda: Deduplicator(config, _boilerplate(src, config)), report=Report,
                             accounts=Accounts)

@@ -44,9 +44,9 @@ def choose_mode(text: str) -> str:
     if any(_indented(a) and b and not _indented(b) for a, b in itertools.pairwise(lines)):
         return "indent"
     filled = [line for line in lines if line.strip()]
-    if len(filled) >= LINE_MODE_MIN_LINES and len(filled) == len(lines) and not any(map(_indented, filled)):
-        if all(_SENTENCE_END.search(line) for line in filled):
-            return "line"
+    if (len(filled) >= LINE_MODE_MIN_LINES and len(filled) == len(lines) and not any(map(_indented, filled))
+            and all(_SENTENCE_END.search(line) for line in filled)):
+        return "line"
     return "blank"
 
 

@@ -37,17 +37,17 @@ def corpus(root: Path, documents: int, seed: int = 7) -> Path:
             pick = rng.choice(shared)
             paragraphs.append(pick if rng.random() < 0.6 else pick.replace(".", " today."))
         files[f"{'abc'[i % 3]}/{i:03}.txt"] = "\n\n".join(paragraphs)
-    files["b/bad.txt"] = b"caf\xe9 au lait"
+    files["b/bad.txt"] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" * 8  # binary: rejected
     files["c/only-shared.txt"] = shared[0]
     return write_tree(root, files)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under `root`, byte for byte; report.json without its timing, the checkpoint left out."""
+    """Every file under `root`, byte for byte; report.json without its timing."""
     files = {}
     for path in sorted(root.rglob("*")):
         name = path.relative_to(root).as_posix()
-        if path.is_file() and name != ".cleaner/checkpoint.pkl":
+        if path.is_file():
             data = path.read_bytes()
             if name == ".cleaner/report.json":
                 data = json.dumps({k: v for k, v in json.loads(data).items() if k != "seconds"}).encode()
@@ -94,6 +94,19 @@ def test_resume_from_any_interruption_points_equals_an_uninterrupted_run(
             break
     clean_folder(src, dst, Config(), resume=True, checkpoint_seconds=checkpoint_seconds)
     assert snapshot(dst) == want
+
+
+@pytest.mark.parametrize("checkpoint_seconds", [0.0, 1e9])
+def test_resume_keeps_the_first_pass_boilerplate_decisions(tmp_path: Path, checkpoint_seconds: float):
+    src = corpus(tmp_path / "src", 30)
+    config = Config(boilerplate_min_docs=3)
+    clean_folder(src, tmp_path / "reference", config)
+    with pytest.raises(Stop):
+        clean_folder(src, tmp_path / "out", config, on_document=stop_after(17), checkpoint_seconds=checkpoint_seconds)
+    clean_folder(src, tmp_path / "out", config, resume=True, checkpoint_seconds=checkpoint_seconds)
+    want = snapshot(tmp_path / "reference")
+    assert any(b'"boilerplate' in line for line in want[".cleaner/removed.jsonl"].splitlines())
+    assert snapshot(tmp_path / "out") == want
 
 
 def test_a_stop_request_checkpoints_and_resume_skips_what_was_done(tmp_path: Path, reference):
