@@ -117,12 +117,13 @@ def check_writable(dst: Path) -> None:
         raise UsageError(f"{dst}: cannot write to the output folder: {err.strerror or err}") from err
 
 
-def safe_output_path(root: Path, name: str) -> Path:
+def safe_output_path(root: Path, name: str, real_root: str | None = None) -> Path:
     """`root / name` for a relative POSIX name that stays inside `root`, else UnsafePathError.
 
     Refused: empty names, absolute paths, `.`/`..`/empty components, NUL, the reserved state
     folder `.cleaner` as first component, and a path that leaves `root` through a link
-    already inside it. Use it for every output path built from a file name or record id.
+    already inside it. Use it for every output path built from a file name or record id;
+    a caller writing many pass `real_root=os.path.realpath(root)` once.
     """
     problem = None
     parts = name.split("/")
@@ -139,7 +140,7 @@ def safe_output_path(root: Path, name: str) -> Path:
     if problem is None:
         target = root / name
         real_parent = Path(os.path.realpath(target.parent))
-        if not _is_within(real_parent, Path(os.path.realpath(root))):
+        if not _is_within(real_parent, Path(real_root or os.path.realpath(root))):
             problem = "leads outside the output folder through a link"
         else:
             return target
@@ -249,7 +250,7 @@ def check_limits(doc: Document, config: Config) -> Document:
             doc.reject = Reject("paragraph_too_long", f"a paragraph of {size:,} characters at line {line} "
                                 f"(limit {config.max_paragraph_chars:,})", line)
             return doc
-    match = _flood(config.max_combining).search(text)
+    match = None if text.isascii() else _flood(config.max_combining).search(text)
     if match is not None:
         line = text.count("\n", 0, match.start()) + 1
         doc.reject = Reject("combining_flood", f"{match.end() - match.start():,} combining marks in a row at "

@@ -205,6 +205,7 @@ class FolderWriter:
         self.logs = self.run_logs.logs
         self.tmp = self.state / "tmp"
         self.tmp.mkdir(exist_ok=True)
+        self._real_dst = os.path.realpath(dst)
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
@@ -222,7 +223,7 @@ class FolderWriter:
     def _target(self, doc: Document) -> Path | None:
         """Where `doc` goes, or None after rejecting it (`unsafe_path`) if its name would leave DST."""
         try:
-            return safe_output_path(self.dst, doc.source)
+            return safe_output_path(self.dst, doc.source, self._real_dst)
         except UnsafePathError as err:
             doc.reject = Reject("unsafe_path", err.reason)
             return None

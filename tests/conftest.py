@@ -33,7 +33,15 @@ def _files() -> list[Path]:
 
 
 def _stats() -> dict[str, tuple[int, int, int]]:
-    return {str(p): (s.st_size, s.st_mtime_ns, s.st_ctime_ns) for p in _files() for s in [p.stat()]}
+    """(size, mtime, ctime) of every input file; os.walk, as this runs after every test."""
+    stats = {}
+    for root in INPUT_ROOTS:
+        for folder, _, names in os.walk(root):
+            for name in names:
+                path = os.path.join(folder, name)
+                s = os.stat(path)
+                stats[path] = (s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+    return stats
 
 
 def _hashes() -> dict[str, tuple[str, int]]:
@@ -58,17 +66,16 @@ sys.addaudithook(_audit)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def inputs_unchanged_by_the_session():
+def inputs_at_start():
     before = _hashes()
-    yield
+    yield _stats()
     assert _hashes() == before, "a test input changed during the session (sha256 or mtime)"
 
 
 @pytest.fixture(autouse=True)
-def inputs_unchanged_by_each_test():
-    before = _stats()
+def inputs_unchanged_by_each_test(inputs_at_start):
     yield
-    assert _stats() == before, "a test input changed (size, mtime or ctime)"
+    assert _stats() == inputs_at_start, "a test input changed (size, mtime or ctime)"
 
 
 def pytest_configure(config: pytest.Config) -> None:
