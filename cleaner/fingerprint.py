@@ -1,8 +1,8 @@
 """Paragraph and document fingerprints: an exact key, word n-gram shingles, a datasketch MinHash.
 
 The exact key ignores case, whitespace and punctuation, so "Hello, world!" and
-"hello world" are one paragraph. Shingles are hashed with xxh32 (fast, 32-bit, as
-datasketch's default "affine32" scheme expects) and kept as a sorted unique array: the
+"hello world" are one paragraph. Shingles are hashed to 32 bits (xxhash per word,
+combined in numpy, as datasketch's default "affine32" scheme expects) and kept as a sorted unique array: the
 index verifies every MinHash candidate against them, so no removal rests on an estimate.
 
 A document gets its own fingerprint (`Config.doc_ngram`-word shingles over the whole
@@ -12,15 +12,16 @@ when that is on (`--scope corpus` and `--doc-threshold` above 0).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import hashlib
 import re
 
 from datasketch import LeanMinHash, MinHash
 import numpy as np
-import xxhash
 
 from .config import Config
 from .record import Document, Fingerprint
+from .sketch import batch_shingles, minhash_signatures
 
 _WORD = re.compile(r"\w+")
 SCHEME = "affine32"
@@ -37,10 +38,12 @@ def exact_key(tokens: list[str]) -> bytes:
 
 
 def shingle_hashes(tokens: list[str], n: int) -> np.ndarray:
-    """Sorted unique xxh32 hashes of the word n-grams; empty when there are fewer than n words."""
-    grams = {" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
-    hashes = [xxhash.xxh32_intdigest(g.encode("utf-8", "surrogatepass")) for g in grams]
-    return np.unique(np.array(hashes, dtype=np.uint32))
+    """Sorted unique 32-bit hashes of the word n-grams; empty when there are fewer than n words.
+
+    Each word is hashed once with xxhash and the n-grams combined in numpy (cleaner.sketch).
+    """
+    hashes, _ = batch_shingles([tokens], n)
+    return hashes
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -83,17 +86,33 @@ class Fingerprinter:
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
         """MinHash hash values of a shingle-hash array, by datasketch's own permutations."""
-        minhash = self._template.copy()
-        minhash.update_batch(shingles.tolist())
-        return minhash.hashvalues
+        return minhash_signatures(shingles, np.zeros(1, dtype=np.intp), self._template.permutations)[0]
+
+    def fingerprint_many(self, texts: Sequence[str]) -> list[Fingerprint]:
+        """`fingerprint` of many paragraphs at once (see `fingerprint_many_words`)."""
+        return self.fingerprint_many_words([words(text) for text in texts], self.config.ngram)
+
+    def fingerprint_many_words(self, token_lists: Sequence[list[str]], ngram: int) -> list[Fingerprint]:
+        """`fingerprint_words` of many paragraphs, with all their shingles hashed and signed in
+        one numpy pass (cleaner.sketch) instead of one datasketch MinHash per paragraph."""
+        fps = [Fingerprint(key=exact_key(t), words=len(t)) for t in token_lists]
+        shortest = max(self.config.min_words, ngram)
+        signed = [i for i, t in enumerate(token_lists) if len(t) >= shortest]
+        hashes, starts = batch_shingles([token_lists[i] for i in signed], ngram)
+        signatures = minhash_signatures(hashes, starts, self._template.permutations)
+        ends = np.append(starts[1:], len(hashes))
+        for row, i in enumerate(signed):
+            fps[i].shingles = hashes[starts[row]:ends[row]].copy()
+            fps[i].signature = signatures[row]
+        return fps
 
     def __call__(self, doc: Document) -> Document:
         if doc.alive:
             tokens = [words(paragraph.text) for paragraph in doc.paragraphs]
-            for paragraph, paragraph_tokens in zip(doc.paragraphs, tokens, strict=True):
-                paragraph.fingerprint = (Fingerprint(exact_key(paragraph_tokens), len(paragraph_tokens))
-                                         if self.keys_only else
-                                         self.fingerprint_words(paragraph_tokens, self.config.ngram))
+            fps = ([Fingerprint(exact_key(t), len(t)) for t in tokens] if self.keys_only else
+                   self.fingerprint_many_words(tokens, self.config.ngram))
+            for paragraph, fp in zip(doc.paragraphs, fps, strict=True):
+                paragraph.fingerprint = fp
             if self.config.documents_compared:
                 doc.fingerprint = self.document_fingerprint(tokens)
         return doc

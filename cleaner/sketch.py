@@ -1,0 +1,106 @@
+"""Vectorised shingle hashing and MinHash for many paragraphs at once.
+
+Per-paragraph MinHash through datasketch costs a Python call per shingle (`update_batch`
+hashes each value with `hashfunc` in a list comprehension) and a template copy per
+paragraph. Here every shingle of a whole document goes through numpy in one pass:
+
+- each word is hashed once with xxhash (`xxh3_64`, through `map`, so no Python loop runs
+  per word or per shingle), and the n word hashes of a shingle are combined in numpy;
+- the MinHash is datasketch's own "affine32" scheme: its `_fmix` pre-mix and its
+  permutations, applied to an (shingles x permutations) block and reduced per paragraph
+  with `np.minimum.reduceat`. The result is bit-identical to `MinHash.update_batch` on the
+  same shingle hashes (tests/test_sketch.py checks it), so datasketch's MinHashLSH and
+  LeanMinHash take the signatures as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain
+
+from datasketch.minhash import _fmix
+import numpy as np
+import xxhash
+
+_MAX32 = np.uint32(0xFFFFFFFF)
+# Odd multiplier combining the word hashes of a shingle in order (the 64-bit golden ratio).
+_STEP = np.uint64(0x9E3779B97F4A7C15)
+_HIGH = np.uint64(32)
+# Cells of the (shingles x permutations) block per numpy pass: 4 MB of uint32, so a huge
+# document costs time, not memory.
+BLOCK_CELLS = 1 << 20
+
+
+def word_hashes(tokens: Sequence[str]) -> np.ndarray:
+    """64-bit xxh3 hash of every word's UTF-8 bytes, in order."""
+    try:
+        encoded = list(map(str.encode, tokens))  # a C loop; `partial(str.encode, ...)` is 3x slower
+    except UnicodeEncodeError:  # a lone surrogate, which `\w+` words never hold
+        encoded = [token.encode("utf-8", "surrogatepass") for token in tokens]
+    return np.fromiter(map(xxhash.xxh3_64_intdigest, encoded), dtype=np.uint64, count=len(tokens))
+
+
+def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
+    """32-bit hash of every run of `n` consecutive word hashes (len - n + 1 of them).
+
+    The n hashes are folded as a polynomial in an odd constant (order matters: "a b c" and
+    "c b a" differ), avalanched with the 64-bit MurmurHash3 finalizer, and the high 32 bits
+    kept, the width datasketch's affine32 scheme takes.
+    """
+    count = len(hashes) - n + 1
+    if count <= 0:
+        return np.empty(0, dtype=np.uint32)
+    with np.errstate(over="ignore"):
+        grams = hashes[:count].copy()
+        for offset in range(1, n):
+            grams *= _STEP
+            grams += hashes[offset:offset + count]
+        grams = _fmix(grams, 64)
+    return (grams >> _HIGH).astype(np.uint32)
+
+
+def batch_shingles(token_lists: Sequence[Sequence[str]], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique shingle hashes of many paragraphs, flat, and where each one starts.
+
+    Returns (hashes, starts): paragraph i owns hashes[starts[i]:starts[i + 1]] (the last runs
+    to the end). Shingles never span two paragraphs; a paragraph under `n` words has none.
+    """
+    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    owner = np.repeat(np.arange(len(lengths), dtype=np.uint64), lengths)
+    grams = combine_ngrams(word_hashes(list(chain.from_iterable(token_lists))), n)
+    # The window starting at word k is a shingle when word k + n - 1 is in the same paragraph.
+    first, last = owner[:len(grams)], owner[n - 1:]
+    valid = first == last
+    keyed = np.unique((first[valid] << _HIGH) | grams[valid].astype(np.uint64))
+    starts = np.searchsorted(keyed >> _HIGH, np.arange(len(lengths), dtype=np.uint64))
+    return keyed.astype(np.uint32), starts
+
+
+def minhash_signatures(hashes: np.ndarray, starts: np.ndarray, permutations: np.ndarray) -> np.ndarray:
+    """datasketch affine32 MinHash values of many shingle sets: one row per set.
+
+    Set i is hashes[starts[i]:starts[i + 1]]; `permutations` is a datasketch MinHash's
+    (a, b) pair (2 x num_perm, uint32). An empty set gets datasketch's empty value (all
+    ones). Equivalent to, per set, `MinHash(...).update_batch(set)`: fmix each hash, then
+    a * h + b wrapping in uint32, then the minimum per permutation.
+    """
+    a, b = permutations
+    sets = len(starts)
+    out = np.full((sets, len(a)), _MAX32, dtype=np.uint32)
+    if not len(hashes):
+        return out
+    ends = np.append(starts[1:], len(hashes))
+    nonempty = np.flatnonzero(ends > starts)
+    starts, ends = starts[nonempty], ends[nonempty]
+    mixed = _fmix(hashes.astype(np.uint32), 32)
+    step = max(1, BLOCK_CELLS // len(a))
+    for low in range(0, len(mixed), step):
+        high = min(low + step, len(mixed))
+        # The sets this slice touches; the first and last may continue into other slices.
+        first, last = np.searchsorted(ends, low, side="right"), np.searchsorted(starts, high)
+        local = np.maximum(starts[first:last], low) - low
+        block = mixed[low:high, None] * a
+        block += b
+        rows = nonempty[first:last]
+        out[rows] = np.minimum(out[rows], np.minimum.reduceat(block, local, axis=0))
+    return out
