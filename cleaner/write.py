@@ -48,7 +48,9 @@ def write_atomic(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
                 out.write(data)
             os.replace(tmp, path)
         except BaseException:
-            os.unlink(tmp)
+            # Ctrl-C can land just after the rename: the temp name is then already gone.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
     except OSError as err:
         raise OutputError(f"{path}: cannot write: {err.strerror or err}") from err
