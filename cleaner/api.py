@@ -20,7 +20,8 @@ from typing import Any, BinaryIO
 from .config import Config
 from .dedup import Deduplicator
 from .errors import UsageError
-from .pipeline import clean_text, document_steps, find_boilerplate, prepare, reject_policy, run
+from .parallel import prepare_in_parallel
+from .pipeline import clean_text, document_steps, find_boilerplate, reject_policy, run
 from .record import Document
 from .records import JSONL_SUFFIXES, PARQUET_SUFFIX, input_compression, input_format, read_dicts, read_inputs
 from .report import Report
@@ -49,7 +50,8 @@ class Cleaner:
         self.report = Report()
         self.removed: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
-        self._stages = (prepare(document_steps(self.config)), reject_policy(self.config),
+        self._stages = (prepare_in_parallel(document_steps(self.config), self.config.workers),
+                        reject_policy(self.config),
                         Deduplicator(self.config, boilerplate), self.report)
 
     def documents(self, docs: Iterable[Document]) -> Iterator[Document]:

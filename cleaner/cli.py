@@ -91,6 +91,9 @@ def main() -> None:
               help="A bad record or file: log it to rejects.jsonl and go on (exit 1), or stop (exit 3).")
 @click.option("--log-dir", type=click.Path(path_type=Path), default=None,
               help="Where the logs go  [default: DST/.cleaner; required when DST is -]")
+@click.option("--workers", type=int, default=0, show_default="0: one per core",
+              help="Processes for decoding, repair, segmenting and fingerprinting; 1 runs all in one "
+                   "process. The output is the same for any value.")
 @click.option("--overwrite", is_flag=True, help="Write into a DST that is not empty.")
 @click.option("--resume", is_flag=True,
               help="Finish a folder run that was interrupted (Ctrl-C, SIGTERM, kill -9, a full disk).")

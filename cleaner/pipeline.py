@@ -24,6 +24,7 @@ from .fingerprint import Fingerprinter
 from .guards import check_destination as guard_destination
 from .guards import check_limits, check_locations
 from .normalize import normalize_document
+from .parallel import prepare_in_parallel
 from .read import read_folder
 from .record import Document
 from .report import Report
@@ -161,7 +162,8 @@ def clean_folder(
         dedup, report, accounts = state["dedup"], state["report"], state["accounts"]
         job.start(writer, state)
         try:
-            for doc in run(job.skip_done(read_folder(src, config)), accounts.read, prepare(document_steps(config)),
+            for doc in run(job.skip_done(read_folder(src, config)), accounts.read,
+                           prepare_in_parallel(document_steps(config), config.workers),
                            reject_policy(config), accounts.segmented, dedup, writer, report, accounts.settled):
                 if on_document is not None:
                     on_document(doc)

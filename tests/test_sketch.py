@@ -12,8 +12,7 @@ from cleaner.config import Config
 from cleaner.fingerprint import Fingerprinter, words
 from cleaner.segment import split_paragraphs
 from cleaner.sketch import batch_shingles, combine_ngrams, minhash_signatures, word_hashes
-
-from .helpers import FIXTURES, SAMPLE_ARTICLE, needs_shared
+from tests.helpers import FIXTURES, SAMPLE_ARTICLE, needs_shared
 
 DEMO_PARAGRAPHS = [
     paragraph

@@ -1,0 +1,212 @@
+"""The per-document steps (decode, normalise, segment, fingerprint) over worker processes.
+
+The steps are pure functions of one document, so they can run anywhere; what comes back
+is yielded in input order, so `decide` and `write` see exactly what an in-process run
+gives them and the output is the same, byte for byte.
+
+- Documents travel in chunks (up to CHUNK_DOCS documents or CHUNK_BYTES bytes), so the
+  cost of a round trip is paid per chunk, not per document.
+- At most IN_FLIGHT chunks per worker are submitted and not yet consumed: memory stays
+  flat however large the corpus.
+- An input of one chunk or less, or `workers=1`, never starts a process.
+- Workers ignore SIGINT: Ctrl-C reaches the main process only, which then stops the
+  workers and re-raises. An exception in a step is raised in the main process with its
+  own type. Either way no worker outlives the stage.
+- Results come back as columns (`pack`/`unpack`): one list per field and one numpy array
+  per array field for a whole chunk, not thousands of small pickled objects (5x less CPU
+  on both sides for the BBC corpus).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+import dataclasses
+import multiprocessing
+import os
+import signal
+import sys
+from typing import Any
+
+import numpy as np
+
+from .record import Document, Fingerprint, Paragraph
+
+Step = Callable[[Document], Document]
+CHUNK_DOCS = 64
+CHUNK_BYTES = 1 << 20
+IN_FLIGHT = 2
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS reports it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def resolve_workers(workers: int) -> int:
+    """`workers`, with 0 meaning one per available core."""
+    return workers if workers > 0 else available_cores()
+
+
+def apply_steps(steps: list[Step], doc: Document) -> Document:
+    """Run every per-document step on `doc`, in order."""
+    for step in steps:
+        doc = step(doc)
+    return doc
+
+
+def chunked(docs: Iterable[Document], max_docs: int, max_bytes: int) -> Iterator[list[Document]]:
+    """Group documents in order into lists of at most `max_docs` documents and, past the
+    first document, at most `max_bytes` input bytes."""
+    chunk: list[Document] = []
+    size = 0
+    for doc in docs:
+        weight = doc.bytes_in or len(doc.text or "")
+        if chunk and (len(chunk) >= max_docs or size + weight > max_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(doc)
+        size += weight
+    if chunk:
+        yield chunk
+
+
+def prepare_in_parallel(steps: list[Step], workers: int) -> Callable[[Iterable[Document]], Iterator[Document]]:
+    """A stage like `pipeline.prepare(steps)`, run over `workers` processes (0: one per
+    core, 1: in this process), yielding documents in input order."""
+    workers = resolve_workers(workers)
+
+    def stage(docs: Iterable[Document]) -> Iterator[Document]:
+        chunks = chunked(docs, CHUNK_DOCS, CHUNK_BYTES)
+        first = next(chunks, None)
+        second = next(chunks, None) if first is not None else None
+        if workers == 1 or second is None:
+            for chunk in (first or [], second or []):
+                yield from (apply_steps(steps, doc) for doc in chunk)
+            yield from (apply_steps(steps, doc) for chunk in chunks for doc in chunk)
+            return
+        yield from _run_pool(steps, workers, _prepend([first, second], chunks))
+
+    return stage
+
+
+def _prepend(head: list[list[Document]], rest: Iterator[list[Document]]) -> Iterator[list[Document]]:
+    yield from head
+    yield from rest
+
+
+def _run_pool(steps: list[Step], workers: int, chunks: Iterator[list[Document]]) -> Iterator[Document]:
+    pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_ignore_sigint)
+    pending: deque[Future] = deque()
+    finished = False
+    try:
+        for chunk in chunks:
+            pending.append(pool.submit(_work, steps, chunk))
+            while len(pending) >= IN_FLIGHT * workers:
+                yield from unpack(pending.popleft().result())
+        while pending:
+            yield from unpack(pending.popleft().result())
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:  # an error, Ctrl-C, or the consumer stopped: do not wait for queued work
+            _stop_workers(pool)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """fork where the platform has it (workers start in milliseconds, nothing to re-import);
+    the platform's default elsewhere."""
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the workers now rather than let them finish queued chunks, and reap them.
+
+    Before Python 3.14 (`terminate_workers()`) the executor exposes its processes only as
+    the private `_processes`; it is read defensively, and without it the shutdown below
+    still stops the workers once their current chunk is done.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+    for process in processes:
+        process.join()
+
+
+def _work(steps: list[Step], chunk: list[Document]) -> tuple:
+    """In a worker: run the steps on a chunk and pack the results for the trip back."""
+    return pack([apply_steps(steps, doc) for doc in chunk])
+
+
+# --- columnar transport -------------------------------------------------------------------
+
+_ARRAYS = "arrays"
+
+
+def _column(values: list[Any]) -> Any:
+    """One field of many records: the list itself, or, when every non-None value is a numpy
+    array of one dtype and trailing shape, one concatenated array and the lengths (-1: None)."""
+    arrays = [v for v in values if v is not None]
+    if not arrays or not all(isinstance(v, np.ndarray) and v.ndim >= 1 for v in arrays):
+        return values
+    kinds = {(v.dtype, v.shape[1:]) for v in arrays}
+    if len(kinds) != 1:
+        return values
+    lengths = [-1 if v is None else len(v) for v in values]
+    return (_ARRAYS, np.concatenate(arrays), lengths)
+
+
+def _values(column: Any) -> list[Any]:
+    if not (isinstance(column, tuple) and column[:1] == (_ARRAYS,)):
+        return column
+    _, flat, lengths = column
+    ends = np.cumsum([max(length, 0) for length in lengths])
+    # Copies, so that an array kept by the index does not pin the whole chunk's buffer.
+    return [None if length < 0 else flat[end - length:end].copy() for length, end in zip(lengths, ends, strict=True)]
+
+
+def _columns(records: list[Any], cls: type, skip: str = "") -> dict[str, Any]:
+    return {f.name: _column([getattr(r, f.name) for r in records]) for f in dataclasses.fields(cls) if f.name != skip}
+
+
+def _records(columns: dict[str, Any], cls: type) -> list[Any]:
+    names = list(columns)
+    return [cls(**dict(zip(names, row, strict=True))) for row in zip(*map(_values, columns.values()), strict=True)]
+
+
+def pack(docs: list[Document]) -> tuple:
+    """Documents as plain picklable columns: the documents without paragraphs, then the
+    paragraphs' fields and their fingerprints' fields, each as one column for all of them."""
+    paragraphs = [p for doc in docs for p in doc.paragraphs]
+    fingerprints = [p.fingerprint for p in paragraphs if p.fingerprint is not None]
+    shells = [dataclasses.replace(doc, paragraphs=[]) for doc in docs]
+    counts = [len(doc.paragraphs) for doc in docs]
+    has_fingerprint = [p.fingerprint is not None for p in paragraphs]
+    return (shells, counts, _columns(paragraphs, Paragraph, skip="fingerprint"), has_fingerprint,
+            _columns(fingerprints, Fingerprint))
+
+
+def unpack(packed: tuple) -> list[Document]:
+    """The documents `pack` was given, equal field for field."""
+    shells, counts, paragraph_columns, has_fingerprint, fingerprint_columns = packed
+    fingerprints = iter(_records(fingerprint_columns, Fingerprint))
+    paragraphs = _records(paragraph_columns, Paragraph)
+    for paragraph, has in zip(paragraphs, has_fingerprint, strict=True):
+        if has:
+            paragraph.fingerprint = next(fingerprints)
+    start = 0
+    for doc, count in zip(shells, counts, strict=True):
+        doc.paragraphs = paragraphs[start:start + count]
+        start += count
+    return shells
