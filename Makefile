@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO_OUT := demo-out
+BENCH_VENV := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cksum bench/requirements.txt | cut -d' ' -f1)
+BENCH_ARGS ?=
 
 .PHONY: setup demo test lint bench clean stress
 
@@ -29,11 +32,20 @@ test: $(STAMP)  ## lint, then the whole suite (pytest's "no tests ran" exits 5 a
 stress: $(STAMP)  ## heavy robustness tests: huge inputs, floods, kill -9 + resume loop on the BBC corpus
 	CLEANER_STRESS=1 $(BIN)/python -m pytest -m stress tests/test_stress.py
 
+bench: $(STAMP) $(BENCH_STAMP)  ## cleaner vs the naive script and datatrove -> bench/RESULTS.md (BENCH_ARGS="--repeat 3")
+	$(BIN)/python bench/run.py --anchor-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
+
+$(BENCH_STAMP): bench/requirements.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements.txt
+	rm -f $(BENCH_VENV)/.installed-* && touch $@
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) bench/work $(DEMO_OUT) .pytest_cache .hypothesis *.egg-info
 
 .PHONY: test-slow
 test-slow: $(STAMP)  ## the slow tests: the whole Reuters file through a real pipe (needs ../shared)

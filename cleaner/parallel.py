@@ -9,9 +9,10 @@ gives them and the output is the same, byte for byte.
 - At most IN_FLIGHT chunks per worker are submitted and not yet consumed: memory stays
   flat however large the corpus.
 - An input of one chunk or less, or `workers=1`, never starts a process.
-- Workers ignore SIGINT: Ctrl-C reaches the main process only, which then stops the
-  workers and re-raises. An exception in a step is raised in the main process with its
-  own type. Either way no worker outlives the stage.
+- Workers ignore SIGINT: Ctrl-C reaches the main process only, where it is held until a
+  safe point (between chunks), then the queued chunks are dropped, the workers finish the
+  chunk in hand and exit, and KeyboardInterrupt is raised. An exception in a step is
+  raised in the main process with its own type. Either way no worker outlives the stage.
 - Results come back as columns (`pack`/`unpack`): one list per field and one numpy array
   per array field for a whole chunk, not thousands of small pickled objects (5x less CPU
   on both sides for the BBC corpus).
@@ -22,11 +23,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+import contextlib
 import dataclasses
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -101,20 +104,69 @@ def _prepend(head: list[list[Document]], rest: Iterator[list[Document]]) -> Iter
 def _run_pool(steps: list[Step], workers: int, chunks: Iterator[list[Document]]) -> Iterator[Document]:
     pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_ignore_sigint)
     pending: deque[Future] = deque()
-    finished = False
+    with _DeferredInterrupt() as interrupt:
+        try:
+            for chunk in chunks:
+                with _sigint_blocked():  # the first submit forks the workers: none may see a Ctrl-C
+                    pending.append(pool.submit(_work, steps, chunk))
+                while len(pending) >= IN_FLIGHT * workers:
+                    yield from unpack(_result(pending.popleft(), interrupt))
+            while pending:
+                yield from unpack(_result(pending.popleft(), interrupt))
+        finally:
+            # Whether done, failed, interrupted or abandoned by the consumer: drop what has not
+            # started, let each worker finish its chunk (at most CHUNK_BYTES), reap them all.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _result(future: Future, interrupt: _DeferredInterrupt) -> tuple:
+    while True:
+        interrupt.check()
+        with contextlib.suppress(TimeoutError):
+            return future.result(timeout=0.1)
+
+
+class _DeferredInterrupt:
+    """While the pool runs, Ctrl-C sets a flag instead of raising wherever the main thread
+    happens to be (possibly inside the executor's own locking, which can then deadlock);
+    `check()` raises KeyboardInterrupt at a safe point. Only in the main thread, and only
+    when Python's default handler is installed; the previous handler is restored on exit."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _DeferredInterrupt:
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.interrupted = True
+
+    def check(self) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+    def __exit__(self, kind: type | None, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        if kind is None:
+            self.check()  # a Ctrl-C during the last chunk still stops the run
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread; processes forked meanwhile start with it blocked."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        for chunk in chunks:
-            pending.append(pool.submit(_work, steps, chunk))
-            while len(pending) >= IN_FLIGHT * workers:
-                yield from unpack(pending.popleft().result())
-        while pending:
-            yield from unpack(pending.popleft().result())
-        finished = True
+        yield
     finally:
-        if finished:
-            pool.shutdown(wait=True)
-        else:  # an error, Ctrl-C, or the consumer stopped: do not wait for queued work
-            _stop_workers(pool)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -126,22 +178,10 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def _ignore_sigint() -> None:
+    """In each worker: Ctrl-C is the main process's business (it stops the workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate the workers now rather than let them finish queued chunks, and reap them.
-
-    Before Python 3.14 (`terminate_workers()`) the executor exposes its processes only as
-    the private `_processes`; it is read defensively, and without it the shutdown below
-    still stops the workers once their current chunk is done.
-    """
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    for process in processes:
-        process.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
-    for process in processes:
-        process.join()
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _work(steps: list[Step], chunk: list[Document]) -> tuple:

@@ -173,11 +173,15 @@ def test_ctrl_c_exits_130_and_leaves_no_process_behind(tmp_path: Path):
     dst = tmp_path / "interrupted-output"
     run = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "--workers", "2", str(src), str(dst)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while not any(dst.glob("topic*/*.txt")) and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.killpg(run.pid, signal.SIGINT)  # what a terminal sends the whole foreground group
-    _, err = run.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(dst.glob("topic*/*.txt")) and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(run.pid, signal.SIGINT)  # what a terminal sends the whole foreground group
+        _, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:  # hung: fail, but leave nothing running
+            os.killpg(run.pid, signal.SIGKILL)
     assert run.returncode == 130, err.decode()
     assert b"interrupted" in err and b"Traceback" not in err
     assert not (dst / ".cleaner" / "_SUCCESS").exists()
