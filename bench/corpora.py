@@ -69,7 +69,7 @@ def _scale_folder(src: Path, dst: Path, scale: int) -> None:
 def _scale_jsonl(src: Path, dst: Path, scale: int) -> None:
     with gzip.open(dst, "wt", encoding="utf-8", compresslevel=1) as out:
         for copy in range(scale):
-            table = str.maketrans(rotation(copy).decode("latin-1"))
+            table = {i: o for i, o in enumerate(rotation(copy)) if i != o}
             with gzip.open(src, "rt", encoding="utf-8") as lines:
                 for line in lines:
                     record = json.loads(line)

@@ -10,11 +10,13 @@ import threading
 import time
 
 SAMPLE_SECONDS = 0.05
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
 class Measured:
     seconds: float
+    cpu_seconds: float  # user + system time of the whole process tree
     peak_mb: float  # the largest sum, over the process and its children, of proportional set size
     max_rss_mb: float  # the largest resident set of any single process of the tree (from wait4)
     returncode: int
@@ -46,11 +48,22 @@ def _memory_kb(pid: int) -> int:
     return 0
 
 
-def tree_memory_kb(root: int) -> int:
+def _cpu_seconds(pid: int) -> float:
+    """User + system time of the process itself so far (not of its children)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def sample_tree(root: int, cpu: dict[int, float]) -> int:
+    """Memory of the tree now (kB); records each process's CPU time so far in `cpu`."""
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
         total += _memory_kb(pid)
+        cpu[pid] = max(cpu.get(pid, 0.0), _cpu_seconds(pid))
         todo.extend(_children(pid))
     return total
 
@@ -65,9 +78,9 @@ def run(command: list[str], cwd: Path | None = None) -> Measured:
                for key, stream in (("out", process.stdout), ("err", process.stderr))]
     for reader in readers:
         reader.start()
-    peak = 0
+    peak, cpu = 0, {}
     while True:
-        peak = max(peak, tree_memory_kb(process.pid))
+        peak = max(peak, sample_tree(process.pid, cpu))
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
@@ -76,4 +89,8 @@ def run(command: list[str], cwd: Path | None = None) -> Measured:
     for reader in readers:
         reader.join()
     process.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(seconds, peak / 1024, usage.ru_maxrss / 1024, process.returncode, output["out"], output["err"])
+    # Sampled per process, so workers that their own parent never reaps (datatrove's, under a
+    # forkserver) count too; a process loses at most its last SAMPLE_SECONDS.
+    own = usage.ru_utime + usage.ru_stime
+    return Measured(seconds, max(own, sum(cpu.values())), peak / 1024, usage.ru_maxrss / 1024,
+                    process.returncode, output["out"], output["err"])
