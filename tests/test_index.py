@@ -67,9 +67,11 @@ def test_a_pair_below_the_threshold_is_never_returned_even_when_banded_together(
     config = Config(threshold=0.9)
     index, fingerprint = paragraph_index(config), Fingerprinter(config).fingerprint
     index.add(Ref("a", "a", 0), fingerprint(BUDGET))
-    near = fingerprint(BUDGET.replace("Tuesday", "Monday"))  # Jaccard ~0.8: candidate, not a match
-    assert index._bands.get(index.band_keys(near.signature))
-    assert index.find(near) is None
+    # Jaccard ~0.8 each; which of them share a band depends on the hash values, so take them all.
+    nears = [fingerprint(BUDGET.replace("Tuesday", day)) for day in ("Monday", "Wednesday", "Friday", "Saturday")]
+    banded = [near for near in nears if index._bands.get(index.band_keys(near.signature))]
+    assert banded  # candidates...
+    assert all(index.find(near) is None for near in banded)  # ...but never matches
 
 
 def test_index_state_survives_pickling_and_keeps_answering():

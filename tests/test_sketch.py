@@ -17,7 +17,7 @@ from tests.helpers import FIXTURES, SAMPLE_ARTICLE, needs_shared
 DEMO_PARAGRAPHS = [
     paragraph
     for path in sorted((FIXTURES / "demo").rglob("*.txt"))
-    for paragraph in split_paragraphs(path.read_text(encoding="utf-8").replace("\r\n", "\n"))
+    for paragraph in split_paragraphs(path.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n"))
 ]
 HASH_SETS = st.lists(st.lists(st.integers(0, 2**32 - 1), max_size=40).map(sorted), max_size=12)
 
