@@ -45,15 +45,23 @@ def cleaner_row(target: Corpus, workers: int, scope: str, repeat: int) -> Row:
             measured = run(command)
             if measured.returncode not in (0, 1):
                 return Row.skipped(target, "cleaner", workers, scope, measured.stderr.strip().splitlines()[-1:])
+            removed = removed_ids(dst / ".cleaner" / "removed.jsonl")
             report = json.loads((dst / ".cleaner" / "report.json").read_text())
-            measured.stats = {"paragraphs_in": report["paragraphs"]["in"],
-                              "paragraphs_removed": report["paragraphs"]["removed"],
-                              "removed": [f"{r['source']}#{r.get('paragraph')}" for r in map(
-                                  json.loads, (dst / ".cleaner" / "removed.jsonl").open(encoding="utf-8"))]}
+            measured.stats = {"paragraphs_in": report["paragraphs"]["in"], "paragraphs_removed": len(removed),
+                              "removed": removed}
             if best is None or measured.seconds < best.seconds:
                 best = measured
     assert best is not None
     return Row.of(target, "cleaner", workers, scope, best)
+
+
+def removed_ids(log: Path) -> list[str]:
+    """`id#paragraph` of every removed paragraph; a removed document counts all its paragraphs."""
+    ids = []
+    for record in map(json.loads, log.open(encoding="utf-8")):
+        paragraphs = [record["paragraph"]] if "paragraph" in record else range(record.get("paragraphs", 1))
+        ids.extend(f"{record['id']}#{index}" for index in paragraphs)
+    return ids
 
 
 def anchor_row(target: Corpus, tool: str, python: str) -> Row:
