@@ -79,7 +79,7 @@ class ParagraphReader(PipelineStep):
         with opener(self.src, "rt", encoding="utf-8") as lines:
             for number, line in enumerate(lines, 1):
                 record = json.loads(line)
-                yield f"{record.get('id', number)}.txt", record["text"]
+                yield str(record.get("id", number)), record["text"]
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         for n, (name, text) in enumerate(self.inputs()):

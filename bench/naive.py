@@ -37,7 +37,7 @@ def documents(src: Path):
     with opener(src, "rt", encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             record = json.loads(line)
-            yield f"{record.get('id', number)}.txt", record["text"]
+            yield str(record.get("id", number)), record["text"]
 
 
 def main(src: Path, dst: Path) -> None:
@@ -62,7 +62,7 @@ def main(src: Path, dst: Path) -> None:
                 continue
             lsh.insert(f"{name}#{index}", minhash)
             kept.append(paragraph)
-        out = dst / name
+        out = dst / (name if name.endswith(".txt") else name + ".txt")
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("\n\n".join(kept) + "\n", encoding="utf-8")
     print(json.dumps(counts))
