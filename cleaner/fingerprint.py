@@ -21,7 +21,7 @@ import numpy as np
 
 from .config import Config
 from .record import Document, Fingerprint
-from .sketch import batch_shingles, minhash_signatures
+from .sketch import batch_shingles, minhash_signatures, shingle_sets, word_hashes
 
 _WORD = re.compile(r"\w+")
 SCHEME = "affine32"
@@ -109,13 +109,41 @@ class Fingerprinter:
     def __call__(self, doc: Document) -> Document:
         if doc.alive:
             tokens = [words(paragraph.text) for paragraph in doc.paragraphs]
-            fps = ([Fingerprint(exact_key(t), len(t)) for t in tokens] if self.keys_only else
-                   self.fingerprint_many_words(tokens, self.config.ngram))
+            if self.keys_only:
+                fps = [Fingerprint(exact_key(t), len(t)) for t in tokens]
+                if self.config.documents_compared:
+                    doc.fingerprint = self.document_fingerprint(tokens)
+            else:
+                fps, doc_fp = self.fingerprint_document_words(tokens)
+                if self.config.documents_compared:
+                    doc.fingerprint = doc_fp
             for paragraph, fp in zip(doc.paragraphs, fps, strict=True):
                 paragraph.fingerprint = fp
-            if self.config.documents_compared:
-                doc.fingerprint = self.document_fingerprint(tokens)
         return doc
+
+    def fingerprint_document_words(self, token_lists: list[list[str]]) -> tuple[list[Fingerprint], Fingerprint]:
+        """The paragraphs' fingerprints and the document's (as `document_fingerprint`), from
+        one hashing of the words and one numpy MinHash pass over every shingle set."""
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+        all_words = [w for ws in token_lists for w in ws]
+        hashes = word_hashes(all_words)
+        sets, starts = shingle_sets(hashes, lengths, self.config.ngram)
+        doc_fp = Fingerprint(key=exact_key(all_words), words=len(all_words))
+        doc_sets = np.empty(0, dtype=np.uint32)
+        if self.config.documents_compared and len(all_words) >= max(self.config.min_words, self.config.doc_ngram):
+            doc_sets, _ = shingle_sets(hashes, np.array([len(all_words)]), self.config.doc_ngram)
+        signatures = minhash_signatures(np.concatenate([sets, doc_sets]), np.append(starts, len(sets)),
+                                        self._template.permutations)
+        ends = np.append(starts[1:], len(sets))
+        fps = [Fingerprint(key=exact_key(t), words=len(t)) for t in token_lists]
+        shortest = max(self.config.min_words, self.config.ngram)
+        for row, fp in enumerate(fps):
+            if fp.words >= shortest:
+                fp.shingles = sets[starts[row]:ends[row]].copy()
+                fp.signature = signatures[row]
+        if len(doc_sets):
+            doc_fp.shingles, doc_fp.signature = doc_sets, signatures[-1]
+        return fps, doc_fp
 
     def document_fingerprint(self, paragraph_words: list[list[str]]) -> Fingerprint:
         """The whole text's fingerprint: `doc_ngram`-word shingles across paragraph breaks."""

@@ -66,12 +66,20 @@ def batch_shingles(token_lists: Sequence[Sequence[str]], n: int) -> tuple[np.nda
     to the end). Shingles never span two paragraphs; a paragraph under `n` words has none.
     """
     lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    return shingle_sets(word_hashes(list(chain.from_iterable(token_lists))), lengths, n)
+
+
+def shingle_sets(hashes: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`batch_shingles` from the word hashes of all paragraphs, in order, and their lengths."""
     owner = np.repeat(np.arange(len(lengths), dtype=np.uint64), lengths)
-    grams = combine_ngrams(word_hashes(list(chain.from_iterable(token_lists))), n)
+    grams = combine_ngrams(hashes, n)
     # The window starting at word k is a shingle when word k + n - 1 is in the same paragraph.
     first, last = owner[:len(grams)], owner[n - 1:]
     valid = first == last
-    keyed = np.unique((first[valid] << _HIGH) | grams[valid].astype(np.uint64))
+    keyed = np.sort((first[valid] << _HIGH) | grams[valid].astype(np.uint64))
+    first_of_run = np.ones(len(keyed), dtype=bool)
+    np.not_equal(keyed[1:], keyed[:-1], out=first_of_run[1:])
+    keyed = keyed[first_of_run]  # np.unique, without the hashing pass numpy 2 adds
     starts = np.searchsorted(keyed >> _HIGH, np.arange(len(lengths), dtype=np.uint64))
     return keyed.astype(np.uint32), starts
 
@@ -99,8 +107,10 @@ def minhash_signatures(hashes: np.ndarray, starts: np.ndarray, permutations: np.
         # The sets this slice touches; the first and last may continue into other slices.
         first, last = np.searchsorted(ends, low, side="right"), np.searchsorted(starts, high)
         local = np.maximum(starts[first:last], low) - low
-        block = mixed[low:high, None] * a
-        block += b
+        # permutations x shingles: the minimum then runs along rows, 3x faster in numpy than
+        # down the columns of the transposed block.
+        block = np.multiply.outer(a, mixed[low:high])
+        block += b[:, None]
         rows = nonempty[first:last]
-        out[rows] = np.minimum(out[rows], np.minimum.reduceat(block, local, axis=0))
+        out[rows] = np.minimum(out[rows], np.minimum.reduceat(block, local, axis=1).T)
     return out

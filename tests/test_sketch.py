@@ -10,6 +10,7 @@ import pytest
 from cleaner import sketch
 from cleaner.config import Config
 from cleaner.fingerprint import Fingerprinter, words
+from cleaner.record import Document, Paragraph
 from cleaner.segment import split_paragraphs
 from cleaner.sketch import batch_shingles, combine_ngrams, minhash_signatures, word_hashes
 from tests.helpers import FIXTURES, SAMPLE_ARTICLE, needs_shared
@@ -119,3 +120,25 @@ def test_fingerprint_many_equals_fingerprint_one_by_one(config):
         for field in ("shingles", "signature"):
             a, b = getattr(alone, field), getattr(batched, field)
             assert (a is None and b is None) or np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("config", [Config(), Config(doc_threshold=0.0), Config(min_words=1, ngram=2, doc_ngram=2)])
+def test_a_document_fingerprinted_in_one_pass_equals_paragraph_by_paragraph(config):
+    fingerprinter = Fingerprinter(config)
+    texts = [*DEMO_PARAGRAPHS[:12], "Short one.", "* * *"]
+    doc = fingerprinter(Document(id="d", source="d", paragraphs=[Paragraph(i, t) for i, t in enumerate(texts)]))
+    tokens = [words(t) for t in texts]
+    expected = [fingerprinter.fingerprint_words(t, config.ngram) for t in tokens]
+    for paragraph, alone in zip(doc.paragraphs, expected, strict=True):
+        assert same_fingerprint(paragraph.fingerprint, alone)
+    if config.documents_compared:
+        assert same_fingerprint(doc.fingerprint, fingerprinter.document_fingerprint(tokens))
+        assert doc.fingerprint.signature is not None
+    else:
+        assert doc.fingerprint is None
+
+
+def same_fingerprint(a, b) -> bool:
+    arrays = all((x is None and y is None) or (x is not None and y is not None and np.array_equal(x, y))
+                 for x, y in ((a.shingles, b.shingles), (a.signature, b.signature)))
+    return (a.key, a.words) == (b.key, b.words) and arrays
