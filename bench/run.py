@@ -103,6 +103,7 @@ def main() -> None:
                         help="Python with datatrove, datasketch, ftfy (the bench venv)")
     parser.add_argument("--corpora", default="bbc,reuters", help="which shared corpora (those present)")
     parser.add_argument("--scales", default="1,4", help="corpus sizes, as multiples of the original")
+    parser.add_argument("--scaled-corpora", default="bbc", help="corpora run at every scale; the others at x1")
     parser.add_argument("--anchor-scales", default="1", help="scales at which the anchors run too")
     parser.add_argument("--one-worker-scales", default="1", help="scales at which cleaner --workers 1 runs too")
     parser.add_argument("--anchors", default="naive,datatrove")
@@ -121,7 +122,7 @@ def main() -> None:
         if name not in present:
             print(f"bench: skipping {name}: not in {Path('../shared/data')}", file=sys.stderr)
             continue
-        for scale in scales:
+        for scale in (scales if name in args.scaled_corpora.split(",") else [1]):
             target = corpus(name, present[name], scale, BENCH / "work")
             print(f"bench: {name} x{scale}: {target.documents} documents, {target.mb:.1f} MB", file=sys.stderr)
             plan = [(0, "corpus")] + ([(1, "corpus")] if scale in one_worker else []) + [(0, "document")]
