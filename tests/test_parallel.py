@@ -91,8 +91,10 @@ def documents(count: int) -> list[Document]:
 
 def test_documents_come_back_in_input_order_from_other_processes(monkeypatch):
     monkeypatch.setattr(parallel, "CHUNK_DOCS", 3)
-    docs = list(prepare_in_parallel([tag_with_pid], workers=2)(documents(40)))
+    given = documents(40)
+    docs = list(prepare_in_parallel([tag_with_pid], workers=2)(given))
     assert [d.source for d in docs] == [f"doc{n:03d}" for n in range(40)]
+    assert all(out is doc for out, doc in zip(docs, given, strict=True))  # the same objects, updated
     pids = {d.audit["pid"] for d in docs}
     assert os.getpid() not in pids and len(pids) >= 1
     assert multiprocessing.active_children() == []
@@ -199,3 +201,25 @@ def processes_mentioning(text: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
+def test_workers_exit_when_the_main_process_is_killed_outright(tmp_path: Path):
+    src = synthetic_corpus(tmp_path / "src", 800)
+    dst = tmp_path / "killed-output"
+    run = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "--workers", "2", str(src), str(dst)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(processes_mentioning(str(dst))) < 3 and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert run.poll() is None, "finished before its workers could be seen"
+        run.kill()  # SIGKILL: no handler, no cleanup in the main process
+        run.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while processes_mentioning(str(dst)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert processes_mentioning(str(dst)) == []
+    finally:
+        for pid in processes_mentioning(str(dst)):
+            os.kill(pid, signal.SIGKILL)
