@@ -13,20 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 import json
-import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from .config import Config
 from .dedup import Deduplicator
 from .errors import UsageError
+from .guards import check_destination, check_locations
+from .layout import STATE_DIR, SUCCESS
 from .parallel import prepare_in_parallel
 from .pipeline import clean_text, document_steps, find_boilerplate, reject_policy, run
 from .record import Document
 from .records import JSONL_SUFFIXES, PARQUET_SUFFIX, input_compression, input_format, read_dicts, read_inputs
 from .report import Report
 from .sinks import open_sink, output_record, remove_old_shards
-from .write import STATE_DIR, SUCCESS, RunLogs, log_lines, write_atomic
+from .write import RunLogs, log_lines, write_atomic
 
 RECORD_LOGS = ("removed.jsonl", "rejects.jsonl")
 
@@ -98,13 +99,10 @@ def check_record_destination(src: Path | BinaryIO, dst: Path | BinaryIO, state: 
     already holds something (without `overwrite`); nothing is written before."""
     for folder in ([dst] if isinstance(dst, Path) else []) + [state]:
         if isinstance(src, Path) and src.is_dir():
-            src_real, real = src.resolve(), folder.resolve()
-            if real == src_real or src_real in real.parents:
-                raise UsageError(f"{folder}: the output folder must not be the input folder or inside it")
-        if folder.exists() and not folder.is_dir():
+            check_locations(src, folder)
+        elif folder.exists() and not folder.is_dir():
             raise UsageError(f"{folder}: exists and is not a folder")
-        if folder.is_dir() and any(os.scandir(folder)) and not overwrite:
-            raise UsageError(f"{folder}: output folder is not empty (use --overwrite to write into it)")
+        check_destination(folder, overwrite, resume=False)
     for suffix in (*JSONL_SUFFIXES, PARQUET_SUFFIX):
         if isinstance(dst, Path) and dst.name.endswith(suffix):
             raise UsageError(f"{dst}: the output is a folder (it receives part-00000{suffix}, ...), "

@@ -42,15 +42,8 @@ from typing import Any
 from .accounts import Accounts
 from .config import Config
 from .errors import Interrupted, OutputError, UsageError
-from .guards import (
-    CHECKPOINT,
-    STATE_DIR,
-    SUCCESS,
-    DestinationLock,
-    check_destination,
-    check_locations,
-    check_writable,
-)
+from .guards import DestinationLock, check_destination, check_locations, check_writable
+from .layout import CHECKPOINT, STATE_DIR, SUCCESS
 from .read import iter_files
 from .record import Document
 from .report import Report

@@ -27,11 +27,8 @@ import unicodedata
 
 from .config import Config
 from .errors import UnsafePathError, UsageError
+from .layout import STATE_DIR, SUCCESS
 from .record import Document, Reject
-
-STATE_DIR = ".cleaner"
-SUCCESS = "_SUCCESS"
-CHECKPOINT = "checkpoint.pkl"
 
 
 def _is_within(path: Path, folder: Path) -> bool:

@@ -17,10 +17,9 @@ from typing import IO, Any
 
 from .errors import OutputError, UnsafePathError
 from .guards import safe_output_path
+from .layout import STATE_DIR
 from .record import Document, Paragraph, Reject
 
-STATE_DIR = ".cleaner"
-SUCCESS = "_SUCCESS"
 LOGS = ("removed.jsonl", "rejects.jsonl", "files.jsonl")
 
 
