@@ -10,7 +10,6 @@ documents in input order.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -43,27 +42,15 @@ def run(records: Iterable[Document], *stages: Stage) -> Iterator[Document]:
     return iter(stream)
 
 
-@dataclass(frozen=True)
-class StepChain:
-    """Several per-document steps run as one, so document_steps keeps its four positions
-    (decode + limits, normalise, segment, fingerprint) for callers that slice it."""
-
-    steps: tuple[Step, ...]
-
-    def __call__(self, doc: Document) -> Document:
-        for step in self.steps:
-            doc = step(doc)
-        return doc
-
-
-def document_steps(config: Config) -> list[Step]:
-    """The per-document steps, in order: decode (then the limits of guards.check_limits),
-    normalise, segment, fingerprint."""
+def document_steps(config: Config, keys_only: bool = False) -> list[Step]:
+    """The per-document steps, in order: decode, the limits of guards.check_limits,
+    normalise, segment, fingerprint (paragraph keys only, for a boilerplate first pass)."""
     return [
-        StepChain((partial(decode_document, config=config), partial(check_limits, config=config))),
+        partial(decode_document, config=config),
+        partial(check_limits, config=config),
         partial(normalize_document, config=config),
         partial(segment_document, config=config),
-        Fingerprinter(config),
+        Fingerprinter(config, keys_only=keys_only),
     ]
 
 
@@ -109,7 +96,7 @@ def find_boilerplate(docs: Iterable[Document], config: Config) -> dict[bytes, in
     Prepares and document-deduplicates `docs` as the second pass will (paragraph keys
     only); reads the whole input once more, so it needs an input that can be read twice.
     """
-    steps = [*document_steps(config)[:-1], Fingerprinter(config, keys_only=True)]
+    steps = document_steps(config, keys_only=True)
     return count_boilerplate(run(docs, prepare(steps), reject_policy(config), DocumentDeduplicator(config)), config)
 
 
