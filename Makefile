@@ -21,9 +21,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## clean the bundled fixtures into demo-out/ and show what was removed
 	rm -rf $(DEMO_OUT)
 	$(BIN)/cleaner clean fixtures/demo $(DEMO_OUT); status=$$?; \
-	echo "--- $(DEMO_OUT)/.cleaner/removed.jsonl (reason: source#paragraph -> kept copy)"; \
-	$(BIN)/python -c "import json,sys; [print(f\"{r['reason']}: {r['source']}#{r.get('paragraph')} -> {(r['duplicate_of'] or {}).get('source')}#{(r['duplicate_of'] or {}).get('paragraph')}\") for r in map(json.loads, open(sys.argv[1]))]" $(DEMO_OUT)/.cleaner/removed.jsonl; \
-	exit $$status
+	echo "--- what was removed, and the kept copy it repeated (cleaner show $(DEMO_OUT)):"; \
+	$(BIN)/cleaner show $(DEMO_OUT) && exit $$status
 
 test: $(STAMP)  ## lint, then the whole suite (pytest's "no tests ran" exits 5 and fails)
 	$(BIN)/ruff check .

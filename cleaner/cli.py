@@ -24,10 +24,12 @@ from . import __version__
 from .api import clean_records
 from .config import COMPRESSIONS, FORMATS, ON_ERROR, PARAGRAPH_MODES, REPAIR_PROFILES, SCOPES, Config
 from .errors import CleanerError, ConfigError, Interrupted, OutputError, UsageError
+from .layout import STATE_DIR
 from .pipeline import clean_folder
 from .read import measure_folder
 from .record import Document
 from .records import input_format
+from .report import describe_removals
 
 EXIT_REJECTED, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 1, 2, 3, 130
 EXIT_SIGNAL_BASE = 128  # stopped by signal N: 128 + N (SIGINT 130, SIGTERM 143), as shells do
@@ -220,3 +222,28 @@ def _clean_with_progress(src: Path, dst: Path, config: Config, overwrite: bool, 
 
 
 __all__ = ["main", "OutputError"]
+
+
+@main.command()
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option("--reason", default=None, help="Only removals with this reason (e.g. near_duplicate).")
+@click.option("--width", type=int, default=70, show_default=True, help="Shorten quoted text to this many characters.")
+def show(output: Path, reason: str | None, width: int) -> None:
+    """List what a run removed, one line each: reason, the removed text's place, the kept
+    copy it repeated (with the verified similarity when below 1), and the text.
+
+    OUTPUT is a cleaned folder (its .cleaner/removed.jsonl is read), a --log-dir, or a
+    removed.jsonl itself.
+
+    \b
+    Example:
+        cleaner show cleaned/ --reason near_duplicate
+    """
+    log = output
+    if output.is_dir():
+        log = output / STATE_DIR / "removed.jsonl" if (output / STATE_DIR).is_dir() else output / "removed.jsonl"
+    try:
+        for line in describe_removals(log, reason, max(width, 20)):
+            click.echo(line)
+    except CleanerError as err:
+        raise CleanerFailure(err) from None

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+import json
+from pathlib import Path
+import textwrap
 import time
 from typing import Any
 
+from .errors import UsageError
 from .record import Document
 
 
@@ -121,3 +125,41 @@ class Report:
         if reasons:
             lines.append("by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
         return "\n".join(lines)
+
+
+def describe_removals(log: Path, reason: str | None = None, width: int = 70) -> Iterator[str]:
+    """One readable line per entry of a `removed.jsonl`: what went, why, and the kept copy.
+
+    `reason` keeps only entries with that reason; `width` shortens the quoted text.
+    Raises UsageError, naming the file and line, for a missing log or a line that is not JSON.
+    """
+    try:
+        lines = log.open(encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"{log}: cannot read the removal log ({err.strerror or err})") from None
+    with lines:
+        for number, line in enumerate(lines, 1):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                raise UsageError(f"{log}:{number}: not a removal-log line") from None
+            if reason is None or entry.get("reason") == reason:
+                yield _describe(entry, width)
+
+
+def _where(entry: dict[str, Any] | None) -> str:
+    if not entry:
+        return "(no copy kept)"
+    name = entry.get("source") if entry.get("source") not in (None, "<stdin>") else entry.get("id")
+    return f"{name}#{entry['paragraph']}" if entry.get("paragraph") is not None else f"{name}"
+
+
+def _describe(entry: dict[str, Any], width: int) -> str:
+    similarity = entry.get("similarity")
+    score = f" ({similarity:.2f})" if isinstance(similarity, float) and similarity < 1.0 else ""
+    target = _where(entry.get("duplicate_of"))
+    if entry.get("reason") == "boilerplate":
+        target = f"boilerplate in {entry.get('documents')} documents"
+    text = entry.get("text")
+    quoted = "" if text is None else "  " + textwrap.shorten(json.dumps(text, ensure_ascii=False), width)
+    return f"{entry.get('reason')}: {_where(entry)} -> {target}{score}{quoted}"

@@ -220,3 +220,29 @@ def test_on_error_fail_stops_a_folder_run_too(tmp_path: Path):
     assert result.exit_code == 3
     assert result.output.strip() == "Error: bad.txt: binary data, not text (PNG image)"
     assert not (tmp_path / "out/.cleaner/_SUCCESS").exists()
+
+
+def test_show_lists_each_removal_with_its_kept_copy(tmp_path: Path):
+    out = tmp_path / "out"
+    assert invoke("clean", "-q", str(FIXTURES / "demo"), str(out)).exit_code == 0
+    logged = [json.loads(line) for line in (out / ".cleaner/removed.jsonl").open(encoding="utf-8")]
+    result = invoke("show", str(out))
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert len(lines) == len(logged) > 0
+    for entry, line in zip(logged, lines, strict=True):
+        kept = entry["duplicate_of"]
+        assert line.startswith(f"{entry['reason']}: {entry['source']}#{entry['paragraph']} -> ")
+        assert f"{kept['source']}#{kept['paragraph']}" in line
+    only = invoke("show", "--reason", "exact_repeat", str(out)).output.splitlines()
+    assert only == [line for line in lines if line.startswith("exact_repeat:")] and only
+
+
+def test_show_names_a_missing_or_broken_log_in_one_line(tmp_path: Path):
+    result = invoke("show", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"Error: {tmp_path / 'removed.jsonl'}: cannot read the removal log (No such file or directory)"]
+    (tmp_path / "removed.jsonl").write_text('{"reason": "exact_repeat"}\nnot json\n')
+    result = invoke("show", str(tmp_path))
+    assert result.exit_code == 2 and f"{tmp_path / 'removed.jsonl'}:2: not a removal-log line" in result.output
