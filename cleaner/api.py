@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from .config import Config
 from .dedup import Deduplicator
 from .errors import UsageError
-from .guards import check_destination, check_locations
+from .guards import DestinationLock, check_destination, check_locations
 from .layout import STATE_DIR, SUCCESS
 from .parallel import prepare_in_parallel
 from .pipeline import clean_text, document_steps, find_boilerplate, reject_policy, run
@@ -131,7 +131,17 @@ def clean_records(
         raise UsageError(f"{src}: no such file or folder")
     out_format, compression = output_kind(src, dst, config)
     check_record_destination(src, dst, log_dir, overwrite)
-    boilerplate = boilerplate_counts(src, config)
+    boilerplate = boilerplate_counts(src, config)  # refuses stdin before anything is written
+    lock = DestinationLock(log_dir)  # a second run on the same logs is refused (exit 2)
+    try:
+        return _clean_records_locked(src, dst, config, log_dir, out_format, compression, boilerplate, on_document)
+    finally:
+        lock.release()
+
+
+def _clean_records_locked(src: Path | BinaryIO, dst: Path | BinaryIO, config: Config, log_dir: Path,
+                          out_format: str, compression: str, boilerplate: Mapping[bytes, int] | None,
+                          on_document: Callable[[Document], None] | None) -> Report:
     (log_dir / SUCCESS).unlink(missing_ok=True)
     if isinstance(dst, Path):
         remove_old_shards(dst)

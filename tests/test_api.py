@@ -104,3 +104,21 @@ def test_every_record_is_written_or_accounted_for(records, mode):
     for got in out:  # nothing but the text changed
         [original] = [r for r in records if r["id"] == got["id"]]
         assert {**got, "text": None} == {**original, "text": None}
+
+
+def test_a_second_record_run_on_the_same_output_is_refused_while_the_first_holds_it(tmp_path):
+    from cleaner.api import clean_records
+    from cleaner.errors import UsageError
+    from cleaner.guards import DestinationLock
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": "One paragraph of text."}) + "\n")
+    out = tmp_path / "out"
+    held = DestinationLock(out / ".cleaner")  # as a first run holds it
+    try:
+        with pytest.raises(UsageError, match="another cleaner run is writing to this folder"):
+            clean_records(src, out, Config(), overwrite=True)
+    finally:
+        held.release()
+    clean_records(src, out, Config(), overwrite=True)  # once released, the run goes ahead
+    assert (out / ".cleaner" / "_SUCCESS").exists()
