@@ -81,8 +81,9 @@ class Accounts:
         self.paragraphs["seen"] += seen
         self.paragraphs.update(fates)
 
-    def check(self, logged: Callable[[str], int]) -> None:
-        """Raise AccountingError unless the totals add up and match the log line counts."""
+    def check(self, logged: Callable[[str], int | None]) -> None:
+        """Raise AccountingError unless the totals add up and match the log line counts
+        (`logged(name)` is None for a log the run does not write, e.g. files.jsonl of records)."""
         docs, paras = self.documents, self.paragraphs
         problems = []
         if docs["seen"] != sum(docs[f] for f in DOCUMENT_FATES):
@@ -93,8 +94,9 @@ class Accounts:
                             + " + ".join(f"{f} {paras[f]}" for f in PARAGRAPH_FATES))
         for log, expected in (("files.jsonl", docs["seen"]), ("rejects.jsonl", docs["rejected"]),
                               ("removed.jsonl", self.removal_lines)):
-            if logged(log) != expected:
-                problems.append(f"{log} holds {logged(log)} lines, expected {expected}")
+            lines = logged(log)
+            if lines is not None and lines != expected:
+                problems.append(f"{log} holds {lines} lines, expected {expected}")
         if self._read != docs["seen"]:
             problems.append(f"{self._read - docs['seen']} documents read but never written")
         if problems:

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .accounts import Accounts
 from .config import Config
 from .dedup import Deduplicator
 from .errors import UsageError
@@ -45,14 +46,15 @@ class Cleaner:
     """
 
     def __init__(self, config: Config | None = None, keep_log: bool = True,
-                 boilerplate: Mapping[bytes, int] | None = None) -> None:
+                 boilerplate: Mapping[bytes, int] | None = None, accounts: Accounts | None = None) -> None:
         self.config = config or Config()
         self.keep_log = keep_log
         self.report = Report()
         self.removed: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
-        self._stages = (prepare_in_parallel(document_steps(self.config), self.config.workers),
-                        reject_policy(self.config),
+        watch = accounts or _Unwatched()
+        self._stages = (watch.read, prepare_in_parallel(document_steps(self.config), self.config.workers),
+                        reject_policy(self.config), watch.segmented,
                         Deduplicator(self.config, boilerplate), self.report)
 
     def documents(self, docs: Iterable[Document]) -> Iterator[Document]:
@@ -78,6 +80,16 @@ class Cleaner:
     def clean_text(self, text: str) -> str:
         """One text alone, as `cleaner.clean_text` (no memory of other documents)."""
         return clean_text(text, self.config)
+
+
+class _Unwatched:
+    """Stand-in for Accounts when nobody checks them: both watch points pass documents on."""
+
+    @staticmethod
+    def read(docs: Iterable[Document]) -> Iterator[Document]:
+        return iter(docs)
+
+    segmented = read
 
 
 def output_kind(src: Path | BinaryIO, dst: Path | BinaryIO, config: Config) -> tuple[str, str]:
@@ -147,21 +159,24 @@ def _clean_records_locked(src: Path | BinaryIO, dst: Path | BinaryIO, config: Co
         remove_old_shards(dst)
     logs = RunLogs(log_dir, RECORD_LOGS)
     sink = open_sink(dst, out_format, compression, config)
-    cleaner = Cleaner(config, keep_log=False, boilerplate=boilerplate)
+    accounts = Accounts()
+    cleaner = Cleaner(config, keep_log=False, boilerplate=boilerplate, accounts=accounts)
     try:
         for doc in cleaner.documents(read_inputs(src, config)):
             logs.write(doc)
             if doc.alive and doc.kept_paragraphs:
                 sink.write(doc)
+            accounts.settle(doc)
             if on_document is not None:
                 on_document(doc)
+        accounts.check(logs.logged)  # nothing lost, or no _SUCCESS (AccountingError, exit 3)
     except BaseException:
         sink.close()
         logs.close()
         raise
     sink.commit()
     logs.commit()
-    return _finish(cleaner.report, log_dir, config)
+    return _finish(cleaner.report, log_dir, config, accounts)
 
 
 def boilerplate_counts(src: Path | BinaryIO, config: Config) -> dict[bytes, int] | None:
@@ -174,9 +189,10 @@ def boilerplate_counts(src: Path | BinaryIO, config: Config) -> dict[bytes, int]
     return find_boilerplate(read_inputs(src, config), config)
 
 
-def _finish(report: Report, state: Path, config: Config) -> Report:
+def _finish(report: Report, state: Path, config: Config, accounts: Accounts) -> Report:
     report.finish()
     summary = {"config": config.as_dict(), **report.as_dict()}
     write_atomic(state / "report.json", (json.dumps(summary, indent=2) + "\n").encode())
-    write_atomic(state / SUCCESS, (json.dumps({"config": config.digest(), **report.as_dict()}) + "\n").encode())
+    marker = {"config": config.digest(), "accounts": accounts.as_dict(), **report.as_dict()}
+    write_atomic(state / SUCCESS, (json.dumps(marker) + "\n").encode())
     return report

@@ -183,6 +183,10 @@ class RunLogs:
         if "files.jsonl" in self.logs:
             self.logs["files.jsonl"].write(file_record(doc))
 
+    def logged(self, name: str) -> int | None:
+        """Lines written to log `name` so far, or None when this run has no such log."""
+        return self.logs[name].count if name in self.logs else None
+
     def sync(self) -> dict[str, tuple[int, int]]:
         """Flush every log; their (bytes, lines), for a checkpoint."""
         return {name: log.sync() for name, log in self.logs.items()}
@@ -232,9 +236,9 @@ class FolderWriter:
     def sync(self) -> dict[str, tuple[int, int]]:
         return self.run_logs.sync()
 
-    def logged(self, name: str) -> int:
+    def logged(self, name: str) -> int | None:
         """Lines written to log `name` so far (for the accounts)."""
-        return self.run_logs.logs[name].count
+        return self.run_logs.logged(name)
 
     def commit(self) -> None:
         self.run_logs.commit()

@@ -122,3 +122,32 @@ def test_a_second_record_run_on_the_same_output_is_refused_while_the_first_holds
         held.release()
     clean_records(src, out, Config(), overwrite=True)  # once released, the run goes ahead
     assert (out / ".cleaner" / "_SUCCESS").exists()
+
+
+def test_a_record_run_counts_every_record_and_paragraph_in_its_success_marker(tmp_path):
+    from cleaner.api import clean_records
+
+    out = tmp_path / "out"
+    report = clean_records(FIXTURES / "records" / "wire.jsonl", out, Config())
+    marker = json.loads((out / ".cleaner" / "_SUCCESS").read_text())
+    docs, paragraphs = marker["accounts"]["documents"], marker["accounts"]["paragraphs"]
+    assert docs["seen"] == report.documents_in == docs["kept"] + docs["removed"] + docs["rejected"] + docs["empty"]
+    assert paragraphs["seen"] == paragraphs["kept"] + paragraphs["removed"] + paragraphs["rejected"]
+    assert docs["removed"] >= 1  # wire-3 copies wire-1
+
+
+def test_a_record_run_that_loses_a_paragraph_fails_and_is_never_marked_complete(tmp_path, monkeypatch):
+    import cleaner.api
+    from cleaner.errors import AccountingError
+
+    class LosingDeduplicator(cleaner.api.Deduplicator):
+        def decide(self, doc):
+            super().decide(doc)
+            if len(doc.paragraphs) > 1:
+                doc.paragraphs.pop()  # a bug that drops a paragraph silently
+
+    monkeypatch.setattr(cleaner.api, "Deduplicator", LosingDeduplicator)
+    out = tmp_path / "out"
+    with pytest.raises(AccountingError, match="paragraphs segmented"):
+        cleaner.api.clean_records(FIXTURES / "records" / "wire.jsonl", out, Config(paragraphs="indent"))
+    assert not (out / ".cleaner" / "_SUCCESS").exists()
