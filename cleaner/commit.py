@@ -25,7 +25,6 @@ hash, the input manifest hash and the counts.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-import contextlib
 from dataclasses import dataclass, field
 import hashlib
 import itertools
@@ -35,18 +34,18 @@ from pathlib import Path
 import pickle
 import shutil
 import signal
-import tempfile
 import time
 from typing import Any
 
 from .accounts import Accounts
 from .config import Config
-from .errors import Interrupted, OutputError, UsageError
+from .errors import Interrupted, UsageError
 from .guards import DestinationLock, check_destination, check_locations, check_writable
 from .layout import CHECKPOINT, STATE_DIR, SUCCESS
 from .read import iter_files
 from .record import Document
 from .report import Report
+from .write import write_atomic
 
 FORMAT = 1
 LOGS = ("removed.jsonl", "rejects.jsonl", "files.jsonl")
@@ -65,29 +64,6 @@ def input_manifest(src: Path, config: Config) -> str:
             facts = f"error {err.errno}"
         digest.update(os.fsencode(name) + b"\0" + facts.encode() + b"\n")
     return digest.hexdigest()[:32]
-
-
-def write_durably(path: Path, data: bytes) -> None:
-    """Temp file, fsync, rename, fsync the folder: the file is whole after a crash or absent."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-    except OSError as err:
-        raise OutputError(f"{path}: cannot write: {err.strerror or err}") from err
 
 
 @dataclass
@@ -242,7 +218,8 @@ class FolderRun:
         state = {k: v for k, v in self._state.items() if not final or k != "dedup"}
         checkpoint = Checkpoint(self.config.digest(), self.manifest, self.documents, logs, state,
                                 time.monotonic() - self.started, final)
-        write_durably(self.state_dir / CHECKPOINT, pickle.dumps(checkpoint, protocol=pickle.HIGHEST_PROTOCOL))
+        write_atomic(self.state_dir / CHECKPOINT, pickle.dumps(checkpoint, protocol=pickle.HIGHEST_PROTOCOL),
+                     durable=True)
         self._last_checkpoint = time.monotonic()
 
     def after_document(self, stop: Callable[[], int] | None = None) -> None:
@@ -270,9 +247,9 @@ class FolderRun:
         accounts.check(self._writer.logged)
         self.save(final=True)
         self._writer.commit()
-        write_durably(self.state_dir / "report.json", (json.dumps(report_json, indent=2) + "\n").encode())
+        write_atomic(self.state_dir / "report.json", (json.dumps(report_json, indent=2) + "\n").encode(), durable=True)
         success = json.dumps(self.success_record(accounts, counts)) + "\n"
-        write_durably(self.state_dir / SUCCESS, success.encode())
+        write_atomic(self.state_dir / SUCCESS, success.encode(), durable=True)
         (self.state_dir / CHECKPOINT).unlink(missing_ok=True)  # complete: nothing to resume
 
     def close(self) -> None:

@@ -35,24 +35,38 @@ def create_temp(path: Path, folder: Path | None = None) -> tuple[int, str]:
             continue
 
 
-def write_atomic(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+def write_atomic(path: Path, data: bytes, tmp_dir: Path | None = None, durable: bool = False) -> None:
     """Write `data` to `path` through a temporary file and a rename. The temporary file is
     made in `tmp_dir` when given (a folder run's `.cleaner/tmp`, cleared on resume), else
-    in the same folder."""
+    in the same folder. `durable` also fsyncs the file and then its folder, so after a
+    crash or power loss the file is whole or absent (checkpoints, the completion marker)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = create_temp(path, tmp_dir)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
+                if durable:
+                    out.flush()
+                    os.fsync(out.fileno())
             os.replace(tmp, path)
         except BaseException:
             # Ctrl-C can land just after the rename: the temp name is then already gone.
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+        if durable:
+            _fsync_folder(path.parent)
     except OSError as err:
         raise OutputError(f"{path}: cannot write: {err.strerror or err}") from err
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def to_json_line(record: dict[str, Any]) -> str:
