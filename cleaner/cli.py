@@ -31,6 +31,7 @@ from .record import Document
 from .records import input_format
 from .report import describe_removals
 
+DEFAULTS = Config()  # every option's default comes from the one Config
 EXIT_REJECTED, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 1, 2, 3, 130
 EXIT_SIGNAL_BASE = 128  # stopped by signal N: 128 + N (SIGINT 130, SIGTERM 143), as shells do
 
@@ -57,39 +58,40 @@ def main() -> None:
 @main.command()
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("dst", type=click.Path(path_type=Path))
-@click.option("--glob", default="*.txt", show_default=True, help="Which file names under SRC to read.")
-@click.option("--scope", type=click.Choice(SCOPES), default="corpus", show_default=True,
+@click.option("--glob", default=DEFAULTS.glob, show_default=True, help="Which file names under SRC to read.")
+@click.option("--scope", type=click.Choice(SCOPES), default=DEFAULTS.scope, show_default=True,
               help="Find repeats inside each document only, or across the whole corpus too.")
-@click.option("--threshold", type=float, default=0.7, show_default=True,
+@click.option("--threshold", type=float, default=DEFAULTS.threshold, show_default=True,
               help="Jaccard similarity of word n-grams at which a paragraph is a near repeat.")
-@click.option("--ngram", type=int, default=3, show_default=True, help="Words per shingle.")
-@click.option("--num-perm", type=int, default=128, show_default=True, help="MinHash permutations.")
-@click.option("--min-words", type=int, default=5, show_default=True,
+@click.option("--ngram", type=int, default=DEFAULTS.ngram, show_default=True, help="Words per shingle.")
+@click.option("--num-perm", type=int, default=DEFAULTS.num_perm, show_default=True, help="MinHash permutations.")
+@click.option("--min-words", type=int, default=DEFAULTS.min_words, show_default=True,
               help="Shorter paragraphs are only removed as exact repeats inside one document.")
-@click.option("--doc-threshold", type=float, default=0.8, show_default=True,
+@click.option("--doc-threshold", type=float, default=DEFAULTS.doc_threshold, show_default=True,
               help="Jaccard of word 5-grams at which a whole document is a near copy of an earlier "
                    "one and is dropped (--scope corpus); 0 turns document dedup off.")
-@click.option("--boilerplate-min-docs", type=int, default=0, show_default=True, metavar="K",
+@click.option("--boilerplate-min-docs", type=int, default=DEFAULTS.boilerplate_min_docs, show_default=True, metavar="K",
               help="Remove a paragraph found in K or more documents from all of them (reason "
                    "boilerplate); 0 is off. Reads the input twice.")
-@click.option("--repair", type=click.Choice(REPAIR_PROFILES), default="safe", show_default=True,
+@click.option("--repair", type=click.Choice(REPAIR_PROFILES), default=DEFAULTS.repair, show_default=True,
               help="ftfy profile: safe fixes mojibake only; aggressive also folds quotes, widths.")
-@click.option("--paragraphs", type=click.Choice(PARAGRAPH_MODES), default="blank", show_default=True,
+@click.option("--paragraphs", type=click.Choice(PARAGRAPH_MODES), default=DEFAULTS.paragraphs, show_default=True,
               help="Paragraphs end at blank lines, also before an indented line (hard-wrapped "
                    "newswire), at every line, or auto: chosen per document.")
 @click.option("--unwrap", is_flag=True, help="Rejoin the lines of each paragraph with single spaces.")
-@click.option("--text-field", default="text", show_default=True, help="The field of a record that holds the text.")
-@click.option("--id-field", default="id", show_default=True,
+@click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
+              help="The field of a record that holds the text.")
+@click.option("--id-field", default=DEFAULTS.id_field, show_default=True,
               help="The field of a record that holds its id (made from file:line when absent).")
 @click.option("--format", "format", type=click.Choice(FORMATS), default=None,
               help="Output format  [default: the input's]")
 @click.option("--compression", type=click.Choice(COMPRESSIONS), default=None,
               help="Compression of JSONL output  [default: the input's]")
-@click.option("--shard-records", type=int, default=0, show_default=True,
+@click.option("--shard-records", type=int, default=DEFAULTS.shard_records, show_default=True,
               help="Start a new output file after this many records (0: no limit).")
-@click.option("--shard-bytes", type=int, default=500_000_000, show_default=True,
+@click.option("--shard-bytes", type=int, default=DEFAULTS.shard_bytes, show_default=True,
               help="Start a new output file once one holds about this many bytes (0: no limit).")
-@click.option("--on-error", type=click.Choice(ON_ERROR), default="skip", show_default=True,
+@click.option("--on-error", type=click.Choice(ON_ERROR), default=DEFAULTS.on_error, show_default=True,
               help="A bad record or file: log it to rejects.jsonl and go on (exit 1), or stop (exit 3).")
 @click.option("--log-dir", type=click.Path(path_type=Path), default=None,
               help="Where the logs go  [default: DST/.cleaner; required when DST is -]")
@@ -101,9 +103,9 @@ def main() -> None:
               help="Finish a folder run that was interrupted (Ctrl-C, SIGTERM, kill -9, a full disk).")
 @click.option("--follow-symlinks", is_flag=True,
               help="Read files behind symbolic links (only inside SRC, never round a loop).")
-@click.option("--max-file-bytes", type=int, default=64 * 2**20, show_default=True,
+@click.option("--max-file-bytes", type=int, default=DEFAULTS.max_file_bytes, show_default=True,
               help="Reject larger input files without reading them.")
-@click.option("--max-paragraph-chars", type=int, default=1_000_000, show_default=True,
+@click.option("--max-paragraph-chars", type=int, default=DEFAULTS.max_paragraph_chars, show_default=True,
               help="Reject a document with a longer paragraph.")
 @click.option("--checkpoint-every", type=float, default=30.0, show_default=True,
               help="Seconds between the checkpoints that --resume goes on from.")
