@@ -16,20 +16,22 @@ from pathlib import Path
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 import click
 from tqdm import tqdm
 
 from . import __version__
-from .api import clean_records
 from .config import COMPRESSIONS, FORMATS, ON_ERROR, PARAGRAPH_MODES, REPAIR_PROFILES, SCOPES, Config
 from .errors import CleanerError, ConfigError, Interrupted, OutputError, UsageError
 from .layout import STATE_DIR
-from .pipeline import clean_folder
-from .read import measure_folder
-from .record import Document
-from .records import input_format
-from .report import describe_removals
+
+if TYPE_CHECKING:
+    from .record import Document
+
+# The library (numpy, datasketch, scipy, pyarrow: most of a second) is imported inside the
+# commands, under their Ctrl-C handling, so `cleaner --help` is quick and an early Ctrl-C
+# still ends in one line and exit 130.
 
 DEFAULTS = Config()  # every option's default comes from the one Config
 EXIT_REJECTED, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 1, 2, 3, 130
@@ -169,6 +171,8 @@ def _silence_stdout() -> None:
 def _is_text_folder_run(src: Path, dst: Path, config: Config, log_dir: Path | None) -> bool:
     """A folder of text files into a folder of text files, with its logs in DST: the
     original folder run (it also writes files.jsonl)."""
+    from .records import input_format
+
     return (str(src) != "-" and str(dst) != "-" and log_dir is None and config.format in (None, "txt")
             and (src.is_dir() or not src.exists()) and input_format(src, config.glob) == "txt")
 
@@ -196,6 +200,10 @@ def _stop_on_signals() -> Iterator[Callable[[], int]]:
 
 def _clean_with_progress(src: Path, dst: Path, config: Config, overwrite: bool, quiet: bool,
                          log_dir: Path | None = None, resume: bool = False, **run_options):
+    from .api import clean_records
+    from .pipeline import clean_folder
+    from .read import measure_folder
+
     show = not quiet and sys.stderr.isatty()
     folder_run = _is_text_folder_run(src, dst, config, log_dir)
     files, size = measure_folder(src, config) if show and folder_run and src.is_dir() else (0, 0)
@@ -241,6 +249,8 @@ def show(output: Path, reason: str | None, width: int) -> None:
     Example:
         cleaner show cleaned/ --reason near_duplicate
     """
+    from .report import describe_removals
+
     log = output
     if output.is_dir():
         log = output / STATE_DIR / "removed.jsonl" if (output / STATE_DIR).is_dir() else output / "removed.jsonl"

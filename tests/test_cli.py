@@ -246,3 +246,11 @@ def test_show_names_a_missing_or_broken_log_in_one_line(tmp_path: Path):
     (tmp_path / "removed.jsonl").write_text('{"reason": "exact_repeat"}\nnot json\n')
     result = invoke("show", str(tmp_path))
     assert result.exit_code == 2 and f"{tmp_path / 'removed.jsonl'}:2: not a removal-log line" in result.output
+
+
+def test_every_public_name_resolves_and_all_lists_exactly_them():
+    import cleaner
+
+    assert sorted(cleaner.__all__) == sorted(cleaner._EXPORTS)
+    for name in cleaner.__all__:
+        assert getattr(cleaner, name).__name__ == name
