@@ -91,8 +91,11 @@ def main() -> int:
             state = f"killed; checkpoint at {done(dst)} documents" if killed else f"finished (exit {code})"
             print(f"attempt {attempts}: SIGKILL at {after:.2f}s: {state}")
             if not killed:  # it finished before the kill: start over to keep killing
-                if differences(want, snapshot(dst)):
+                problems = differences(want, snapshot(dst))
+                if problems:
                     print("FAIL: a finished run differs from the reference")
+                    for line in problems[:20]:
+                        print("  " + line)
                     return 1
                 shutil.rmtree(dst)
         code = subprocess.run([*CLEANER, "--resume", *options, str(args.src), str(dst)]).returncode

@@ -173,6 +173,8 @@ class FolderRun:
         """Make `.cleaner/` ready: fresh for a new run, rolled back to the checkpoint for a
         resumed one. Returns the log (bytes, lines) a resumed writer continues from."""
         shutil.rmtree(self.state_dir / TMP_DIR, ignore_errors=True)
+        for stray in self.state_dir.glob(".*.tmp"):  # a kill -9 inside write_atomic of the state files
+            stray.unlink(missing_ok=True)
         for name in ("report.json", SUCCESS):
             (self.state_dir / name).unlink(missing_ok=True)
         if self.resumed is None:

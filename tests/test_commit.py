@@ -180,6 +180,16 @@ def test_a_temporary_file_left_by_a_kill_is_cleared_on_resume(tmp_path: Path, re
     assert snapshot(tmp_path / "out") == want
 
 
+@pytest.mark.parametrize("state_file", ["checkpoint.pkl", "report.json", "_SUCCESS"])
+def test_a_half_written_state_file_left_by_a_kill_is_cleared_on_resume(tmp_path: Path, reference, state_file):
+    src, want = reference
+    with pytest.raises(Stop):
+        clean_folder(src, tmp_path / "out", Config(), on_document=stop_after(5))
+    (tmp_path / f"out/.cleaner/.{state_file}.1a2b3c4d.tmp").write_bytes(b"half")  # as write_atomic names it
+    clean_folder(src, tmp_path / "out", Config(), resume=True)
+    assert snapshot(tmp_path / "out") == want
+
+
 def test_accounts_catch_a_paragraph_lost_between_stages():
     accounts = Accounts()
     doc = Document("d", "d.txt", paragraphs=[Paragraph(0, "one"), Paragraph(1, "two")])
