@@ -18,9 +18,9 @@ import numpy as np
 
 from .config import Config
 from .errors import UsageError
-from .fingerprint import Fingerprinter
-from .index import Match, SimilarityIndex
-from .record import Document, Paragraph, Ref, Removal
+from .fingerprint import Fingerprinter, jaccard
+from .index import Banding, Found, Match, SimilarityIndex
+from .record import Document, Fingerprint, Paragraph, Ref, Removal
 
 Signer = Callable[[np.ndarray], np.ndarray]
 
@@ -95,6 +95,7 @@ class Deduplicator:
         self.boilerplate = boilerplate or {}
         self._signer = Fingerprinter(config).signature
         self.corpus = paragraph_index(config, self._signer) if config.scope == "corpus" else None
+        self._banding = Banding(config.threshold, config.num_perm, config.lsh_recall, config.seed)
         self.documents = DocumentDeduplicator(config)
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
@@ -106,20 +107,28 @@ class Deduplicator:
     def decide(self, doc: Document) -> None:
         if self.documents.decide(doc):
             return
-        local = paragraph_index(self.config, self._signer)
+        # The corpus index does not change while a document is judged (its kept paragraphs
+        # go in afterwards), so all of them are looked up at once; candidates are verified
+        # only for the paragraphs that get that far.
+        min_words = self.config.min_words
+        long = [p for p in doc.paragraphs if p.fingerprint is not None and p.fingerprint.words >= min_words]
+        found = dict(zip((id(p) for p in long), self.corpus.lookup([p.fingerprint for p in long]), strict=True)) \
+            if self.corpus is not None and long else {}
+        local = InDocumentRepeats(self._banding, self.config.threshold, self._signer,
+                                  [p.fingerprint for p in doc.paragraphs
+                                   if p.fingerprint is not None and p.fingerprint.words])
         for paragraph in doc.paragraphs:
-            paragraph.removal = self._judge(paragraph, local)
+            paragraph.removal = self._judge(paragraph, local, found.get(id(paragraph)))
             if paragraph.removal is None and paragraph.fingerprint is not None and paragraph.fingerprint.words:
                 local.add(Ref(doc.source, doc.id, paragraph.index), paragraph.fingerprint)
         if self.corpus is not None:
-            for paragraph in doc.kept_paragraphs:
-                fp = paragraph.fingerprint
-                if fp is not None and fp.words >= self.config.min_words:
-                    self.corpus.add(Ref(doc.source, doc.id, paragraph.index), fp)
+            kept = [p for p in long if p.kept]
+            if kept:
+                self.corpus.add_many([Ref(doc.source, doc.id, p.index) for p in kept], [p.fingerprint for p in kept])
         if doc.kept_paragraphs:
             self.documents.remember(doc)
 
-    def _judge(self, paragraph: Paragraph, local: SimilarityIndex) -> Removal | None:
+    def _judge(self, paragraph: Paragraph, local: InDocumentRepeats, found: Found | None) -> Removal | None:
         fp = paragraph.fingerprint
         if fp is None or fp.words == 0:
             return None
@@ -129,11 +138,74 @@ class Deduplicator:
         match = local.find(fp)
         if match is not None:
             return _removal(match, "exact_repeat" if match.exact else "near_repeat")
-        if self.corpus is not None and long_enough:
-            match = self.corpus.find(fp)
+        if self.corpus is not None and found is not None:
+            match = self.corpus.verify(fp, found)
             if match is not None:
                 return _removal(match, "exact_duplicate" if match.exact else "near_duplicate")
         return None
+
+
+class InDocumentRepeats:
+    """The kept paragraphs of one document so far, answering `find` exactly as a fresh
+    `SimilarityIndex` would (earliest exact copy, else the verified candidate of highest
+    Jaccard, earliest on a tie) without building one per document.
+
+    Exact keys go in a dict. Band keys are computed for all of the document's signed
+    paragraphs at once (`fps`, in order); a paragraph none of whose band keys occurs in
+    another paragraph of the document can be no one's candidate, so only the others enter
+    a dict of band key -> kept paragraphs. Most documents have none. Like the index, a band
+    key matches whatever band it came from; a sort finds the shared keys in O(n log n).
+    """
+
+    def __init__(self, banding: Banding, threshold: float, signer: Signer, fps: list[Fingerprint]) -> None:
+        self.threshold = threshold
+        self._signer = signer
+        self._exact: dict[bytes, Ref] = {}
+        self._by_band: dict[int, list[tuple[int, Ref, Fingerprint]]] = {}  # (order added, ...)
+        self._added = 0
+        self._shared: dict[int, list[int]] = {}  # id(fp) -> its band keys, for fps sharing one
+        signed = [fp for fp in fps if fp.signature is not None and fp.shingles is not None]
+        if len(signed) < 2:
+            return
+        keys = banding.keys(np.stack([fp.signature for fp in signed]))
+        owner = np.repeat(np.arange(len(signed)), keys.shape[1])
+        flat = keys.ravel()
+        order = np.lexsort((owner, flat))
+        flat, owner = flat[order], owner[order]
+        across = np.flatnonzero((flat[1:] == flat[:-1]) & (owner[1:] != owner[:-1]))
+        for row in np.union1d(owner[across], owner[across + 1]).tolist():
+            self._shared[id(signed[row])] = keys[row].tolist()
+
+    def find(self, fp: Fingerprint) -> Match | None:
+        ref = self._exact.get(fp.key)
+        if ref is not None:
+            return Match(ref, 1.0, 1.0, exact=True)
+        band_keys = self._shared.get(id(fp))
+        if band_keys is None or fp.shingles is None or fp.signature is None:
+            return None
+        candidates: dict[int, tuple[Ref, Fingerprint]] = {}  # by order added: the earliest first
+        for key in band_keys:
+            for order, ref, kept in self._by_band.get(key, ()):
+                candidates[order] = (ref, kept)
+        best: tuple[float, Ref, Fingerprint] | None = None
+        for order in sorted(candidates):
+            ref, kept = candidates[order]
+            similarity = jaccard(fp.shingles, kept.shingles)
+            if similarity >= self.threshold and (best is None or similarity > best[0]):
+                best = (similarity, ref, kept)
+        if best is None:
+            return None
+        similarity, ref, kept = best
+        estimated = float(np.mean(self._signer(kept.shingles.astype(np.uint32)) == fp.signature))
+        return Match(ref, similarity, estimated)
+
+    def add(self, ref: Ref, fp: Fingerprint) -> None:
+        self._exact.setdefault(fp.key, ref)
+        band_keys = self._shared.get(id(fp))
+        if band_keys is not None:
+            for key in band_keys:
+                self._by_band.setdefault(key, []).append((self._added, ref, fp))
+        self._added += 1
 
 
 def count_boilerplate(docs: Iterable[Document], config: Config) -> dict[bytes, int]:

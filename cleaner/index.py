@@ -18,6 +18,7 @@ signatures stay datasketch's; the bands are chosen for recall (`lsh_bands`).
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,52 +65,96 @@ class KeyTable:
 
     Each entry is one uint64, `key << 32 | slot`, so a sorted run orders entries by key
     and then by slot (oldest first), and merging two runs is a concatenate and a sort.
-    New entries wait in a small dict; every `FLUSH` entries they become a run, and runs of
-    similar size are merged, so there are at most log2(n / FLUSH) + 1 of them. An entry
-    costs 8 bytes (16 while two runs merge) instead of a Python dict entry and two ints.
+    New entries wait in a small flat buffer; every `FLUSH` entries they become a run, and
+    runs of similar size are merged (a stable sort of two sorted runs is a linear merge),
+    so there are at most log2(n / FLUSH) + 1 of them. An entry costs 8 bytes (16 while two
+    runs merge). `lookup` answers many keys in one numpy pass per run.
     """
 
-    FLUSH = 4096
+    FLUSH = 8192
+    MERGE = 4  # a run absorbs the next while that is at least 1/MERGE of its size
 
     def __init__(self) -> None:
-        self._pending: dict[int, list[int]] = {}
-        self._pending_count = 0
+        self._pending = np.empty(0, dtype=np.uint64)  # entries not yet in a run, sorted
         self._runs: list[np.ndarray] = []
 
     def add(self, keys: np.ndarray, slot: int) -> None:
-        for key in keys.tolist():
-            self._pending.setdefault(key, []).append(slot)
-        self._pending_count += len(keys)
-        if self._pending_count >= self.FLUSH:
-            self._flush()
+        self.add_many(keys, np.full(len(keys), slot, dtype=np.uint64))
+
+    def add_many(self, keys: np.ndarray, slots: np.ndarray) -> None:
+        """Store slots[i] under keys[i], for every i."""
+        packed = (keys.astype(np.uint64) << _SHIFT) | slots.astype(np.uint64)
+        packed.sort()
+        self._pending = _merge(self._pending, packed)
+        if len(self._pending) >= self.FLUSH:
+            self._runs.append(self._pending)
+            self._pending = np.empty(0, dtype=np.uint64)
+            while len(self._runs) > 1 and self.MERGE * len(self._runs[-1]) >= len(self._runs[-2]):
+                last = self._runs.pop()
+                self._runs[-1] = _merge(self._runs[-1], last)
 
     def get(self, keys: np.ndarray) -> list[int]:
         """Every slot stored under any of `keys`; for a single key, oldest first."""
+        return self.lookup(keys)[1].tolist()
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, slots): slots[j] is stored under keys[positions[j]]; each key's slots
+        come oldest first (runs oldest first, then the buffer). One search per run."""
+        n = len(keys)
         low = keys.astype(np.uint64) << _SHIFT
         bounds = np.concatenate([low, low | _SLOT_MASK])  # slots 0 .. 2**32 - 2 (the largest possible)
-        found: list[int] = []
-        n = len(keys)
-        for run in self._runs:  # oldest run first, then the pending dict
+        positions, slots = [], []
+        for run in (*self._runs, self._pending):
             at = np.searchsorted(run, bounds)
-            for i in np.flatnonzero(at[n:] > at[:n]).tolist():
-                found.extend((run[at[i]:at[n + i]] & _SLOT_MASK).tolist())
-        for key in keys.tolist():
-            found.extend(self._pending.get(key, ()))
-        return found
+            counts = at[n:] - at[:n]
+            if not counts.any():
+                continue
+            hit = np.flatnonzero(counts)
+            counts = counts[hit]
+            # Every index begin .. end - 1 of each hit key's range, flat.
+            offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+            slots.append(run[np.repeat(at[hit], counts) + offsets] & _SLOT_MASK)
+            positions.append(np.repeat(hit, counts))
+        if not slots:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.uint64)
+        return np.concatenate(positions), np.concatenate(slots)
 
-    def _flush(self) -> None:
-        packed = [key << 32 | slot for key, slots in self._pending.items() for slot in slots]
-        self._pending, self._pending_count = {}, 0
-        self._runs.append(np.sort(np.array(packed, dtype=np.uint64)))
-        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
-            merged = np.concatenate(self._runs[-2:])
-            self._runs[-2:] = []
-            merged.sort()
-            self._runs.append(merged)
+
+def _merge(older: np.ndarray, newer: np.ndarray) -> np.ndarray:
+    """Two sorted runs as one: a stable sort (timsort) of their concatenation is a linear merge."""
+    merged = np.concatenate([older, newer])
+    merged.sort(kind="stable")
+    return merged
 
 
 _SHIFT = np.uint64(32)
 _SLOT_MASK = np.uint64(0xFFFFFFFF)
+
+
+class Banding:
+    """The LSH bands of a threshold: (bands, rows) from `lsh_bands`, and one 32-bit key
+    per band made by mixing the band's rows with odd constants unique to it (from `seed`)."""
+
+    def __init__(self, threshold: float, num_perm: int, recall: float, seed: int) -> None:
+        self.bands, self.rows = lsh_bands(threshold, num_perm, recall)
+        mix = np.random.default_rng(seed).integers(1, 2**63, size=(self.bands, self.rows), dtype=np.uint64)
+        self._mix = mix | np.uint64(1)
+
+    def keys(self, signatures: np.ndarray) -> np.ndarray:
+        """(n x bands) uint32 keys of n signatures (n x num_perm); uint64 sums wrap, so a
+        row's keys do not depend on the other rows."""
+        width = self.bands * self.rows
+        rows = signatures[:, :width].astype(np.uint64).reshape(len(signatures), self.bands, self.rows)
+        return ((rows * self._mix).sum(axis=2, dtype=np.uint64) >> np.uint64(32)).astype(np.uint32)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What the index holds for one query: the earliest slot with its exact key (-1 if
+    none) and the slots sharing at least one band key with it, ascending."""
+
+    exact: int
+    candidates: list[int]
 
 
 class SimilarityIndex:
@@ -119,14 +164,17 @@ class SimilarityIndex:
     a pair at the threshold a candidate with probability >= `recall`. The shingle sets of
     kept texts are kept (4 bytes per shingle) because verification needs them; MinHash
     signatures are not: the estimate reported for a match is recomputed from its shingles.
+
+    `find(fp)` is `verify(fp, lookup([fp])[0])`; a caller judging many texts against an
+    index that does not change meanwhile (a document's paragraphs against the corpus) calls
+    `lookup` once for all of them and `verify` only for those it still needs.
     """
 
     def __init__(self, threshold: float, num_perm: int, recall: float, seed: int, signer) -> None:
         self.threshold = threshold
-        self.bands, self.rows = lsh_bands(threshold, num_perm, recall)
+        self.banding = Banding(threshold, num_perm, recall, seed)
+        self.bands, self.rows = self.banding.bands, self.banding.rows
         self._signer = signer  # shingles -> signature, the same function that made the queries'
-        mix = np.random.default_rng(seed).integers(1, 2**63, size=(self.bands, self.rows), dtype=np.uint64)
-        self._mix = mix | np.uint64(1)
         self._exact = KeyTable()  # low 32 bits of the exact key; the full key is checked in _keys
         self._bands = KeyTable()
         self._keys = array("Q")
@@ -141,18 +189,40 @@ class SimilarityIndex:
 
     def band_keys(self, signature: np.ndarray) -> np.ndarray:
         """One 32-bit key per band: band i's rows mixed by odd constants unique to band i."""
-        rows = signature[: self.bands * self.rows].astype(np.uint64).reshape(self.bands, self.rows)
-        return ((rows * self._mix).sum(axis=1, dtype=np.uint64) >> np.uint64(32)).astype(np.uint32)
+        return self.banding.keys(signature[None, :])[0]
 
     def find(self, fp: Fingerprint) -> Match | None:
-        key = _key_int(fp.key)
-        exact = [slot for slot in self._exact.get(_low32(key)) if self._keys[slot] == key]
-        if exact:
-            return Match(self.ref(min(exact)), 1.0, 1.0, exact=True)
+        return self.verify(fp, self.lookup([fp])[0])
+
+    def lookup(self, fps: Sequence[Fingerprint]) -> list[Found]:
+        """Exact and band candidates of every fingerprint, in one pass over the tables."""
+        keys = np.array([_key_int(fp.key) for fp in fps], dtype=np.uint64)
+        exact = [-1] * len(fps)
+        positions, slots = self._exact.lookup((keys & _SLOT_MASK).astype(np.uint32))
+        if len(slots):
+            same = np.frombuffer(self._keys, dtype=np.uint64)[slots.astype(np.intp)] == keys[positions]
+            for position, slot in zip(positions[same].tolist(), slots[same].tolist(), strict=True):
+                if exact[position] < 0 or slot < exact[position]:
+                    exact[position] = slot
+        candidates: list[list[int]] = [[] for _ in fps]
+        signed = [i for i, fp in enumerate(fps) if fp.signature is not None and fp.shingles is not None]
+        if signed:
+            band_keys = self.banding.keys(np.stack([fps[i].signature for i in signed]))
+            positions, slots = self._bands.lookup(band_keys.ravel())
+            pairs = np.unique((positions // self.bands).astype(np.uint64) << _SHIFT | slots)
+            for row, slot in zip((pairs >> _SHIFT).tolist(), (pairs & _SLOT_MASK).tolist(), strict=True):
+                candidates[signed[row]].append(slot)
+        return [Found(e, c) for e, c in zip(exact, candidates, strict=True)]
+
+    def verify(self, fp: Fingerprint, found: Found) -> Match | None:
+        """The best kept match among `found`: the earliest exact copy, else the candidate of
+        highest verified Jaccard at or above the threshold (the earliest on a tie)."""
+        if found.exact >= 0:
+            return Match(self.ref(found.exact), 1.0, 1.0, exact=True)
         if fp.signature is None or fp.shingles is None:
             return None
         best: tuple[float, int] | None = None
-        for slot in sorted(set(self._bands.get(self.band_keys(fp.signature)))):
+        for slot in found.candidates:
             similarity = jaccard(fp.shingles, self.shingles(slot))
             if similarity >= self.threshold and (best is None or similarity > best[0]):
                 best = (similarity, slot)
@@ -163,18 +233,28 @@ class SimilarityIndex:
         return Match(self.ref(slot), similarity, estimated)
 
     def add(self, ref: Ref, fp: Fingerprint) -> None:
-        slot = len(self._document_of)
-        if not self._documents or self._documents[-1] != (ref.source, ref.id):
-            self._documents.append((ref.source, ref.id))
-        self._document_of.append(len(self._documents) - 1)
-        self._paragraph_of.append(-1 if ref.paragraph is None else ref.paragraph)
-        key = _key_int(fp.key)
-        self._keys.append(key)
-        self._exact.add(_low32(key), slot)
-        if fp.signature is not None and fp.shingles is not None:
-            self._shingles.frombytes(fp.shingles.astype(np.uint32).tobytes())
-            self._bands.add(self.band_keys(fp.signature), slot)
-        self._offsets.append(len(self._shingles))
+        self.add_many([ref], [fp])
+
+    def add_many(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> None:
+        """Remember kept texts, in order; their band keys go in in one pass."""
+        first = len(self._document_of)
+        for ref in refs:
+            if not self._documents or self._documents[-1] != (ref.source, ref.id):
+                self._documents.append((ref.source, ref.id))
+            self._document_of.append(len(self._documents) - 1)
+            self._paragraph_of.append(-1 if ref.paragraph is None else ref.paragraph)
+        keys = np.array([_key_int(fp.key) for fp in fps], dtype=np.uint64)
+        self._keys.frombytes(keys.tobytes())
+        slots = np.arange(first, first + len(fps), dtype=np.uint64)
+        self._exact.add_many((keys & _SLOT_MASK).astype(np.uint32), slots)
+        signed = [i for i, fp in enumerate(fps) if fp.signature is not None and fp.shingles is not None]
+        for fp in fps:
+            if fp.signature is not None and fp.shingles is not None:
+                self._shingles.frombytes(fp.shingles.astype(np.uint32).tobytes())
+            self._offsets.append(len(self._shingles))
+        if signed:
+            band_keys = self.banding.keys(np.stack([fps[i].signature for i in signed]))
+            self._bands.add_many(band_keys.ravel(), np.repeat(slots[signed], self.bands))
 
     def ref(self, slot: int) -> Ref:
         source, doc_id = self._documents[self._document_of[slot]]
@@ -187,7 +267,3 @@ class SimilarityIndex:
 
 def _key_int(key: bytes) -> int:
     return int.from_bytes(key[:8], "little")
-
-
-def _low32(key: int) -> np.ndarray:
-    return np.array([key & 0xFFFFFFFF], dtype=np.uint32)
