@@ -111,12 +111,14 @@ class Deduplicator:
         # go in afterwards), so all of them are looked up at once; candidates are verified
         # only for the paragraphs that get that far.
         min_words = self.config.min_words
+        with_words = [p.fingerprint for p in doc.paragraphs if p.fingerprint is not None and p.fingerprint.words]
+        bands = DocumentBands(self._banding, with_words)
         long = [p for p in doc.paragraphs if p.fingerprint is not None and p.fingerprint.words >= min_words]
-        found = dict(zip((id(p) for p in long), self.corpus.lookup([p.fingerprint for p in long]), strict=True)) \
-            if self.corpus is not None and long else {}
-        local = InDocumentRepeats(self._banding, self.config.threshold, self._signer,
-                                  [p.fingerprint for p in doc.paragraphs
-                                   if p.fingerprint is not None and p.fingerprint.words])
+        found: dict[int, Found] = {}
+        if self.corpus is not None and long:
+            fps = [p.fingerprint for p in long]
+            found = dict(zip(map(id, long), self.corpus.lookup(fps, bands.of(fps)), strict=True))
+        local = InDocumentRepeats(self.config.threshold, self._signer, bands)
         for paragraph in doc.paragraphs:
             paragraph.removal = self._judge(paragraph, local, found.get(id(paragraph)))
             if paragraph.removal is None and paragraph.fingerprint is not None and paragraph.fingerprint.words:
@@ -124,7 +126,8 @@ class Deduplicator:
         if self.corpus is not None:
             kept = [p for p in long if p.kept]
             if kept:
-                self.corpus.add_many([Ref(doc.source, doc.id, p.index) for p in kept], [p.fingerprint for p in kept])
+                fps = [p.fingerprint for p in kept]
+                self.corpus.add_many([Ref(doc.source, doc.id, p.index) for p in kept], fps, bands.of(fps))
         if doc.kept_paragraphs:
             self.documents.remember(doc)
 
@@ -145,6 +148,24 @@ class Deduplicator:
         return None
 
 
+class DocumentBands:
+    """The band keys of one document's signed paragraph fingerprints, computed once for the
+    corpus lookup, the in-document repeats and the corpus insert."""
+
+    def __init__(self, banding: Banding, fps: list[Fingerprint]) -> None:
+        self.signed = [fp for fp in fps if fp.signature is not None and fp.shingles is not None]
+        self._row = {id(fp): row for row, fp in enumerate(self.signed)}
+        if self.signed:
+            self.keys = banding.keys(np.stack([fp.signature for fp in self.signed]))
+        else:
+            self.keys = np.empty((0, banding.bands), dtype=np.uint32)
+
+    def of(self, fps: list[Fingerprint]) -> np.ndarray | None:
+        """The rows of `fps` that have a signature, in order; None if one is not known here."""
+        rows = [self._row.get(id(fp), -1) for fp in fps if fp.signature is not None and fp.shingles is not None]
+        return None if -1 in rows else self.keys[rows]
+
+
 class InDocumentRepeats:
     """The kept paragraphs of one document so far, answering `find` exactly as a fresh
     `SimilarityIndex` would (earliest exact copy, else the verified candidate of highest
@@ -157,24 +178,24 @@ class InDocumentRepeats:
     key matches whatever band it came from; a sort finds the shared keys in O(n log n).
     """
 
-    def __init__(self, banding: Banding, threshold: float, signer: Signer, fps: list[Fingerprint]) -> None:
+    def __init__(self, threshold: float, signer: Signer, bands: DocumentBands) -> None:
         self.threshold = threshold
         self._signer = signer
         self._exact: dict[bytes, Ref] = {}
         self._by_band: dict[int, list[tuple[int, Ref, Fingerprint]]] = {}  # (order added, ...)
         self._added = 0
         self._shared: dict[int, list[int]] = {}  # id(fp) -> its band keys, for fps sharing one
-        signed = [fp for fp in fps if fp.signature is not None and fp.shingles is not None]
-        if len(signed) < 2:
+        keys = bands.keys
+        if len(keys) < 2:
             return
-        keys = banding.keys(np.stack([fp.signature for fp in signed]))
-        owner = np.repeat(np.arange(len(signed)), keys.shape[1])
+        owner = np.repeat(np.arange(len(keys)), keys.shape[1])
         flat = keys.ravel()
         order = np.lexsort((owner, flat))
         flat, owner = flat[order], owner[order]
         across = np.flatnonzero((flat[1:] == flat[:-1]) & (owner[1:] != owner[:-1]))
-        for row in np.union1d(owner[across], owner[across + 1]).tolist():
-            self._shared[id(signed[row])] = keys[row].tolist()
+        if len(across):
+            for row in np.union1d(owner[across], owner[across + 1]).tolist():
+                self._shared[id(bands.signed[row])] = keys[row].tolist()
 
     def find(self, fp: Fingerprint) -> Match | None:
         ref = self._exact.get(fp.key)

@@ -194,8 +194,11 @@ class SimilarityIndex:
     def find(self, fp: Fingerprint) -> Match | None:
         return self.verify(fp, self.lookup([fp])[0])
 
-    def lookup(self, fps: Sequence[Fingerprint]) -> list[Found]:
-        """Exact and band candidates of every fingerprint, in one pass over the tables."""
+    def lookup(self, fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> list[Found]:
+        """Exact and band candidates of every fingerprint, in one pass over the tables.
+
+        `band_keys`: `banding.keys` of the signatures of those `fps` that have one (and
+        shingles), in order, when the caller has them already."""
         keys = np.array([_key_int(fp.key) for fp in fps], dtype=np.uint64)
         exact = [-1] * len(fps)
         positions, slots = self._exact.lookup((keys & _SLOT_MASK).astype(np.uint32))
@@ -207,8 +210,10 @@ class SimilarityIndex:
         candidates: list[list[int]] = [[] for _ in fps]
         signed = [i for i, fp in enumerate(fps) if fp.signature is not None and fp.shingles is not None]
         if signed:
-            band_keys = self.banding.keys(np.stack([fps[i].signature for i in signed]))
+            if band_keys is None:
+                band_keys = self.banding.keys(np.stack([fps[i].signature for i in signed]))
             positions, slots = self._bands.lookup(band_keys.ravel())
+        if signed and len(slots):
             pairs = np.unique((positions // self.bands).astype(np.uint64) << _SHIFT | slots)
             for row, slot in zip((pairs >> _SHIFT).tolist(), (pairs & _SLOT_MASK).tolist(), strict=True):
                 candidates[signed[row]].append(slot)
@@ -235,8 +240,8 @@ class SimilarityIndex:
     def add(self, ref: Ref, fp: Fingerprint) -> None:
         self.add_many([ref], [fp])
 
-    def add_many(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> None:
-        """Remember kept texts, in order; their band keys go in in one pass."""
+    def add_many(self, refs: Sequence[Ref], fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> None:
+        """Remember kept texts, in order; their band keys (as in `lookup`) go in in one pass."""
         first = len(self._document_of)
         for ref in refs:
             if not self._documents or self._documents[-1] != (ref.source, ref.id):
@@ -253,7 +258,8 @@ class SimilarityIndex:
                 self._shingles.frombytes(fp.shingles.astype(np.uint32).tobytes())
             self._offsets.append(len(self._shingles))
         if signed:
-            band_keys = self.banding.keys(np.stack([fps[i].signature for i in signed]))
+            if band_keys is None:
+                band_keys = self.banding.keys(np.stack([fps[i].signature for i in signed]))
             self._bands.add_many(band_keys.ravel(), np.repeat(slots[signed], self.bands))
 
     def ref(self, slot: int) -> Ref:
