@@ -99,22 +99,29 @@ class KeyTable:
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(positions, slots): slots[j] is stored under keys[positions[j]]; each key's slots
-        come oldest first (runs oldest first, then the buffer). One search per run."""
-        n = len(keys)
-        low = keys.astype(np.uint64) << _SHIFT
-        bounds = np.concatenate([low, low | _SLOT_MASK])  # slots 0 .. 2**32 - 2 (the largest possible)
+        come oldest first (runs oldest first, then the buffer).
+
+        Per run, one search of the sorted keys finds where each would start (numpy narrows
+        the search for sorted needles); only keys present there are searched for their end.
+        """
+        order = np.argsort(keys, kind="stable")
+        low = keys[order].astype(np.uint64) << _SHIFT
         positions, slots = [], []
         for run in (*self._runs, self._pending):
-            at = np.searchsorted(run, bounds)
-            counts = at[n:] - at[:n]
-            if not counts.any():
+            if not len(run):
                 continue
-            hit = np.flatnonzero(counts)
-            counts = counts[hit]
-            # Every index begin .. end - 1 of each hit key's range, flat.
+            begin = np.searchsorted(run, low)
+            present = (run[np.minimum(begin, len(run) - 1)] >> _SHIFT) == (low >> _SHIFT)
+            present &= begin < len(run)
+            if not present.any():
+                continue
+            hit = np.flatnonzero(present)
+            begin = begin[hit]
+            counts = np.searchsorted(run, low[hit] | _SLOT_MASK) - begin  # slots 0 .. 2**32 - 2
+            # Every index begin .. end - 1 of each present key's range, flat.
             offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-            slots.append(run[np.repeat(at[hit], counts) + offsets] & _SLOT_MASK)
-            positions.append(np.repeat(hit, counts))
+            slots.append(run[np.repeat(begin, counts) + offsets] & _SLOT_MASK)
+            positions.append(np.repeat(order[hit], counts))
         if not slots:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.uint64)
         return np.concatenate(positions), np.concatenate(slots)
