@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .batch import BandKeys, IndexWindow, InDocumentRepeats
 from .config import Config
 from .errors import UsageError
-from .fingerprint import Fingerprinter, jaccard
-from .index import Banding, Found, Match, SimilarityIndex
+from .fingerprint import Fingerprinter
+from .index import Banding, Match, SimilarityIndex
 from .record import Document, Fingerprint, Paragraph, Ref, Removal
 
 Signer = Callable[[np.ndarray], np.ndarray]
@@ -59,20 +60,30 @@ class DocumentDeduplicator:
                 self.remember(doc)
             yield doc
 
-    def decide(self, doc: Document) -> bool:
-        """Mark `doc` removed when it repeats a remembered document; True if it did."""
+    def window(self, docs: list[Document]) -> IndexWindow | None:
+        """The index as a batch of documents sees it (see cleaner.batch), or None if off."""
+        if self.index is None:
+            return None
+        return IndexWindow(self.index, [doc.fingerprint for doc in docs if self._compared(doc.fingerprint)])
+
+    def _compared(self, fp: Fingerprint | None) -> bool:
+        return fp is not None and fp.words >= self.config.min_words
+
+    def decide(self, doc: Document, window: IndexWindow | None = None) -> bool:
+        """Mark `doc` removed when it repeats a remembered document; True if it did.
+        `window`: this index's window for a batch holding `doc`, if any."""
         fp = doc.fingerprint
         if self.index is None or fp is None or fp.words < self.config.min_words:
             return False
-        match = self.index.find(fp)
+        match = (window or self.index).find(fp)
         if match is not None:
             doc.removal = _removal(match, "duplicate_document")
         return match is not None
 
-    def remember(self, doc: Document) -> None:
+    def remember(self, doc: Document, window: IndexWindow | None = None) -> None:
         fp = doc.fingerprint
         if self.index is not None and fp is not None and fp.words >= self.config.min_words:
-            self.index.add(doc.ref, fp)
+            (window or self.index).add_many([doc.ref], [fp])
 
 
 class Deduplicator:
@@ -87,6 +98,8 @@ class Deduplicator:
     removed: they carry layout, not content.
     """
 
+    BATCH = 64  # documents looked up at once (cleaner.batch); decisions stay one at a time
+
     def __init__(self, config: Config, boilerplate: Mapping[bytes, int] | None = None) -> None:
         if config.boilerplate_min_docs and boilerplate is None:
             raise UsageError("boilerplate_min_docs needs a first pass over the input: pass "
@@ -99,39 +112,49 @@ class Deduplicator:
         self.documents = DocumentDeduplicator(config)
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
-        for doc in docs:
-            if doc.alive:
-                self.decide(doc)
-            yield doc
+        for batch in _batches(docs, self.BATCH):
+            yield from self._decide_batch(batch)
 
     def decide(self, doc: Document) -> None:
-        if self.documents.decide(doc):
+        """Decide one document (the stage decides `BATCH` at a time, with the same result)."""
+        self._decide(doc, *self._windows([doc]))
+
+    def _decide_batch(self, batch: list[Document]) -> Iterator[Document]:
+        """Decide and yield each document in turn, after one lookup for the whole batch."""
+        windows = self._windows([doc for doc in batch if doc.alive])
+        for doc in batch:
+            if doc.alive:
+                self._decide(doc, *windows)
+            yield doc
+
+    def _windows(self, docs: list[Document]) -> tuple[IndexWindow | None, IndexWindow | None, BandKeys]:
+        """The document index and corpus index as these documents see them, and the band
+        keys of their paragraphs for the repeats inside each one."""
+        with_words = [p.fingerprint for doc in docs for p in doc.paragraphs
+                      if p.fingerprint is not None and p.fingerprint.words]
+        corpus = None
+        if self.corpus is not None:
+            corpus = IndexWindow(self.corpus, [fp for fp in with_words if fp.words >= self.config.min_words])
+        return self.documents.window(docs), corpus, BandKeys(self._banding, with_words)
+
+    def _decide(self, doc: Document, documents: IndexWindow | None, corpus: IndexWindow | None,
+                bands: BandKeys) -> None:
+        if self.documents.decide(doc, documents):
             return
-        # The corpus index does not change while a document is judged (its kept paragraphs
-        # go in afterwards), so all of them are looked up at once; candidates are verified
-        # only for the paragraphs that get that far.
-        min_words = self.config.min_words
-        with_words = [p.fingerprint for p in doc.paragraphs if p.fingerprint is not None and p.fingerprint.words]
-        bands = DocumentBands(self._banding, with_words)
-        long = [p for p in doc.paragraphs if p.fingerprint is not None and p.fingerprint.words >= min_words]
-        found: dict[int, Found] = {}
-        if self.corpus is not None and long:
-            fps = [p.fingerprint for p in long]
-            found = dict(zip(map(id, long), self.corpus.lookup(fps, bands.of(fps)), strict=True))
         local = InDocumentRepeats(self.config.threshold, self._signer, bands)
         for paragraph in doc.paragraphs:
-            paragraph.removal = self._judge(paragraph, local, found.get(id(paragraph)))
+            paragraph.removal = self._judge(paragraph, local, corpus)
             if paragraph.removal is None and paragraph.fingerprint is not None and paragraph.fingerprint.words:
                 local.add(Ref(doc.source, doc.id, paragraph.index), paragraph.fingerprint)
-        if self.corpus is not None:
-            kept = [p for p in long if p.kept]
+        if corpus is not None:
+            kept = [p for p in doc.kept_paragraphs
+                    if p.fingerprint is not None and p.fingerprint.words >= self.config.min_words]
             if kept:
-                fps = [p.fingerprint for p in kept]
-                self.corpus.add_many([Ref(doc.source, doc.id, p.index) for p in kept], fps, bands.of(fps))
+                corpus.add_many([Ref(doc.source, doc.id, p.index) for p in kept], [p.fingerprint for p in kept])
         if doc.kept_paragraphs:
-            self.documents.remember(doc)
+            self.documents.remember(doc, documents)
 
-    def _judge(self, paragraph: Paragraph, local: InDocumentRepeats, found: Found | None) -> Removal | None:
+    def _judge(self, paragraph: Paragraph, local: InDocumentRepeats, corpus: IndexWindow | None) -> Removal | None:
         fp = paragraph.fingerprint
         if fp is None or fp.words == 0:
             return None
@@ -141,92 +164,11 @@ class Deduplicator:
         match = local.find(fp)
         if match is not None:
             return _removal(match, "exact_repeat" if match.exact else "near_repeat")
-        if self.corpus is not None and found is not None:
-            match = self.corpus.verify(fp, found)
+        if corpus is not None and long_enough:
+            match = corpus.find(fp)
             if match is not None:
                 return _removal(match, "exact_duplicate" if match.exact else "near_duplicate")
         return None
-
-
-class DocumentBands:
-    """The band keys of one document's signed paragraph fingerprints, computed once for the
-    corpus lookup, the in-document repeats and the corpus insert."""
-
-    def __init__(self, banding: Banding, fps: list[Fingerprint]) -> None:
-        self.signed = [fp for fp in fps if fp.signature is not None and fp.shingles is not None]
-        self._row = {id(fp): row for row, fp in enumerate(self.signed)}
-        if self.signed:
-            self.keys = banding.keys(np.stack([fp.signature for fp in self.signed]))
-        else:
-            self.keys = np.empty((0, banding.bands), dtype=np.uint32)
-
-    def of(self, fps: list[Fingerprint]) -> np.ndarray | None:
-        """The rows of `fps` that have a signature, in order; None if one is not known here."""
-        rows = [self._row.get(id(fp), -1) for fp in fps if fp.signature is not None and fp.shingles is not None]
-        return None if -1 in rows else self.keys[rows]
-
-
-class InDocumentRepeats:
-    """The kept paragraphs of one document so far, answering `find` exactly as a fresh
-    `SimilarityIndex` would (earliest exact copy, else the verified candidate of highest
-    Jaccard, earliest on a tie) without building one per document.
-
-    Exact keys go in a dict. Band keys are computed for all of the document's signed
-    paragraphs at once (`fps`, in order); a paragraph none of whose band keys occurs in
-    another paragraph of the document can be no one's candidate, so only the others enter
-    a dict of band key -> kept paragraphs. Most documents have none. Like the index, a band
-    key matches whatever band it came from; a sort finds the shared keys in O(n log n).
-    """
-
-    def __init__(self, threshold: float, signer: Signer, bands: DocumentBands) -> None:
-        self.threshold = threshold
-        self._signer = signer
-        self._exact: dict[bytes, Ref] = {}
-        self._by_band: dict[int, list[tuple[int, Ref, Fingerprint]]] = {}  # (order added, ...)
-        self._added = 0
-        self._shared: dict[int, list[int]] = {}  # id(fp) -> its band keys, for fps sharing one
-        keys = bands.keys
-        if len(keys) < 2:
-            return
-        owner = np.repeat(np.arange(len(keys)), keys.shape[1])
-        flat = keys.ravel()
-        order = np.lexsort((owner, flat))
-        flat, owner = flat[order], owner[order]
-        across = np.flatnonzero((flat[1:] == flat[:-1]) & (owner[1:] != owner[:-1]))
-        if len(across):
-            for row in np.union1d(owner[across], owner[across + 1]).tolist():
-                self._shared[id(bands.signed[row])] = keys[row].tolist()
-
-    def find(self, fp: Fingerprint) -> Match | None:
-        ref = self._exact.get(fp.key)
-        if ref is not None:
-            return Match(ref, 1.0, 1.0, exact=True)
-        band_keys = self._shared.get(id(fp))
-        if band_keys is None or fp.shingles is None or fp.signature is None:
-            return None
-        candidates: dict[int, tuple[Ref, Fingerprint]] = {}  # by order added: the earliest first
-        for key in band_keys:
-            for order, ref, kept in self._by_band.get(key, ()):
-                candidates[order] = (ref, kept)
-        best: tuple[float, Ref, Fingerprint] | None = None
-        for order in sorted(candidates):
-            ref, kept = candidates[order]
-            similarity = jaccard(fp.shingles, kept.shingles)
-            if similarity >= self.threshold and (best is None or similarity > best[0]):
-                best = (similarity, ref, kept)
-        if best is None:
-            return None
-        similarity, ref, kept = best
-        estimated = float(np.mean(self._signer(kept.shingles.astype(np.uint32)) == fp.signature))
-        return Match(ref, similarity, estimated)
-
-    def add(self, ref: Ref, fp: Fingerprint) -> None:
-        self._exact.setdefault(fp.key, ref)
-        band_keys = self._shared.get(id(fp))
-        if band_keys is not None:
-            for key in band_keys:
-                self._by_band.setdefault(key, []).append((self._added, ref, fp))
-        self._added += 1
 
 
 def count_boilerplate(docs: Iterable[Document], config: Config) -> dict[bytes, int]:
@@ -251,3 +193,15 @@ def count_boilerplate(docs: Iterable[Document], config: Config) -> dict[bytes, i
 
 def _removal(match: Match, reason: str) -> Removal:
     return Removal(reason, match.ref, round(match.similarity, 4), round(match.estimated, 4))
+
+
+def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    """`docs` in order, in lists of `size` (the last may be shorter)."""
+    batch: list[Document] = []
+    for doc in docs:
+        batch.append(doc)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

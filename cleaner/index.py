@@ -206,7 +206,7 @@ class SimilarityIndex:
 
         `band_keys`: `banding.keys` of the signatures of those `fps` that have one (and
         shingles), in order, when the caller has them already."""
-        keys = np.array([_key_int(fp.key) for fp in fps], dtype=np.uint64)
+        keys = np.array([key_int(fp.key) for fp in fps], dtype=np.uint64)
         exact = [-1] * len(fps)
         positions, slots = self._exact.lookup((keys & _SLOT_MASK).astype(np.uint32))
         if len(slots):
@@ -255,7 +255,7 @@ class SimilarityIndex:
                 self._documents.append((ref.source, ref.id))
             self._document_of.append(len(self._documents) - 1)
             self._paragraph_of.append(-1 if ref.paragraph is None else ref.paragraph)
-        keys = np.array([_key_int(fp.key) for fp in fps], dtype=np.uint64)
+        keys = np.array([key_int(fp.key) for fp in fps], dtype=np.uint64)
         self._keys.frombytes(keys.tobytes())
         slots = np.arange(first, first + len(fps), dtype=np.uint64)
         self._exact.add_many((keys & _SLOT_MASK).astype(np.uint32), slots)
@@ -278,5 +278,6 @@ class SimilarityIndex:
         return np.frombuffer(self._shingles[self._offsets[slot]:self._offsets[slot + 1]], dtype=np.uint32)
 
 
-def _key_int(key: bytes) -> int:
+def key_int(key: bytes) -> int:
+    """The 64-bit integer of an exact key (its first 8 bytes), as the index stores it."""
     return int.from_bytes(key[:8], "little")
