@@ -65,8 +65,9 @@ class KeyTable:
 
     Each entry is one uint64, `key << 32 | slot`, so a sorted run orders entries by key
     and then by slot (oldest first), and merging two runs is a concatenate and a sort.
-    New entries wait in a small flat buffer; every `FLUSH` entries they become a run, and
-    runs of similar size are merged (a stable sort of two sorted runs is a linear merge),
+    New entries wait in a flat buffer (sorted when looked up: callers look up in batches);
+    every `FLUSH` entries they become a run, and runs of similar size are merged (a stable
+    sort of two sorted runs is a linear merge),
     so there are at most log2(n / FLUSH) + 1 of them. An entry costs 8 bytes (16 while two
     runs merge). `lookup` answers many keys in one numpy pass per run.
     """
@@ -75,7 +76,7 @@ class KeyTable:
     MERGE = 4  # a run absorbs the next while that is at least 1/MERGE of its size
 
     def __init__(self) -> None:
-        self._pending = np.empty(0, dtype=np.uint64)  # entries not yet in a run, sorted
+        self._pending = array("Q")  # entries not yet in a run, in the order added
         self._runs: list[np.ndarray] = []
 
     def add(self, keys: np.ndarray, slot: int) -> None:
@@ -83,15 +84,16 @@ class KeyTable:
 
     def add_many(self, keys: np.ndarray, slots: np.ndarray) -> None:
         """Store slots[i] under keys[i], for every i."""
-        packed = (keys.astype(np.uint64) << _SHIFT) | slots.astype(np.uint64)
-        packed.sort()
-        self._pending = _merge(self._pending, packed)
+        self._pending.frombytes(((keys.astype(np.uint64) << _SHIFT) | slots.astype(np.uint64)).tobytes())
         if len(self._pending) >= self.FLUSH:
-            self._runs.append(self._pending)
-            self._pending = np.empty(0, dtype=np.uint64)
+            self._runs.append(self._sorted_pending())
+            self._pending = array("Q")
             while len(self._runs) > 1 and self.MERGE * len(self._runs[-1]) >= len(self._runs[-2]):
                 last = self._runs.pop()
                 self._runs[-1] = _merge(self._runs[-1], last)
+
+    def _sorted_pending(self) -> np.ndarray:
+        return np.sort(np.frombuffer(self._pending, dtype=np.uint64))
 
     def get(self, keys: np.ndarray) -> list[int]:
         """Every slot stored under any of `keys`; for a single key, oldest first."""
@@ -107,9 +109,7 @@ class KeyTable:
         order = np.argsort(keys, kind="stable")
         low = keys[order].astype(np.uint64) << _SHIFT
         positions, slots = [], []
-        for run in (*self._runs, self._pending):
-            if not len(run):
-                continue
+        for run in (*self._runs, self._sorted_pending()) if self._pending else self._runs:
             begin = np.searchsorted(run, low)
             present = (run[np.minimum(begin, len(run) - 1)] >> _SHIFT) == (low >> _SHIFT)
             present &= begin < len(run)
