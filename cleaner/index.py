@@ -76,24 +76,42 @@ class KeyTable:
     MERGE = 4  # a run absorbs the next while that is at least 1/MERGE of its size
 
     def __init__(self) -> None:
-        self._pending = array("Q")  # entries not yet in a run, in the order added
+        self._waiting: list[tuple[np.ndarray, np.ndarray]] = []  # (keys, slots) as added
+        self._pending = np.empty(0, dtype=np.uint64)  # packed and sorted, not yet a run
+        self._count = 0  # entries in both
         self._runs: list[np.ndarray] = []
 
     def add(self, keys: np.ndarray, slot: int) -> None:
-        self.add_many(keys, np.full(len(keys), slot, dtype=np.uint64))
+        self.add_many(keys.reshape(1, -1), np.array([slot], dtype=np.uint64))
 
     def add_many(self, keys: np.ndarray, slots: np.ndarray) -> None:
-        """Store slots[i] under keys[i], for every i."""
-        self._pending.frombytes(((keys.astype(np.uint64) << _SHIFT) | slots.astype(np.uint64)).tobytes())
-        if len(self._pending) >= self.FLUSH:
+        """Store slots[i] under keys[i] (a key, or a row of keys). Only the low 32 bits of
+        a key count. Kept as given until the next lookup or `FLUSH` entries: an add costs
+        no numpy work, and a lookup after many adds packs and sorts them at once."""
+        self._waiting.append((keys, slots))
+        self._count += keys.size
+        if self._count >= self.FLUSH:
             self._runs.append(self._sorted_pending())
-            self._pending = array("Q")
+            self._pending, self._count = self._pending[:0], 0
             while len(self._runs) > 1 and self.MERGE * len(self._runs[-1]) >= len(self._runs[-2]):
                 last = self._runs.pop()
                 self._runs[-1] = _merge(self._runs[-1], last)
 
     def _sorted_pending(self) -> np.ndarray:
-        return np.sort(np.frombuffer(self._pending, dtype=np.uint64))
+        """Every entry not in a run, packed (`key << 32 | slot`) and sorted."""
+        if self._waiting:
+            widths = {keys.size // max(1, len(slots)) for keys, slots in self._waiting}
+            if len(widths) == 1:  # one concatenation: every add had as many keys per slot
+                groups = [(np.concatenate([k.reshape(len(s), -1) for k, s in self._waiting]),
+                           np.concatenate([s for _, s in self._waiting]))]
+            else:
+                groups = [(k.reshape(len(s), -1), s) for k, s in self._waiting]
+            packed = [((keys.astype(np.uint64) << _SHIFT) | slots.astype(np.uint64)[:, None]).ravel()
+                      for keys, slots in groups]
+            new = np.concatenate(packed)
+            new.sort()
+            self._pending, self._waiting = _merge(self._pending, new), []
+        return self._pending
 
     def get(self, keys: np.ndarray) -> list[int]:
         """Every slot stored under any of `keys`; for a single key, oldest first."""
@@ -109,7 +127,8 @@ class KeyTable:
         order = np.argsort(keys, kind="stable")
         low = keys[order].astype(np.uint64) << _SHIFT
         positions, slots = [], []
-        for run in (*self._runs, self._sorted_pending()) if self._pending else self._runs:
+        pending = self._sorted_pending()
+        for run in (*self._runs, pending) if len(pending) else self._runs:
             begin = np.searchsorted(run, low)
             present = (run[np.minimum(begin, len(run) - 1)] >> _SHIFT) == (low >> _SHIFT)
             present &= begin < len(run)
@@ -258,7 +277,7 @@ class SimilarityIndex:
         keys = np.array([key_int(fp.key) for fp in fps], dtype=np.uint64)
         self._keys.frombytes(keys.tobytes())
         slots = np.arange(first, first + len(fps), dtype=np.uint64)
-        self._exact.add_many((keys & _SLOT_MASK).astype(np.uint32), slots)
+        self._exact.add_many(keys, slots)  # the table keeps the low 32 bits
         signed = [i for i, fp in enumerate(fps) if fp.signature is not None and fp.shingles is not None]
         for fp in fps:
             if fp.signature is not None and fp.shingles is not None:
@@ -267,7 +286,7 @@ class SimilarityIndex:
         if signed:
             if band_keys is None:
                 band_keys = self.banding.keys(np.stack([fps[i].signature for i in signed]))
-            self._bands.add_many(band_keys.ravel(), np.repeat(slots[signed], self.bands))
+            self._bands.add_many(band_keys, slots[signed])
 
     def ref(self, slot: int) -> Ref:
         source, doc_id = self._documents[self._document_of[slot]]
