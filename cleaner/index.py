@@ -2,7 +2,9 @@
 
 `SimilarityIndex` offers the two methods a decision needs: `find(fingerprint)` returns the
 best kept match or None, `add(ref, fingerprint)` remembers a kept text. It holds only kept
-texts, so a removal always points at text that is in the output (no chains A~B~C).
+texts, so a removal always points at text that is in the output (no chains A~B~C). For
+speed, `find` is split into `lookup` (candidates of many texts in one numpy pass) and
+`verify`, and `add_many` adds many texts at once; cleaner.batch builds on them.
 
 Why not datasketch's `MinHashLSH`: its in-memory storage keeps, for every band of every
 entry, a bytes key and a Python `set` in a dict, and every entry's band list again for
@@ -64,12 +66,12 @@ class KeyTable:
     """32-bit key -> slots, compact: sorted numpy runs merged like an LSM tree.
 
     Each entry is one uint64, `key << 32 | slot`, so a sorted run orders entries by key
-    and then by slot (oldest first), and merging two runs is a concatenate and a sort.
-    New entries wait in a flat buffer (sorted when looked up: callers look up in batches);
-    every `FLUSH` entries they become a run, and runs of similar size are merged (a stable
-    sort of two sorted runs is a linear merge),
-    so there are at most log2(n / FLUSH) + 1 of them. An entry costs 8 bytes (16 while two
-    runs merge). `lookup` answers many keys in one numpy pass per run.
+    and then by slot (oldest first). New entries wait as they were added and are packed
+    and sorted at the next lookup (callers look up once per batch of documents); every
+    `FLUSH` entries they become a run, and a run absorbs the next one while that is at
+    least 1/MERGE of its size (a stable sort of two sorted runs is a linear merge), so
+    there are O(log(n / FLUSH)) runs. An entry costs 8 bytes (16 while two runs merge).
+    `lookup` answers many keys with one search per run.
     """
 
     FLUSH = 8192
