@@ -99,6 +99,7 @@ class Deduplicator:
     """
 
     BATCH = 64  # documents looked up at once (cleaner.batch); decisions stay one at a time
+    _batch: tuple[set[int], tuple] | None = None  # (ids of its documents, their windows) during a batch
 
     def __init__(self, config: Config, boilerplate: Mapping[bytes, int] | None = None) -> None:
         if config.boilerplate_min_docs and boilerplate is None:
@@ -113,19 +114,26 @@ class Deduplicator:
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         for batch in _batches(docs, self.BATCH):
-            yield from self._decide_batch(batch)
+            alive = [doc for doc in batch if doc.alive]
+            self._batch = ({id(doc) for doc in alive}, self._windows(alive))
+            try:
+                for doc in batch:
+                    if doc.alive:
+                        self.decide(doc)
+                    yield doc
+            finally:
+                self._batch = None
 
     def decide(self, doc: Document) -> None:
-        """Decide one document (the stage decides `BATCH` at a time, with the same result)."""
-        self._decide(doc, *self._windows([doc]))
+        """Decide one document. Inside the stage, the index lookups for the batch holding
+        `doc` were made at once when the batch began; the result is the same."""
+        batch = self._batch
+        windows = batch[1] if batch is not None and id(doc) in batch[0] else self._windows([doc])
+        self._decide(doc, *windows)
 
-    def _decide_batch(self, batch: list[Document]) -> Iterator[Document]:
-        """Decide and yield each document in turn, after one lookup for the whole batch."""
-        windows = self._windows([doc for doc in batch if doc.alive])
-        for doc in batch:
-            if doc.alive:
-                self._decide(doc, *windows)
-            yield doc
+    def __getstate__(self) -> dict:
+        # A checkpoint holds the indexes; the batch's lookups are redone after a resume.
+        return {**self.__dict__, "_batch": None}
 
     def _windows(self, docs: list[Document]) -> tuple[IndexWindow | None, IndexWindow | None, BandKeys]:
         """The document index and corpus index as these documents see them, and the band
