@@ -1,0 +1,120 @@
+"""Batched dedup decisions (cleaner.batch) against the plain index, one text at a time.
+
+The reference below is the per-paragraph algorithm the batches replace: a fresh
+`SimilarityIndex` per document for repeats inside it, and `find` then `add` on the corpus
+index for every paragraph. Every decision, similarity and `duplicate_of` must be equal.
+"""
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+import numpy as np
+
+from cleaner.config import Config
+from cleaner.dedup import Deduplicator, DocumentDeduplicator, paragraph_index
+from cleaner.fingerprint import Fingerprinter
+from cleaner.index import KeyTable
+from cleaner.record import Document, Paragraph, Ref, Removal
+
+WORDS = ("the council approved budget million dollars after session ran past midnight old chamber "
+         "team beat cup final goal minister said on tuesday a of in").split()
+
+
+def corpus(seed: int, documents: int) -> list[list[str]]:
+    """Documents built from a few base paragraphs, copied, lightly edited and mixed, so exact
+    repeats, near repeats at every similarity and unrelated paragraphs all occur."""
+    rng = random.Random(seed)
+    base = [" ".join(rng.choices(WORDS, k=rng.randint(3, 16))) for _ in range(8)]
+    docs = []
+    for _ in range(documents):
+        paragraphs = []
+        for _ in range(rng.randint(1, 7)):
+            words = rng.choice(paragraphs if paragraphs and rng.random() < 0.3 else base).split()
+            for _ in range(rng.choice((0, 0, 1, 2, 4))):
+                words[rng.randrange(len(words))] = rng.choice(WORDS)
+            paragraphs.append(" ".join(words))
+        docs.append(paragraphs)
+    if docs and rng.random() < 0.3:
+        docs.append(list(docs[rng.randrange(len(docs))]))  # a whole copy for the document index
+    return docs
+
+
+def prepared(texts: list[list[str]], config: Config) -> list[Document]:
+    fingerprint = Fingerprinter(config)
+    return [fingerprint(Document(id=f"{i}.txt", source=f"{i}.txt",
+                                 paragraphs=[Paragraph(j, t) for j, t in enumerate(paragraphs)]))
+            for i, paragraphs in enumerate(texts)]
+
+
+def reference_decisions(docs: list[Document], config: Config) -> None:
+    """The unbatched algorithm: `find`/`add` per paragraph, an index per document."""
+    documents = DocumentDeduplicator(config)
+    corpus_index = paragraph_index(config) if config.scope == "corpus" else None
+    for doc in docs:
+        if documents.decide(doc):
+            continue
+        local = paragraph_index(config)
+        for paragraph in doc.paragraphs:
+            paragraph.removal = _judge(paragraph.fingerprint, local, corpus_index, config)
+            if paragraph.removal is None and paragraph.fingerprint.words:
+                local.add(Ref(doc.source, doc.id, paragraph.index), paragraph.fingerprint)
+        for paragraph in doc.kept_paragraphs:
+            if corpus_index is not None and paragraph.fingerprint.words >= config.min_words:
+                corpus_index.add(Ref(doc.source, doc.id, paragraph.index), paragraph.fingerprint)
+        if doc.kept_paragraphs:
+            documents.remember(doc)
+
+
+def _judge(fp, local, corpus_index, config) -> Removal | None:
+    if fp.words == 0:
+        return None
+    for index, scope in ((local, "repeat"), (corpus_index if fp.words >= config.min_words else None, "duplicate")):
+        match = index.find(fp) if index is not None else None
+        if match is not None:
+            reason = ("exact_" if match.exact else "near_") + scope
+            return Removal(reason, match.ref, round(match.similarity, 4), round(match.estimated, 4))
+    return None
+
+
+def outcome(docs: list[Document]) -> list:
+    return [(doc.removal, [p.removal for p in doc.paragraphs]) for doc in docs]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), documents=st.integers(1, 40), batch=st.sampled_from([1, 3, 64]),
+       scope=st.sampled_from(["corpus", "document"]), threshold=st.sampled_from([0.5, 0.7]))
+def test_batched_decisions_equal_one_paragraph_at_a_time(seed, documents, batch, scope, threshold):
+    config = Config(scope=scope, threshold=threshold, min_words=4, doc_threshold=0.8 if scope == "corpus" else 0)
+    texts = corpus(seed, documents)
+    expected, batched = prepared(texts, config), prepared(texts, config)
+    reference_decisions(expected, config)
+    dedup = Deduplicator(config)
+    dedup.BATCH = batch
+    assert len(list(dedup(batched))) == len(batched)
+    assert outcome(batched) == outcome(expected)
+
+
+def test_many_copies_of_one_paragraph_in_one_document_point_at_the_first():
+    config = Config()
+    [doc] = prepared([[" ".join(WORDS[:12])] * 2000], config)
+    list(Deduplicator(config)([doc]))
+    assert doc.paragraphs[0].removal is None
+    assert {(p.removal.reason, p.removal.duplicate_of.paragraph) for p in doc.paragraphs[1:]} == {("exact_repeat", 0)}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 300), min_size=1, max_size=8), max_size=200),
+       st.lists(st.integers(0, 302), min_size=1, max_size=40))
+def test_key_table_lookup_of_many_keys_returns_every_slot_of_each(batches, queries):
+    table, reference = KeyTable(), {}
+    table.FLUSH = 16
+    for slot, keys in enumerate(batches):
+        table.add_many(np.array([keys], dtype=np.uint32), np.array([slot], dtype=np.uint64))
+        for key in keys:
+            reference.setdefault(key, []).append(slot)
+    positions, slots = table.lookup(np.array(queries, dtype=np.uint32))
+    found: dict[int, list[int]] = {}
+    for position, slot in zip(positions.tolist(), slots.tolist(), strict=True):
+        found.setdefault(position, []).append(slot)
+    assert found == {i: reference[key] for i, key in enumerate(queries) if key in reference}
