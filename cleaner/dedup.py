@@ -6,7 +6,9 @@
 
 Both see documents in input order (sorted paths), so the result never depends on timing
 or workers. Their state is the indexes in `cleaner.index` (plain, picklable data) and the
-boilerplate counts from the first pass (`count_boilerplate`).
+boilerplate counts from the first pass (`count_boilerplate`). As a stage, `Deduplicator`
+looks up `BATCH` documents in the indexes at once (cleaner.batch) and still decides them
+one by one, with the same result as one at a time.
 """
 
 from __future__ import annotations
