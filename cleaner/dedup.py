@@ -101,6 +101,7 @@ class Deduplicator:
     """
 
     BATCH = 64  # documents looked up at once (cleaner.batch); decisions stay one at a time
+    BATCH_BYTES = 1 << 20  # ... and at most this much input past the first (memory stays flat)
     _batch: tuple[set[int], tuple] | None = None  # (ids of its documents, their windows) during a batch
 
     def __init__(self, config: Config, boilerplate: Mapping[bytes, int] | None = None) -> None:
@@ -115,7 +116,7 @@ class Deduplicator:
         self.documents = DocumentDeduplicator(config)
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
-        for batch in _batches(docs, self.BATCH):
+        for batch in _batches(docs, self.BATCH, self.BATCH_BYTES):
             alive = [doc for doc in batch if doc.alive]
             self._batch = ({id(doc) for doc in alive}, self._windows(alive))
             try:
@@ -205,13 +206,17 @@ def _removal(match: Match, reason: str) -> Removal:
     return Removal(reason, match.ref, round(match.similarity, 4), round(match.estimated, 4))
 
 
-def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
-    """`docs` in order, in lists of `size` (the last may be shorter)."""
+def _batches(docs: Iterable[Document], size: int, max_bytes: int) -> Iterator[list[Document]]:
+    """`docs` in order, in lists of at most `size` documents and, past the first document,
+    at most `max_bytes` input bytes, so reading ahead never holds more than that."""
     batch: list[Document] = []
+    held = 0
     for doc in docs:
-        batch.append(doc)
-        if len(batch) == size:
+        weight = doc.bytes_in or len(doc.text or "")
+        if batch and (len(batch) >= size or held + weight > max_bytes):
             yield batch
-            batch = []
+            batch, held = [], 0
+        batch.append(doc)
+        held += weight
     if batch:
         yield batch
