@@ -23,7 +23,7 @@ from .config import Config
 from .errors import UsageError
 from .fingerprint import Fingerprinter
 from .index import Banding, Match, SimilarityIndex
-from .record import Document, Fingerprint, Paragraph, Ref, Removal
+from .record import Document, Fingerprint, Paragraph, Ref, Removal, batches
 
 Signer = Callable[[np.ndarray], np.ndarray]
 
@@ -116,7 +116,7 @@ class Deduplicator:
         self.documents = DocumentDeduplicator(config)
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
-        for batch in _batches(docs, self.BATCH, self.BATCH_BYTES):
+        for batch in batches(docs, self.BATCH, self.BATCH_BYTES):
             alive = [doc for doc in batch if doc.alive]
             self._batch = ({id(doc) for doc in alive}, self._windows(alive))
             try:
@@ -204,19 +204,3 @@ def count_boilerplate(docs: Iterable[Document], config: Config) -> dict[bytes, i
 
 def _removal(match: Match, reason: str) -> Removal:
     return Removal(reason, match.ref, round(match.similarity, 4), round(match.estimated, 4))
-
-
-def _batches(docs: Iterable[Document], size: int, max_bytes: int) -> Iterator[list[Document]]:
-    """`docs` in order, in lists of at most `size` documents and, past the first document,
-    at most `max_bytes` input bytes, so reading ahead never holds more than that."""
-    batch: list[Document] = []
-    held = 0
-    for doc in docs:
-        weight = doc.bytes_in or len(doc.text or "")
-        if batch and (len(batch) >= size or held + weight > max_bytes):
-            yield batch
-            batch, held = [], 0
-        batch.append(doc)
-        held += weight
-    if batch:
-        yield batch

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .record import Document, Fingerprint, Paragraph
+from .record import Document, Fingerprint, Paragraph, batches
 
 Step = Callable[[Document], Document]
 CHUNK_DOCS = 64
@@ -64,29 +64,13 @@ def apply_steps(steps: list[Step], doc: Document) -> Document:
     return doc
 
 
-def chunked(docs: Iterable[Document], max_docs: int, max_bytes: int) -> Iterator[list[Document]]:
-    """Group documents in order into lists of at most `max_docs` documents and, past the
-    first document, at most `max_bytes` input bytes."""
-    chunk: list[Document] = []
-    size = 0
-    for doc in docs:
-        weight = doc.bytes_in or len(doc.text or "")
-        if chunk and (len(chunk) >= max_docs or size + weight > max_bytes):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(doc)
-        size += weight
-    if chunk:
-        yield chunk
-
-
 def prepare_in_parallel(steps: list[Step], workers: int) -> Callable[[Iterable[Document]], Iterator[Document]]:
     """A stage like `pipeline.prepare(steps)`, run over `workers` processes (0: one per
     core, 1: in this process), yielding documents in input order."""
     workers = resolve_workers(workers)
 
     def stage(docs: Iterable[Document]) -> Iterator[Document]:
-        chunks = chunked(docs, CHUNK_DOCS, CHUNK_BYTES)
+        chunks = batches(docs, CHUNK_DOCS, CHUNK_BYTES)
         first = next(chunks, None)
         second = next(chunks, None) if first is not None else None
         if workers == 1 or second is None:

@@ -23,7 +23,7 @@ from .fingerprint import Fingerprinter
 from .guards import check_destination as guard_destination
 from .guards import check_limits, check_locations
 from .normalize import normalize_document
-from .parallel import prepare_in_parallel
+from .parallel import apply_steps, prepare_in_parallel
 from .read import read_folder
 from .record import Document
 from .report import Report
@@ -59,9 +59,7 @@ def prepare(steps: list[Step]) -> Stage:
 
     def stage(docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
-            for step in steps:
-                doc = step(doc)
-            yield doc
+            yield apply_steps(steps, doc)
 
     return stage
 

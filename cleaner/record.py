@@ -7,6 +7,7 @@ That is how "nothing lost" is checked: every input paragraph is kept, removed or
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,3 +116,19 @@ class Document:
         segmented by line) apart, final newline."""
         kept = self.kept_paragraphs
         return self.separator.join(p.text for p in kept) + "\n" if kept else ""
+
+
+def batches(docs: Iterable[Document], max_docs: int, max_bytes: int) -> Iterator[list[Document]]:
+    """Group documents in order into lists of at most `max_docs` documents and, past the
+    first document, at most `max_bytes` input bytes, so reading ahead stays bounded."""
+    batch: list[Document] = []
+    held = 0
+    for doc in docs:
+        weight = doc.bytes_in or len(doc.text or "")
+        if batch and (len(batch) >= max_docs or held + weight > max_bytes):
+            yield batch
+            batch, held = [], 0
+        batch.append(doc)
+        held += weight
+    if batch:
+        yield batch

@@ -16,10 +16,10 @@ import pytest
 
 from cleaner import Config, clean_folder, parallel
 from cleaner.cli import main
-from cleaner.parallel import chunked, pack, prepare_in_parallel, unpack
+from cleaner.parallel import pack, prepare_in_parallel, unpack
 from cleaner.pipeline import document_steps, prepare
 from cleaner.read import read_folder
-from cleaner.record import Document
+from cleaner.record import Document, batches
 from tests.helpers import FIXTURES, write_tree
 
 SYLLABLES = "ba ko ri tem sul van dor mi pe lu gra ste non fi ca".split()
@@ -136,7 +136,7 @@ def test_a_consumer_that_stops_early_stops_every_worker(monkeypatch):
 
 def test_chunks_keep_order_and_respect_both_limits():
     docs = [Document(id=str(n), source=str(n), bytes_in=size) for n, size in enumerate([5, 5, 20, 1, 1, 1, 1])]
-    chunks = list(chunked(docs, max_docs=3, max_bytes=12))
+    chunks = list(batches(docs, max_docs=3, max_bytes=12))
     assert [[d.source for d in c] for c in chunks] == [["0", "1"], ["2"], ["3", "4", "5"], ["6"]]
 
 
