@@ -254,7 +254,8 @@ def read_inputs(src: Path | BinaryIO, config: Config) -> Iterator[Document]:
             else:
                 yield from read_record_file(path, name, config)
     elif file_format(src.name) == "txt":
-        raise UsageError(f"{src}: cannot tell the format (expected .jsonl, .jsonl.gz, .jsonl.zst or .parquet)")
+        raise UsageError(f"{src}: a file of records must end in .jsonl, .jsonl.gz, .jsonl.zst or .parquet; "
+                         "text files are read from a folder (give the folder that holds it)")
     else:
         yield from read_record_file(src, src.name, config)
 
