@@ -70,12 +70,17 @@ def stop_after(k: int):
     return callback
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
-    root = tmp_path_factory.mktemp("reference")
-    src = corpus(root / "src", 40)
+def uninterrupted_run(tmp_path_factory, name: str, documents: int) -> tuple[Path, dict[str, bytes]]:
+    """A corpus of `documents` files and the snapshot of one uninterrupted run over it."""
+    root = tmp_path_factory.mktemp(name)
+    src = corpus(root / "src", documents)
     clean_folder(src, root / "out", Config())
     return src, snapshot(root / "out")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
+    return uninterrupted_run(tmp_path_factory, "reference", 40)
 
 
 @SETTINGS
@@ -230,10 +235,7 @@ def test_resume_is_refused_for_a_record_run(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def larger(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
-    root = tmp_path_factory.mktemp("larger")
-    src = corpus(root / "src", 200)
-    clean_folder(src, root / "out", Config())
-    return src, snapshot(root / "out")
+    return uninterrupted_run(tmp_path_factory, "larger", 200)
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
