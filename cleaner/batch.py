@@ -23,15 +23,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .fingerprint import jaccard
-from .index import Banding, Found, Match, SimilarityIndex, key_int
+from .index import Banding, Found, Match, SimilarityIndex, key_int, signed
 from .record import Fingerprint, Ref
 
 Signer = Callable[[np.ndarray], np.ndarray]
-
-
-def signed(fp: Fingerprint) -> bool:
-    """True if `fp` is compared fuzzily (has a MinHash signature and shingles)."""
-    return fp.signature is not None and fp.shingles is not None
 
 
 class BandKeys:

@@ -236,15 +236,15 @@ class SimilarityIndex:
                 if exact[position] < 0 or slot < exact[position]:
                     exact[position] = slot
         candidates: list[list[int]] = [[] for _ in fps]
-        signed = [i for i, fp in enumerate(fps) if fp.signature is not None and fp.shingles is not None]
-        if signed:
+        sketched = [i for i, fp in enumerate(fps) if signed(fp)]
+        if sketched:
             if band_keys is None:
-                band_keys = self.banding.keys(np.stack([fps[i].signature for i in signed]))
+                band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched]))
             positions, slots = self._bands.lookup(band_keys.ravel())
-        if signed and len(slots):
+        if sketched and len(slots):
             pairs = np.unique((positions // self.bands).astype(np.uint64) << _SHIFT | slots)
             for row, slot in zip((pairs >> _SHIFT).tolist(), (pairs & _SLOT_MASK).tolist(), strict=True):
-                candidates[signed[row]].append(slot)
+                candidates[sketched[row]].append(slot)
         return [Found(e, c) for e, c in zip(exact, candidates, strict=True)]
 
     def verify(self, fp: Fingerprint, found: Found) -> Match | None:
@@ -252,7 +252,7 @@ class SimilarityIndex:
         highest verified Jaccard at or above the threshold (the earliest on a tie)."""
         if found.exact >= 0:
             return Match(self.ref(found.exact), 1.0, 1.0, exact=True)
-        if fp.signature is None or fp.shingles is None:
+        if not signed(fp):
             return None
         best: tuple[float, int] | None = None
         for slot in found.candidates:
@@ -280,15 +280,15 @@ class SimilarityIndex:
         self._keys.frombytes(keys.tobytes())
         slots = np.arange(first, first + len(fps), dtype=np.uint64)
         self._exact.add_many(keys, slots)  # the table keeps the low 32 bits
-        signed = [i for i, fp in enumerate(fps) if fp.signature is not None and fp.shingles is not None]
+        sketched = [i for i, fp in enumerate(fps) if signed(fp)]
         for fp in fps:
-            if fp.signature is not None and fp.shingles is not None:
+            if signed(fp):
                 self._shingles.frombytes(fp.shingles.astype(np.uint32).tobytes())
             self._offsets.append(len(self._shingles))
-        if signed:
+        if sketched:
             if band_keys is None:
-                band_keys = self.banding.keys(np.stack([fps[i].signature for i in signed]))
-            self._bands.add_many(band_keys, slots[signed])
+                band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched]))
+            self._bands.add_many(band_keys, slots[sketched])
 
     def ref(self, slot: int) -> Ref:
         source, doc_id = self._documents[self._document_of[slot]]
@@ -297,6 +297,11 @@ class SimilarityIndex:
 
     def shingles(self, slot: int) -> np.ndarray:
         return np.frombuffer(self._shingles[self._offsets[slot]:self._offsets[slot + 1]], dtype=np.uint32)
+
+
+def signed(fp: Fingerprint) -> bool:
+    """True if `fp` is compared fuzzily (has a MinHash signature and shingles)."""
+    return fp.signature is not None and fp.shingles is not None
 
 
 def key_int(key: bytes) -> int:
