@@ -173,12 +173,9 @@ def test_workers_option_is_validated_and_left_out_of_the_digest(tmp_path: Path):
 def test_ctrl_c_exits_130_and_leaves_no_process_behind(tmp_path: Path):
     src = synthetic_corpus(tmp_path / "src", 800)
     dst = tmp_path / "interrupted-output"
-    run = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "--workers", "2", str(src), str(dst)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    run = start_two_worker_run(src, dst, subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while not any(dst.glob("topic*/*.txt")) and run.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_while_running(run, lambda: not any(dst.glob("topic*/*.txt")))
         os.killpg(run.pid, signal.SIGINT)  # what a terminal sends the whole foreground group
         _, err = run.communicate(timeout=60)
     finally:
@@ -189,6 +186,19 @@ def test_ctrl_c_exits_130_and_leaves_no_process_behind(tmp_path: Path):
     assert not (dst / ".cleaner" / "_SUCCESS").exists()
     time.sleep(0.2)
     assert processes_mentioning(str(dst)) == []
+
+
+def start_two_worker_run(src: Path, dst: Path, output: int) -> subprocess.Popen:
+    """`cleaner clean --workers 2` as a real process in its own session (a process group)."""
+    return subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "--workers", "2", str(src), str(dst)],
+                            stdout=output, stderr=output, start_new_session=True)
+
+
+def wait_while_running(run: subprocess.Popen, waiting, seconds: float = 60) -> None:
+    """Poll until `waiting()` turns false, the run ends, or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while waiting() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def processes_mentioning(text: str) -> list[int]:
@@ -207,12 +217,9 @@ def processes_mentioning(text: str) -> list[int]:
 def test_workers_exit_when_the_main_process_is_killed_outright(tmp_path: Path):
     src = synthetic_corpus(tmp_path / "src", 800)
     dst = tmp_path / "killed-output"
-    run = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "--workers", "2", str(src), str(dst)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    run = start_two_worker_run(src, dst, subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while len(processes_mentioning(str(dst))) < 3 and run.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_while_running(run, lambda: len(processes_mentioning(str(dst))) < 3)
         assert run.poll() is None, "finished before its workers could be seen"
         run.kill()  # SIGKILL: no handler, no cleanup in the main process
         run.wait(timeout=10)
