@@ -20,8 +20,7 @@ from .decode import decode_document
 from .dedup import Deduplicator, DocumentDeduplicator, count_boilerplate
 from .errors import InputError
 from .fingerprint import Fingerprinter
-from .guards import check_destination as guard_destination
-from .guards import check_limits, check_locations
+from .guards import check_limits
 from .normalize import normalize_document
 from .parallel import apply_steps, prepare_in_parallel
 from .read import read_folder
@@ -107,12 +106,6 @@ def clean_text(text: str, config: Config | None = None) -> str:
     doc = Document(id="text", source="<text>", text=text)
     [doc] = clean_documents([doc], config or Config(scope="document"))
     return doc.cleaned_text() if doc.alive else ""
-
-
-def check_destination(src: Path, dst: Path, overwrite: bool) -> None:
-    """Refuse a DST that is SRC or inside it, or that holds anything without `overwrite`."""
-    check_locations(src, dst)
-    guard_destination(dst, overwrite, resume=False)
 
 
 def _boilerplate(src: Path, config: Config) -> dict[bytes, int] | None:
