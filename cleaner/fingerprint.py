@@ -55,7 +55,8 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def as_minhash(signature: np.ndarray, seed: int) -> LeanMinHash:
-    """Wrap stored hash values as a datasketch LeanMinHash, for MinHashLSH and estimates."""
+    """Wrap stored hash values as a datasketch LeanMinHash: cleaner's signatures go into
+    datasketch's own structures (MinHashLSH, LeanMinHash.jaccard, serialisation) as they are."""
     return LeanMinHash(seed=seed, hashvalues=signature, scheme=SCHEME)
 
 
