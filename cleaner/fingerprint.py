@@ -12,7 +12,6 @@ when that is on (`--scope corpus` and `--doc-threshold` above 0).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import hashlib
 import re
 
@@ -61,7 +60,7 @@ def as_minhash(signature: np.ndarray, seed: int) -> LeanMinHash:
 
 
 class Fingerprinter:
-    """Per-document stage: attach a Fingerprint to every paragraph (and the document).
+    """Per-document step (`many` takes a chunk): a Fingerprint for every paragraph and the document.
 
     Paragraphs with fewer than `min_words` words, or fewer words than one n-gram, get only
     the exact key: they are compared exactly, never as empty shingle sets. With
@@ -89,63 +88,70 @@ class Fingerprinter:
         """MinHash hash values of a shingle-hash array, by datasketch's own permutations."""
         return minhash_signatures(shingles, np.zeros(1, dtype=np.intp), self._template.permutations)[0]
 
-    def fingerprint_many(self, texts: Sequence[str]) -> list[Fingerprint]:
-        """`fingerprint` of many paragraphs at once (see `fingerprint_many_words`)."""
-        return self.fingerprint_many_words([words(text) for text in texts], self.config.ngram)
-
-    def fingerprint_many_words(self, token_lists: Sequence[list[str]], ngram: int) -> list[Fingerprint]:
-        """`fingerprint_words` of many paragraphs, with all their shingles hashed and signed in
-        one numpy pass (cleaner.sketch) instead of one datasketch MinHash per paragraph."""
-        fps = [Fingerprint(key=exact_key(t), words=len(t)) for t in token_lists]
-        shortest = max(self.config.min_words, ngram)
-        signed = [i for i, t in enumerate(token_lists) if len(t) >= shortest]
-        hashes, starts = batch_shingles([token_lists[i] for i in signed], ngram)
-        signatures = minhash_signatures(hashes, starts, self._template.permutations)
-        ends = np.append(starts[1:], len(hashes))
-        for row, i in enumerate(signed):
-            fps[i].shingles = hashes[starts[row]:ends[row]].copy()
-            fps[i].signature = signatures[row]
-        return fps
-
     def __call__(self, doc: Document) -> Document:
-        if doc.alive:
-            tokens = [words(paragraph.text) for paragraph in doc.paragraphs]
-            if self.keys_only:
-                fps = [Fingerprint(exact_key(t), len(t)) for t in tokens]
-                if self.config.documents_compared:
-                    doc.fingerprint = self.document_fingerprint(tokens)
-            else:
-                fps, doc_fp = self.fingerprint_document_words(tokens)
-                if self.config.documents_compared:
-                    doc.fingerprint = doc_fp
+        return self.many([doc])[0]
+
+    def many(self, docs: list[Document]) -> list[Document]:
+        """Fingerprint a chunk of documents: every word of the chunk is hashed, and every
+        shingle set signed, in one numpy pass (cleaner.sketch), so the numpy call overhead is
+        paid per chunk, not per paragraph; the result is the same as one by one."""
+        alive = [doc for doc in docs if doc.alive]
+        tokens = [[words(paragraph.text) for paragraph in doc.paragraphs] for doc in alive]
+        if self.keys_only:
+            compared = self.config.documents_compared
+            results = [([Fingerprint(exact_key(t), len(t)) for t in doc_tokens],
+                        self.document_fingerprint(doc_tokens) if compared else None) for doc_tokens in tokens]
+        else:
+            results = self.fingerprint_documents(tokens)
+        for doc, (fps, doc_fp) in zip(alive, results, strict=True):
             for paragraph, fp in zip(doc.paragraphs, fps, strict=True):
                 paragraph.fingerprint = fp
-        return doc
+            if self.config.documents_compared:
+                doc.fingerprint = doc_fp
+        return docs
 
-    def fingerprint_document_words(self, token_lists: list[list[str]]) -> tuple[list[Fingerprint], Fingerprint]:
-        """The paragraphs' fingerprints and the document's (as `document_fingerprint`), from
-        one hashing of the words and one numpy MinHash pass over every shingle set."""
-        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-        all_words = [w for ws in token_lists for w in ws]
-        hashes = word_hashes(all_words)
-        sets, starts = shingle_sets(hashes, lengths, self.config.ngram)
-        doc_fp = Fingerprint(key=exact_key(all_words), words=len(all_words))
-        doc_sets = np.empty(0, dtype=np.uint32)
-        if self.config.documents_compared and len(all_words) >= max(self.config.min_words, self.config.doc_ngram):
-            doc_sets, _ = shingle_sets(hashes, np.array([len(all_words)]), self.config.doc_ngram)
-        signatures = minhash_signatures(np.concatenate([sets, doc_sets]), np.append(starts, len(sets)),
-                                        self._template.permutations)
-        ends = np.append(starts[1:], len(sets))
-        fps = [Fingerprint(key=exact_key(t), words=len(t)) for t in token_lists]
-        shortest = max(self.config.min_words, self.config.ngram)
-        for row, fp in enumerate(fps):
+    def fingerprint_documents(self, docs: list[list[list[str]]]) -> list[tuple[list[Fingerprint], Fingerprint]]:
+        """For each document (its paragraphs' words), the paragraphs' fingerprints and the
+        document's (as `document_fingerprint`), from one hashing of all the words and one
+        MinHash pass over every shingle set of the chunk."""
+        paragraphs = [t for doc in docs for t in doc]
+        doc_words = [[w for t in doc for w in t] for doc in docs]
+        fps = [Fingerprint(key=exact_key(t), words=len(t)) for t in paragraphs]
+        doc_fps = [Fingerprint(key=exact_key(ws), words=len(ws)) for ws in doc_words]
+        hashes = word_hashes([w for ws in doc_words for w in ws])
+        shingled = self._shingle(hashes, fps, self.config.ngram)
+        if self.config.documents_compared:
+            shingled += self._shingle(hashes, doc_fps, self.config.doc_ngram)
+        self._sign(shingled)
+        bounds = np.cumsum([0, *map(len, docs)]).tolist()
+        return [(fps[a:b], doc_fp) for a, b, doc_fp in zip(bounds[:-1], bounds[1:], doc_fps, strict=True)]
+
+    def _shingle(self, hashes: np.ndarray, fps: list[Fingerprint], ngram: int) -> list[Fingerprint]:
+        """Give each of `fps` (consecutive runs of the words `hashes` are of) that has enough
+        words its shingle set; return those. Each set is a copy, so that an array the index
+        keeps does not pin the whole chunk's buffer."""
+        if not fps:
+            return []
+        lengths = np.fromiter((fp.words for fp in fps), np.int64, len(fps))
+        sets, starts = shingle_sets(hashes, lengths, ngram)
+        ends = np.append(starts[1:], len(sets)).tolist()
+        shortest = max(self.config.min_words, ngram)
+        shingled = []
+        for fp, start, end in zip(fps, starts.tolist(), ends, strict=True):
             if fp.words >= shortest:
-                fp.shingles = sets[starts[row]:ends[row]].copy()
-                fp.signature = signatures[row]
-        if len(doc_sets):
-            doc_fp.shingles, doc_fp.signature = doc_sets, signatures[-1]
-        return fps, doc_fp
+                fp.shingles = sets[start:end].copy()
+                shingled.append(fp)
+        return shingled
+
+    def _sign(self, fps: list[Fingerprint]) -> None:
+        """Set the MinHash signature of every fingerprint in `fps` from its shingles, in one pass."""
+        lengths = [len(fp.shingles) for fp in fps]
+        starts = np.cumsum([0, *lengths], dtype=np.int64)[:-1]
+        flat = np.concatenate([np.empty(0, np.uint32), *(fp.shingles for fp in fps)])
+        for fp, signature in zip(fps, minhash_signatures(flat, starts, self._template.permutations), strict=True):
+            fp.signature = signature
 
     def document_fingerprint(self, paragraph_words: list[list[str]]) -> Fingerprint:
         """The whole text's fingerprint: `doc_ngram`-word shingles across paragraph breaks."""
         return self.fingerprint_words([w for ws in paragraph_words for w in ws], self.config.doc_ngram)
+

@@ -42,6 +42,10 @@ Step = Callable[[Document], Document]
 CHUNK_DOCS = 64
 CHUNK_BYTES = 1 << 20
 IN_FLIGHT = 2
+# Fields no per-document step changes: they stay in the main process and never come back
+# from a worker (`metadata` is not even sent, see `_outbound`).
+_KEPT_HERE = ("id", "source", "metadata", "bytes_in")
+_STEP_FIELDS = tuple(f.name for f in dataclasses.fields(Document) if f.name not in _KEPT_HERE)
 ORPHAN_CHECK_SECONDS = 0.5
 
 
@@ -57,11 +61,14 @@ def resolve_workers(workers: int) -> int:
     return workers if workers > 0 else available_cores()
 
 
-def apply_steps(steps: list[Step], doc: Document) -> Document:
-    """Run every per-document step on `doc`, in order."""
+def apply_steps(steps: list[Step], docs: list[Document]) -> list[Document]:
+    """Run every per-document step on a chunk of documents, step by step. A step with a
+    `many` method (the fingerprinter) takes the whole chunk at once: numpy's per-call cost
+    is then paid per chunk, not per paragraph."""
     for step in steps:
-        doc = step(doc)
-    return doc
+        many = getattr(step, "many", None)
+        docs = many(docs) if many is not None else [step(doc) for doc in docs]
+    return docs
 
 
 def prepare_in_parallel(steps: list[Step], workers: int) -> Callable[[Iterable[Document]], Iterator[Document]]:
@@ -74,9 +81,8 @@ def prepare_in_parallel(steps: list[Step], workers: int) -> Callable[[Iterable[D
         first = next(chunks, None)
         second = next(chunks, None) if first is not None else None
         if workers == 1 or second is None:
-            for chunk in (first or [], second or []):
-                yield from (apply_steps(steps, doc) for doc in chunk)
-            yield from (apply_steps(steps, doc) for chunk in chunks for doc in chunk)
+            for chunk in _prepend([first or [], second or []], chunks):
+                yield from apply_steps(steps, chunk)
             return
         yield from _run_pool(steps, workers, _prepend([first, second], chunks))
 
@@ -95,7 +101,7 @@ def _run_pool(steps: list[Step], workers: int, chunks: Iterator[list[Document]])
         try:
             for chunk in chunks:
                 with _sigint_blocked():  # the first submit forks the workers: none may see a Ctrl-C
-                    pending.append((pool.submit(_work, steps, chunk), chunk))
+                    pending.append((pool.submit(_work, steps, [_outbound(doc) for doc in chunk]), chunk))
                 while len(pending) >= IN_FLIGHT * workers:
                     yield from _adopt(*pending.popleft(), interrupt)
             while pending:
@@ -112,11 +118,16 @@ def _run_pool(steps: list[Step], workers: int, chunks: Iterator[list[Document]])
 def _adopt(future: Future, originals: list[Document], interrupt: _DeferredInterrupt) -> Iterator[Document]:
     """The chunk's own Document objects, given the fields the worker computed: the same
     objects go on downstream as in an in-process run (stages may track them by identity)."""
-    names = [f.name for f in dataclasses.fields(Document)]
     for original, done in zip(originals, unpack(_result(future, interrupt)), strict=True):
-        for name in names:
+        for name in _STEP_FIELDS:
             setattr(original, name, getattr(done, name))
         yield original
+
+
+def _outbound(doc: Document) -> Document:
+    """What a worker needs of `doc`: all but `metadata` (for records, the whole original
+    record), which no step reads and which stays here with the original document."""
+    return dataclasses.replace(doc, metadata={}) if doc.metadata else doc
 
 
 def _result(future: Future, interrupt: _DeferredInterrupt) -> tuple:
@@ -195,7 +206,7 @@ def _exit_with_parent(parent: int) -> None:
 
 def _work(steps: list[Step], chunk: list[Document]) -> tuple:
     """In a worker: run the steps on a chunk and pack the results for the trip back."""
-    return pack([apply_steps(steps, doc) for doc in chunk])
+    return pack(apply_steps(steps, chunk))
 
 
 # --- columnar transport -------------------------------------------------------------------
@@ -235,27 +246,29 @@ def _records(columns: dict[str, Any], cls: type) -> list[Any]:
 
 
 def pack(docs: list[Document]) -> tuple:
-    """Documents as plain picklable columns: the documents without paragraphs, then the
-    paragraphs' fields and their fingerprints' fields, each as one column for all of them."""
+    """Documents as plain picklable columns: the documents without paragraphs or
+    fingerprint, then the paragraphs' fields, then the fingerprints' fields (the
+    paragraphs', then the documents'), each as one column for all of them."""
     paragraphs = [p for doc in docs for p in doc.paragraphs]
-    fingerprints = [p.fingerprint for p in paragraphs if p.fingerprint is not None]
-    shells = [dataclasses.replace(doc, paragraphs=[]) for doc in docs]
+    fingerprints = [p.fingerprint for p in paragraphs] + [doc.fingerprint for doc in docs]
+    shells = [dataclasses.replace(doc, paragraphs=[], fingerprint=None) for doc in docs]
     counts = [len(doc.paragraphs) for doc in docs]
-    has_fingerprint = [p.fingerprint is not None for p in paragraphs]
-    return (shells, counts, _columns(paragraphs, Paragraph, skip="fingerprint"), has_fingerprint,
-            _columns(fingerprints, Fingerprint))
+    present = [fp is not None for fp in fingerprints]
+    return (shells, counts, _columns(paragraphs, Paragraph, skip="fingerprint"), present,
+            _columns([fp for fp in fingerprints if fp is not None], Fingerprint))
 
 
 def unpack(packed: tuple) -> list[Document]:
     """The documents `pack` was given, equal field for field."""
-    shells, counts, paragraph_columns, has_fingerprint, fingerprint_columns = packed
-    fingerprints = iter(_records(fingerprint_columns, Fingerprint))
+    shells, counts, paragraph_columns, present, fingerprint_columns = packed
+    found = iter(_records(fingerprint_columns, Fingerprint))
+    fingerprints = [next(found) if has else None for has in present]
     paragraphs = _records(paragraph_columns, Paragraph)
-    for paragraph, has in zip(paragraphs, has_fingerprint, strict=True):
-        if has:
-            paragraph.fingerprint = next(fingerprints)
+    for paragraph, fingerprint in zip(paragraphs, fingerprints[:len(paragraphs)], strict=True):
+        paragraph.fingerprint = fingerprint
     start = 0
-    for doc, count in zip(shells, counts, strict=True):
+    for doc, count, fingerprint in zip(shells, counts, fingerprints[len(paragraphs):], strict=True):
         doc.paragraphs = paragraphs[start:start + count]
+        doc.fingerprint = fingerprint
         start += count
     return shells

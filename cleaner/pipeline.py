@@ -22,9 +22,9 @@ from .errors import InputError
 from .fingerprint import Fingerprinter
 from .guards import check_limits
 from .normalize import normalize_document
-from .parallel import apply_steps, prepare_in_parallel
+from .parallel import CHUNK_BYTES, CHUNK_DOCS, apply_steps, prepare_in_parallel
 from .read import read_folder
-from .record import Document
+from .record import Document, batches
 from .report import Report
 from .segment import segment_document
 from .write import FolderWriter
@@ -54,11 +54,12 @@ def document_steps(config: Config, keys_only: bool = False) -> list[Step]:
 
 
 def prepare(steps: list[Step]) -> Stage:
-    """One stage applying every per-document step to each document in turn."""
+    """One stage applying every per-document step to the documents, a chunk at a time
+    (as a worker does: see cleaner.parallel)."""
 
     def stage(docs: Iterable[Document]) -> Iterator[Document]:
-        for doc in docs:
-            yield apply_steps(steps, doc)
+        for chunk in batches(docs, CHUNK_DOCS, CHUNK_BYTES):
+            yield from apply_steps(steps, chunk)
 
     return stage
 

@@ -82,7 +82,8 @@ class Document:
     """One input text (a file, or a record of a JSONL/Parquet stream) on its way through.
 
     `source` names where it came from (a path relative to the input root, or `file:line`);
-    `raw` holds undecoded bytes until the decode stage turns them into `text`.
+    `raw` holds undecoded bytes until the decode stage turns them into `text`, and `text`
+    the whole document until the segment stage splits it into `paragraphs`.
     """
 
     id: str

@@ -87,7 +87,8 @@ def separator(mode: str) -> str:
 
 
 def segment_document(doc: Document, config: Config) -> Document:
-    """Fill `doc.paragraphs`; a document with no text at all is rejected as empty."""
+    """Fill `doc.paragraphs` and drop `doc.text`, which they now hold (as decode drops `raw`);
+    a document with no text at all is rejected as empty."""
     if not doc.alive or doc.text is None:
         return doc
     mode = choose_mode(doc.text) if config.paragraphs == "auto" else config.paragraphs
@@ -96,6 +97,7 @@ def segment_document(doc: Document, config: Config) -> Document:
         doc.reject = Reject("empty", "empty or whitespace-only")
         return doc
     doc.paragraphs = [Paragraph(index, text) for index, text in enumerate(pieces)]
+    doc.text = None
     doc.separator = separator(mode)
     if config.paragraphs == "auto":
         doc.audit["paragraphs"] = mode

@@ -171,7 +171,7 @@ class JsonlShards(Shards):
     def opened(self) -> None:
         assert self.file is not None
         if self.compression == "gzip":
-            self.out = gzip.GzipFile(fileobj=self.file, mode="wb", mtime=0)
+            self.out = gzip.GzipFile(fileobj=self.file, mode="wb", mtime=0, compresslevel=6)
         elif self.compression == "zstd":
             self.out = zstandard.ZstdCompressor().stream_writer(self.file, closefd=False)
         else:

@@ -10,7 +10,7 @@ import pytest
 from cleaner import sketch
 from cleaner.config import Config
 from cleaner.fingerprint import Fingerprinter, words
-from cleaner.record import Document, Paragraph
+from cleaner.record import Document, Paragraph, Reject
 from cleaner.segment import split_paragraphs
 from cleaner.sketch import batch_shingles, combine_ngrams, minhash_signatures, word_hashes
 from tests.helpers import FIXTURES, SAMPLE_ARTICLE, needs_shared
@@ -111,15 +111,19 @@ def test_shingles_depend_on_word_order_and_never_span_paragraphs():
 
 
 @pytest.mark.parametrize("config", [Config(), Config(ngram=1, min_words=1, num_perm=64, seed=3)])
-def test_fingerprint_many_equals_fingerprint_one_by_one(config):
+def test_a_chunk_fingerprinted_at_once_equals_paragraph_by_paragraph(config):
     fingerprinter = Fingerprinter(config)
     texts = [*DEMO_PARAGRAPHS, "Short one.", "* * *", ""]
-    batch = fingerprinter.fingerprint_many(texts)
-    for alone, batched in zip(map(fingerprinter.fingerprint, texts), batch, strict=True):
-        assert (alone.key, alone.words) == (batched.key, batched.words)
-        for field in ("shingles", "signature"):
-            a, b = getattr(alone, field), getattr(batched, field)
-            assert (a is None and b is None) or np.array_equal(a, b)
+    cut = len(texts) // 2
+    docs = [Document(id=name, source=name, paragraphs=[Paragraph(i, t) for i, t in enumerate(part)])
+            for name, part in (("a", texts[:cut]), ("b", []), ("c", texts[cut:]))]
+    docs.insert(1, Document(id="gone", source="gone", text=None))
+    docs[1].reject = Reject("binary", "not text")
+    fingerprinter.many(docs)
+    batched = [p.fingerprint for doc in docs for p in doc.paragraphs]
+    for alone, fp in zip(map(fingerprinter.fingerprint, texts), batched, strict=True):
+        assert same_fingerprint(fp, alone)
+    assert docs[1].fingerprint is None and docs[2].fingerprint.words == 0
 
 
 @pytest.mark.parametrize("config", [Config(), Config(doc_threshold=0.0), Config(min_words=1, ngram=2, doc_ngram=2)])
