@@ -1,5 +1,6 @@
 """--workers: the same output byte for byte, bounded work in flight, no process left behind."""
 
+import json
 import multiprocessing
 import os
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from cleaner import Config, clean_folder, parallel
+from cleaner.api import clean_records
 from cleaner.cli import main
 from cleaner.parallel import pack, prepare_in_parallel, unpack
 from cleaner.pipeline import document_steps, prepare
@@ -66,6 +68,26 @@ def test_workers_give_the_same_output_byte_for_byte(tmp_path: Path, monkeypatch)
     assert output_files(tmp_path / "one") == output_files(tmp_path / "two")
     assert one.as_dict() | {"seconds": 0} == two.as_dict() | {"seconds": 0}
     assert one.paragraphs_removed > 10 and one.documents_rejected >= 1  # the corpus exercises dedup
+
+
+def test_records_keep_their_other_fields_through_workers(tmp_path: Path, monkeypatch):
+    """Workers never see a record's other fields (they stay in the main process): the
+    output is still the input line with only "text" replaced, the same as in-process."""
+    corpus = synthetic_corpus(tmp_path / "src", 40)
+    lines = [json.dumps({"id": f"r{n}", "meta": {"path": p.name, "n": [n, None, 1.5]},
+                         "text": p.read_bytes().decode("latin-1"), "lang": "xx"}, ensure_ascii=n % 2 == 0)
+             for n, p in enumerate(sorted(corpus.rglob("*.txt")))]
+    src = tmp_path / "records.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(parallel, "CHUNK_DOCS", 4)
+    clean_records(src, tmp_path / "one", Config(workers=1))
+    clean_records(src, tmp_path / "two", Config(workers=2))
+    assert output_files(tmp_path / "one") == output_files(tmp_path / "two")
+    written = [json.loads(line) for f in sorted((tmp_path / "two").glob("*.jsonl"))
+               for line in f.read_text(encoding="utf-8").splitlines()]
+    assert len(written) > 30 and all(set(r) == {"id", "meta", "text", "lang"} for r in written)
+    originals = {r["id"]: r for r in map(json.loads, lines)}
+    assert all(r["meta"] == originals[r["id"]]["meta"] for r in written)
 
 
 def tag_with_pid(doc: Document) -> Document:

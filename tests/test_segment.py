@@ -109,3 +109,8 @@ def test_cleaning_is_idempotent_in_every_mode(lines, mode, unwrap):
     config = Config(paragraphs=mode, unwrap=unwrap, scope="document")
     once = clean_text("\n".join(lines), config)
     assert clean_text(once, config) == once
+
+
+def test_segmenting_moves_the_text_into_paragraphs():
+    doc = segment_document(Document(id="d", source="d", text="One.\n\nTwo."), Config())
+    assert [p.text for p in doc.paragraphs] == ["One.", "Two."] and doc.text is None
