@@ -30,7 +30,7 @@ from cleaner.record import Fingerprint, Ref
 
 def synthetic(count: int, length: int, config: Config) -> list[Fingerprint]:
     rng = random.Random(1)
-    vocabulary = [f"w{i}" for i in range(20_000)]
+    vocabulary = [f"w{i}".encode() for i in range(20_000)]
     fingerprint = Fingerprinter(config).fingerprint_words
     return [fingerprint(rng.choices(vocabulary, k=length), config.ngram) for _ in range(count)]
 

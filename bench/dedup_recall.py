@@ -27,7 +27,7 @@ from cleaner.segment import split_paragraphs
 DEFAULT_BBC = Path(__file__).resolve().parents[2] / "shared" / "data" / "bbc"
 
 
-def paragraphs(folder: Path, min_words: int = 20) -> list[list[str]]:
+def paragraphs(folder: Path, min_words: int = 20) -> list[list[bytes]]:
     seen, out = set(), []
     for path in sorted(folder.rglob("*.txt")):
         for text in split_paragraphs(path.read_bytes().decode("utf-8", "replace")):
@@ -38,11 +38,11 @@ def paragraphs(folder: Path, min_words: int = 20) -> list[list[str]]:
     return out
 
 
-def edit_to(tokens: list[str], low: float, high: float, ngram: int, rng: random.Random) -> list[str] | None:
+def edit_to(tokens: list[bytes], low: float, high: float, ngram: int, rng: random.Random) -> list[bytes] | None:
     """Replace random words one at a time until the Jaccard with `tokens` is in [low, high)."""
     original, edited = shingle_hashes(tokens, ngram), list(tokens)
     for _ in range(len(tokens)):
-        edited[rng.randrange(len(edited))] = f"edit{rng.randrange(10**6)}"
+        edited[rng.randrange(len(edited))] = f"edit{rng.randrange(10**6)}".encode()
         similarity = jaccard(original, shingle_hashes(edited, ngram))
         if similarity < low:
             return None

@@ -92,7 +92,7 @@ def main() -> None:
 @click.option("--shard-records", type=int, default=DEFAULTS.shard_records, show_default=True,
               help="Start a new output file after this many records (0: no limit).")
 @click.option("--shard-bytes", type=int, default=DEFAULTS.shard_bytes, show_default=True,
-              help="Start a new output file once one holds about this many bytes (0: no limit).")
+              help="Start a new output file once one holds this many bytes (JSONL: before compression; 0: no limit).")
 @click.option("--on-error", type=click.Choice(ON_ERROR), default=DEFAULTS.on_error, show_default=True,
               help="A bad record or file: log it to rejects.jsonl and go on (exit 1), or stop (exit 3).")
 @click.option("--log-dir", type=click.Path(path_type=Path), default=None,

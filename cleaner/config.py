@@ -37,7 +37,7 @@ class Config:
       hard-wrapped newswire, `auto` decides per document (see cleaner.segment).
     - `format=None`, `compression=None`: write what was read (JSONL stays JSONL, .gz stays .gz).
     - `shard_bytes=500_000_000`: a record output file is closed at the first record after it
-      reaches about 500 MB on disk, a size every loader streams and most tools split at;
+      holds 500 MB (JSONL: before compression), a size every loader streams and most tools split at;
       `shard_records=0` sets no count limit.
     - `doc_threshold=0.8` on word `doc_ngram=5`-grams of the whole text: a document that
       is a near copy of an earlier one (the same article saved twice, a syndicated copy

@@ -8,7 +8,6 @@ that stops early leaves only complete shards and no `_SUCCESS` marker in its log
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 from pathlib import Path
@@ -18,14 +17,13 @@ from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import zstandard
 
+from .compress import SUFFIX, BackgroundWriter, compressing
 from .config import Config
 from .errors import OutputError
 from .record import Document
 from .write import create_temp, to_json_line, write_atomic
 
-COMPRESSION_SUFFIX = {"none": "", "gzip": ".gz", "zstd": ".zst"}
 SHARD_NAME = re.compile(r"part-\d{5}\.(jsonl(\.gz|\.zst)?|parquet)")
 PARQUET_BATCH_ROWS = 1024
 
@@ -90,8 +88,8 @@ class StreamSink:
 
 class Shards:
     """Records into `part-00000.<ext>`, `part-00001.<ext>`, ... in `folder`: a shard ends
-    at the first record after it holds `shard_records` records or about `shard_bytes` bytes
-    on disk (0: no limit). Each is a temporary file until it is complete."""
+    at the first record after it holds `shard_records` records or `shard_bytes` bytes (0:
+    no limit; see `size`). Each is a temporary file until it is complete."""
 
     def __init__(self, folder: Path, extension: str, config: Config) -> None:
         self.folder = folder
@@ -119,7 +117,12 @@ class Shards:
         assert self.file is not None
         limit_records, limit_bytes = self.config.shard_records, self.config.shard_bytes
         return bool(limit_records and self.records >= limit_records) or bool(
-            limit_bytes and self.file.tell() >= limit_bytes)
+            limit_bytes and self.size() >= limit_bytes)
+
+    def size(self) -> int:
+        """The shard's size so far, as `shard_bytes` counts it: here, its bytes on disk."""
+        assert self.file is not None
+        return self.file.tell()
 
     def write(self, doc: Document) -> None:
         try:
@@ -161,30 +164,43 @@ class Shards:
 
 
 class JsonlShards(Shards):
-    """JSONL shards, plain, gzip (no timestamp, so reruns give the same bytes) or zstd."""
+    """JSONL shards, plain, gzip or zstd; compressed on a background thread (cleaner.compress)."""
 
     def __init__(self, folder: Path, compression: str, config: Config) -> None:
-        super().__init__(folder, ".jsonl" + COMPRESSION_SUFFIX[compression], config)
+        super().__init__(folder, ".jsonl" + SUFFIX[compression], config)
         self.compression = compression
-        self.out: IO[bytes] | None = None
+        self.out: IO[bytes] | BackgroundWriter | None = None
+        self.lines_bytes = 0
+
+    def size(self) -> int:
+        """The JSONL bytes in the shard before compression: known at once and the same on
+        every run (a size on disk would depend on how far the thread has got)."""
+        return self.lines_bytes
 
     def opened(self) -> None:
         assert self.file is not None
-        if self.compression == "gzip":
-            self.out = gzip.GzipFile(fileobj=self.file, mode="wb", mtime=0, compresslevel=6)
-        elif self.compression == "zstd":
-            self.out = zstandard.ZstdCompressor().stream_writer(self.file, closefd=False)
-        else:
+        self.lines_bytes = 0
+        if self.compression == "none":
             self.out = self.file
+        else:
+            self.out = BackgroundWriter(compressing(self.file, self.compression))
 
     def add(self, doc: Document) -> None:
         assert self.out is not None
-        self.out.write(output_line(doc, self.config).encode("utf-8"))
+        line = output_line(doc, self.config).encode("utf-8")
+        self.out.write(line)
+        self.lines_bytes += len(line)
 
     def closed(self) -> None:
-        if self.out is not None and self.out is not self.file:
+        if isinstance(self.out, BackgroundWriter):
             self.out.close()
         self.out = None
+
+    def close(self) -> None:
+        if isinstance(self.out, BackgroundWriter):
+            self.out.abandon()
+        self.out = None
+        super().close()
 
 
 class ParquetShards(Shards):

@@ -31,13 +31,30 @@ _HIGH = np.uint64(32)
 BLOCK_CELLS = 1 << 20
 
 
-def word_hashes(tokens: Sequence[str]) -> np.ndarray:
-    """64-bit xxh3 hash of every word's UTF-8 bytes, in order."""
-    try:
-        encoded = list(map(str.encode, tokens))  # a C loop; `partial(str.encode, ...)` is 3x slower
-    except UnicodeEncodeError:  # a lone surrogate, which `\w+` words never hold
-        encoded = [token.encode("utf-8", "surrogatepass") for token in tokens]
-    return np.fromiter(map(xxhash.xxh3_64_intdigest, encoded), dtype=np.uint64, count=len(tokens))
+def word_hashes(tokens: Sequence[bytes]) -> np.ndarray:
+    """64-bit xxh3 hash of every word (its UTF-8 bytes), in order."""
+    return np.fromiter(map(xxhash.xxh3_64_intdigest, tokens), dtype=np.uint64, count=len(tokens))
+
+
+def sequence_keys(hashes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """A 64-bit key of each run of consecutive word hashes (run i is lengths[i] long): equal
+    word sequences get equal keys, and two different ones the same key with chance ~2**-64.
+
+    Each word's hash plus its position in the run (times an odd constant) is avalanched,
+    and the run's key is the wrapping sum of those, avalanched with the length: one numpy
+    pass for every paragraph of a chunk, where a digest per paragraph (blake2b of the
+    joined words) cost a Python call and a join each.
+    """
+    lengths = lengths.astype(np.int64)
+    starts = np.cumsum(lengths) - lengths
+    position = np.arange(len(hashes), dtype=np.uint64) - np.repeat(starts, lengths).astype(np.uint64)
+    sums = np.zeros(len(lengths), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = _fmix(hashes + position * _STEP, 64)
+        nonempty = lengths > 0
+        if nonempty.any():
+            sums[nonempty] = np.add.reduceat(mixed, starts[nonempty])
+        return _fmix(sums + lengths.astype(np.uint64) * _STEP, 64)
 
 
 def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:

@@ -1,9 +1,15 @@
+import re
+
 from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 
 from cleaner.config import Config
 from cleaner.fingerprint import Fingerprinter, as_minhash, exact_key, jaccard, shingle_hashes, words
 from cleaner.record import Document, Paragraph
+from cleaner.sketch import sequence_keys, word_hashes
+from tests.helpers import FIXTURES
 
 TEXT = "The council approved the budget after a long session that ran past midnight on Tuesday"
 
@@ -11,6 +17,28 @@ TEXT = "The council approved the budget after a long session that ran past midni
 def test_exact_key_ignores_case_whitespace_and_punctuation():
     assert exact_key(words("Hello,   WORLD!")) == exact_key(words("hello world"))
     assert exact_key(words("hello world")) != exact_key(words("hello word"))
+
+
+@settings(max_examples=400)
+@given(st.text(st.one_of(st.characters(max_codepoint=127), st.sampled_from("éÉßİ\u212a\u0301١_")), max_size=40))
+def test_words_are_the_regex_words_of_the_case_folded_text(text):
+    """The ASCII shortcut (bytes.translate + split) and the regex give the same words."""
+    assert words(text) == [w.encode("utf-8", "surrogatepass") for w in re.findall(r"\w+", text.casefold())]
+
+
+def test_exact_keys_tell_every_distinct_demo_paragraph_apart_and_follow_word_order():
+    texts = {" ".join(w.decode() for w in words(p)) for path in sorted((FIXTURES / "demo").rglob("*.txt"))
+             for p in path.read_text(encoding="utf-8", errors="replace").split("\n\n")}
+    sentences = [t.split() for t in texts if t] + [["a", "b"], ["b", "a"], ["a"], ["a", "a"], []]
+    keys = {exact_key([w.encode() for w in s]) for s in sentences}
+    assert len(keys) == len(sentences) > 20
+
+
+@given(st.lists(st.lists(st.sampled_from([b"a", b"b", b"river", b"\xe5\x8c\x97"]), max_size=6), max_size=6))
+def test_sequence_keys_of_many_runs_equal_one_run_at_a_time(runs):
+    flat = [w for run in runs for w in run]
+    keys = sequence_keys(word_hashes(flat), np.array([len(r) for r in runs], dtype=np.int64))
+    assert [keys[i:i + 1].tobytes() for i in range(len(runs))] == [exact_key(run) for run in runs]
 
 
 def test_shingles_are_sorted_unique_word_ngrams():

@@ -86,7 +86,8 @@ def test_an_empty_set_gets_datasketchs_empty_value():
     assert np.array_equal(signatures[2], MinHash(num_perm=128, seed=1).hashvalues)
 
 
-TOKENS = st.lists(st.lists(st.sampled_from("a b c d river café 北京 x1 _".split()), max_size=15), max_size=8)
+TOKENS = st.lists(st.lists(st.sampled_from([w.encode() for w in "a b c d river café 北京 x1 _".split()]), max_size=15),
+                  max_size=8)
 
 
 @settings(max_examples=80, deadline=None)
@@ -103,10 +104,10 @@ def test_batched_shingles_equal_one_paragraph_at_a_time(token_lists, n):
 
 
 def test_shingles_depend_on_word_order_and_never_span_paragraphs():
-    forward = combine_ngrams(word_hashes(["council", "approved", "budget"]), 3)
-    backward = combine_ngrams(word_hashes(["budget", "approved", "council"]), 3)
+    forward = combine_ngrams(word_hashes([b"council", b"approved", b"budget"]), 3)
+    backward = combine_ngrams(word_hashes([b"budget", b"approved", b"council"]), 3)
     assert len(forward) == 1 and forward[0] != backward[0]
-    hashes, starts = batch_shingles([["a", "b"], ["c", "d"]], 3)
+    hashes, starts = batch_shingles([[b"a", b"b"], [b"c", b"d"]], 3)
     assert len(hashes) == 0 and list(starts) == [0, 0]
 
 

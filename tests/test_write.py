@@ -86,6 +86,20 @@ def test_shards_split_by_bytes_on_disk(tmp_path: Path):
     assert len(sizes) > 2 and all(size < 300 + 200 for size in sizes)
 
 
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_compressed_shards_split_where_plain_ones_do(tmp_path: Path, compression: str):
+    """--shard-bytes counts JSONL bytes before compression, so the split does not depend
+    on how far the compressing thread has got."""
+    for name, kind in (("plain", "none"), ("packed", compression)):
+        shards = JsonlShards(tmp_path / name, kind, Config(shard_bytes=300))
+        for doc in docs_from(10):
+            shards.write(doc)
+        shards.commit()
+    plain = [[d.id for d in read_inputs(p, Config())] for p in sorted((tmp_path / "plain").iterdir())]
+    packed = [[d.id for d in read_inputs(p, Config())] for p in sorted((tmp_path / "packed").iterdir())]
+    assert len(plain) > 2 and packed == plain
+
+
 def test_gzip_shards_are_the_same_bytes_every_run(tmp_path: Path):
     for run in ("a", "b"):
         shards = JsonlShards(tmp_path / run, "gzip", Config())
