@@ -38,6 +38,29 @@ def test_key_table_returns_what_a_dict_of_lists_would(batches):
     assert len(table._runs) <= max(1, len(batches)).bit_length() + 1
 
 
+def test_key_table_filter_grows_and_never_hides_a_stored_key():
+    """Keys over the whole 32-bit range, looked up between adds, past several doublings of
+    the filter: every stored key is found, and most absent keys are turned away early."""
+    rng = np.random.default_rng(7)
+    table, reference = KeyTable(), {}
+    stored = rng.integers(0, 2**32, size=(3000, 32), dtype=np.uint64).astype(np.uint32)
+    for slot, keys in enumerate(stored):
+        table.add_many(keys[None, :], np.array([slot], dtype=np.uint64))
+        for key in keys.tolist():
+            reference.setdefault(key, []).append(slot)
+        if slot % 500 == 499:
+            probe = stored[rng.integers(0, slot + 1, size=200)].ravel()
+            positions, slots = table.lookup(probe)
+            found = {}
+            for position, found_slot in zip(positions.tolist(), slots.tolist(), strict=True):
+                found.setdefault(position, []).append(found_slot)
+            assert all(found[i] == reference[key] for i, key in enumerate(probe.tolist()))
+    assert len(table._filter) * 8 >= 96_000 * KeyTable.FILTER_BITS  # it grew with the entries
+    absent = rng.integers(0, 2**32, size=20_000, dtype=np.uint64)
+    absent = absent[~np.isin(absent, stored.astype(np.uint64))]
+    assert table._may_hold(absent << np.uint64(32)).mean() < 0.2
+
+
 def test_find_returns_a_verified_match_with_both_similarities():
     config = Config()
     index, fingerprint = paragraph_index(config), Fingerprinter(config).fingerprint
