@@ -141,8 +141,10 @@ class KeyTable:
             self._set_bits(entries)
 
     def _set_bits(self, entries: np.ndarray) -> None:
-        bucket = entries >> self._filter_shift
-        np.bitwise_or.at(self._filter, bucket >> np.uint64(3), np.left_shift(1, bucket & np.uint64(7)).astype(np.uint8))
+        for start in range(0, len(entries), self.FLUSH * 64):  # bounded temporaries
+            bucket = entries[start:start + self.FLUSH * 64] >> self._filter_shift
+            bits = np.left_shift(1, bucket & np.uint64(7)).astype(np.uint8)
+            np.bitwise_or.at(self._filter, bucket >> np.uint64(3), bits)
 
     def _may_hold(self, low: np.ndarray) -> np.ndarray:
         """False for keys (given as `key << 32`) that are surely neither in a run nor pending."""
