@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 import contextlib
 import dataclasses
+import itertools
 import multiprocessing
 import os
 import signal
@@ -231,18 +232,20 @@ def _values(column: Any) -> list[Any]:
     if not (isinstance(column, tuple) and column[:1] == (_ARRAYS,)):
         return column
     _, flat, lengths = column
-    ends = np.cumsum([max(length, 0) for length in lengths])
-    # Copies, so that an array kept by the index does not pin the whole chunk's buffer.
-    return [None if length < 0 else flat[end - length:end].copy() for length, end in zip(lengths, ends, strict=True)]
+    ends = np.cumsum([max(length, 0) for length in lengths]).tolist()
+    # Views into the chunk's array: the index copies what it keeps, so the array lives only
+    # as long as the chunk's documents are on their way.
+    return [None if length < 0 else flat[end - length:end] for length, end in zip(lengths, ends, strict=True)]
 
 
-def _columns(records: list[Any], cls: type, skip: str = "") -> dict[str, Any]:
-    return {f.name: _column([getattr(r, f.name) for r in records]) for f in dataclasses.fields(cls) if f.name != skip}
+def _columns(records: list[Any], cls: type, skip: str = "") -> list[Any]:
+    """Every field of `records` as a column, in field order; `skip` travels as Nones."""
+    return [[None] * len(records) if f.name == skip else _column([getattr(r, f.name) for r in records])
+            for f in dataclasses.fields(cls)]
 
 
-def _records(columns: dict[str, Any], cls: type) -> list[Any]:
-    names = list(columns)
-    return [cls(**dict(zip(names, row, strict=True))) for row in zip(*map(_values, columns.values()), strict=True)]
+def _records(columns: list[Any], cls: type) -> list[Any]:
+    return list(itertools.starmap(cls, zip(*map(_values, columns), strict=True)))
 
 
 def pack(docs: list[Document]) -> tuple:
