@@ -15,13 +15,16 @@ from __future__ import annotations
 from itertools import chain
 import re
 import string
+from typing import TYPE_CHECKING
 
-from datasketch import LeanMinHash, MinHash
 import numpy as np
 
 from .config import Config
 from .record import Document, Fingerprint
-from .sketch import batch_shingles, minhash_signatures, sequence_keys, shingle_sets, word_hashes
+from .sketch import batch_shingles, minhash_signatures, permutations, sequence_keys, shingle_sets, word_hashes
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 _WORD = re.compile(r"\w+")
 # For ASCII text, `\w+` of the case-folded text is: letters (lower-cased), digits and "_";
@@ -62,7 +65,10 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 def as_minhash(signature: np.ndarray, seed: int) -> LeanMinHash:
     """Wrap stored hash values as a datasketch LeanMinHash: cleaner's signatures go into
-    datasketch's own structures (MinHashLSH, LeanMinHash.jaccard, serialisation) as they are."""
+    datasketch's own structures (MinHashLSH, LeanMinHash.jaccard, serialisation) as they are.
+    (datasketch is imported here, not at start: see cleaner.sketch.)"""
+    from datasketch import LeanMinHash
+
     return LeanMinHash(seed=seed, hashvalues=signature, scheme=SCHEME)
 
 
@@ -78,7 +84,7 @@ class Fingerprinter:
     def __init__(self, config: Config, keys_only: bool = False) -> None:
         self.config = config
         self.keys_only = keys_only
-        self._template = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=int, scheme=SCHEME)
+        self._permutations = permutations(config.num_perm, config.seed)  # datasketch's, for this seed
 
     def fingerprint(self, text: str) -> Fingerprint:
         return self.fingerprint_words(words(text), self.config.ngram)
@@ -92,8 +98,8 @@ class Fingerprinter:
         return fp
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
-        """MinHash hash values of a shingle-hash array, by datasketch's own permutations."""
-        return minhash_signatures(shingles, np.zeros(1, dtype=np.intp), self._template.permutations)[0]
+        """MinHash hash values of a shingle-hash array, by datasketch's permutations."""
+        return minhash_signatures(shingles, np.zeros(1, dtype=np.intp), self._permutations)[0]
 
     def __call__(self, doc: Document) -> Document:
         return self.many([doc])[0]
@@ -149,7 +155,7 @@ class Fingerprinter:
         lengths = [len(fp.shingles) for fp in fps]
         starts = np.cumsum([0, *lengths], dtype=np.int64)[:-1]
         flat = np.concatenate([np.empty(0, np.uint32), *(fp.shingles for fp in fps)])
-        for fp, signature in zip(fps, minhash_signatures(flat, starts, self._template.permutations), strict=True):
+        for fp, signature in zip(fps, minhash_signatures(flat, starts, self._permutations), strict=True):
             fp.signature = signature
 
     def document_fingerprint(self, paragraph_words: list[list[str]]) -> Fingerprint:

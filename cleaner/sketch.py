@@ -6,11 +6,15 @@ paragraph. Here every shingle of a whole document goes through numpy in one pass
 
 - each word is hashed once with xxhash (`xxh3_64`, through `map`, so no Python loop runs
   per word or per shingle), and the n word hashes of a shingle are combined in numpy;
-- the MinHash is datasketch's own "affine32" scheme: its `_fmix` pre-mix and its
-  permutations, applied to an (shingles x permutations) block and reduced per paragraph
-  with `np.minimum.reduceat`. The result is bit-identical to `MinHash.update_batch` on the
-  same shingle hashes (tests/test_sketch.py checks it), so datasketch's MinHashLSH and
-  LeanMinHash take the signatures as they are.
+- the MinHash is datasketch's own "affine32" scheme: its MurmurHash3 pre-mix (`fmix`)
+  and its permutations (`permutations`), applied to an (shingles x permutations) block and
+  reduced per paragraph with `np.minimum.reduceat`. The result is bit-identical to
+  `MinHash.update_batch` on the same shingle hashes (tests/test_sketch.py checks it), so
+  datasketch's MinHashLSH and LeanMinHash take the signatures as they are.
+
+Why the pre-mix and the permutations are written out here (eight lines) rather than taken
+from datasketch: `import datasketch` imports scipy (for MinHashLSH's parameter search),
+0.4 s of every run, a sixth of cleaning the BBC corpus. Tests pin both to datasketch's.
 """
 
 from __future__ import annotations
@@ -18,17 +22,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import chain
 
-from datasketch.minhash import _fmix
 import numpy as np
 import xxhash
 
 _MAX32 = np.uint32(0xFFFFFFFF)
+# MurmurHash3's finalizer constants (shift, multiplier, shift, multiplier, shift) per width.
+_FMIX = {
+    32: (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16)),
+    64: (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(33), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(33)),
+}
 # Odd multiplier combining the word hashes of a shingle in order (the 64-bit golden ratio).
 _STEP = np.uint64(0x9E3779B97F4A7C15)
 _HIGH = np.uint64(32)
 # Cells of the (shingles x permutations) block per numpy pass: 4 MB of uint32, so a huge
 # document costs time, not memory.
 BLOCK_CELLS = 1 << 20
+
+
+def fmix(values: np.ndarray, width: int) -> np.ndarray:
+    """MurmurHash3's finalizer, a bijection that avalanches every bit (wrapping arithmetic),
+    as datasketch pre-mixes each input hash in its "affine32" scheme."""
+    s1, m1, s2, m2, s3 = _FMIX[width]
+    with np.errstate(over="ignore"):
+        values = values ^ (values >> s1)
+        values = values * m1
+        values = values ^ (values >> s2)
+        values = values * m2
+        return values ^ (values >> s3)
+
+
+def permutations(num_perm: int, seed: int) -> np.ndarray:
+    """The (a, b) pairs (2 x num_perm, uint32) of datasketch's `MinHash(num_perm, seed,
+    scheme="affine32").permutations`: odd multipliers and offsets drawn from RandomState(seed)."""
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return np.array([a, b])
 
 
 def word_hashes(tokens: Sequence[bytes]) -> np.ndarray:
@@ -50,11 +79,11 @@ def sequence_keys(hashes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     position = np.arange(len(hashes), dtype=np.uint64) - np.repeat(starts, lengths).astype(np.uint64)
     sums = np.zeros(len(lengths), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        mixed = _fmix(hashes + position * _STEP, 64)
+        mixed = fmix(hashes + position * _STEP, 64)
         nonempty = lengths > 0
         if nonempty.any():
             sums[nonempty] = np.add.reduceat(mixed, starts[nonempty])
-        return _fmix(sums + lengths.astype(np.uint64) * _STEP, 64)
+        return fmix(sums + lengths.astype(np.uint64) * _STEP, 64)
 
 
 def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
@@ -72,7 +101,7 @@ def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
         for offset in range(1, n):
             grams *= _STEP
             grams += hashes[offset:offset + count]
-        grams = _fmix(grams, 64)
+        grams = fmix(grams, 64)
     return (grams >> _HIGH).astype(np.uint32)
 
 
@@ -117,7 +146,7 @@ def minhash_signatures(hashes: np.ndarray, starts: np.ndarray, permutations: np.
     ends = np.append(starts[1:], len(hashes))
     nonempty = np.flatnonzero(ends > starts)
     starts, ends = starts[nonempty], ends[nonempty]
-    mixed = _fmix(hashes.astype(np.uint32), 32)
+    mixed = fmix(hashes.astype(np.uint32), 32)
     step = max(1, BLOCK_CELLS // len(a))
     for low in range(0, len(mixed), step):
         high = min(low + step, len(mixed))

@@ -1,7 +1,11 @@
 """The vectorised MinHash must equal datasketch's, bit for bit; batched shingles must equal
 one-paragraph-at-a-time shingles."""
 
+import subprocess
+import sys
+
 from datasketch import MinHash
+from datasketch.minhash import _fmix
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import numpy as np
@@ -12,7 +16,8 @@ from cleaner.config import Config
 from cleaner.fingerprint import Fingerprinter, words
 from cleaner.record import Document, Paragraph, Reject
 from cleaner.segment import split_paragraphs
-from cleaner.sketch import batch_shingles, combine_ngrams, minhash_signatures, word_hashes
+from cleaner.sketch import batch_shingles, combine_ngrams, fmix, minhash_signatures, word_hashes
+from cleaner.sketch import permutations as seed_permutations
 from tests.helpers import FIXTURES, SAMPLE_ARTICLE, needs_shared
 
 DEMO_PARAGRAPHS = [
@@ -32,6 +37,29 @@ def datasketch_values(hashes, num_perm=128, seed=1) -> np.ndarray:
 
 def permutations(num_perm=128, seed=1) -> np.ndarray:
     return MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (16, 0), (256, 42), (1024, 2**31 - 1)])
+def test_permutations_are_datasketchs_for_the_seed(num_perm, seed):
+    ours = seed_permutations(num_perm, seed)
+    assert ours.dtype == np.uint32 and np.array_equal(ours, MinHash(num_perm=num_perm, seed=seed).permutations)
+
+
+@pytest.mark.parametrize("width", [32, 64])
+def test_the_pre_mix_is_datasketchs(width):
+    dtype = np.uint32 if width == 32 else np.uint64
+    values = np.random.default_rng(width).integers(0, 2**width, size=10_000, dtype=np.uint64).astype(dtype)
+    values[:3] = [0, 1, 2**width - 1]
+    assert np.array_equal(fmix(values, width), _fmix(values, width))
+
+
+def test_cleaner_does_not_import_datasketch_or_scipy_to_run():
+    """`import datasketch` costs scipy's import (0.4 s a run): a clean run must not need it."""
+    code = ("import sys; from pathlib import Path; from cleaner import Config, clean_text; "
+            "clean_text(Path(sys.argv[1]).read_text() * 2, Config()); "
+            "assert not {'datasketch', 'scipy'} & set(sys.modules), sorted(sys.modules)")
+    sample = sorted((FIXTURES / "demo").rglob("*.txt"))[0]
+    subprocess.run([sys.executable, "-c", code, str(sample)], check=True)
 
 
 def flatten(sets):
