@@ -314,14 +314,15 @@ class SimilarityIndex:
                 self._documents.append((ref.source, ref.id))
             self._document_of.append(len(self._documents) - 1)
             self._paragraph_of.append(-1 if ref.paragraph is None else ref.paragraph)
-        keys = np.array([key_int(fp.key) for fp in fps], dtype=np.uint64)
-        self._keys.frombytes(keys.tobytes())
+        keys = [key_int(fp.key) for fp in fps]
+        self._keys.extend(keys)
         slots = np.arange(first, first + len(fps), dtype=np.uint64)
-        self._exact.add_many(keys, slots)  # the table keeps the low 32 bits
-        sketched = [i for i, fp in enumerate(fps) if signed(fp)]
-        for fp in fps:
-            if signed(fp):
-                self._shingles.frombytes(fp.shingles.astype(np.uint32).tobytes())
+        self._exact.add_many(np.array(keys, dtype=np.uint64), slots)  # the table keeps the low 32 bits
+        sketched = []
+        for i, fp in enumerate(fps):
+            if fp.signature is not None and fp.shingles is not None:  # signed(fp), inline: called per entry
+                sketched.append(i)
+                self._shingles.frombytes(np.asarray(fp.shingles, dtype=np.uint32).tobytes())
             self._offsets.append(len(self._shingles))
         if sketched:
             if band_keys is None:
