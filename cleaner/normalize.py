@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import ftfy
+
 from .config import Config
 from .record import Document
-from .repair import PROFILES, fixer_config, repair_text, repair_with
+from .repair import PROFILES, Known, fixer_config, repair_text, repair_with
 
-__all__ = ["PROFILES", "normalize_document", "normalize_text", "repair_text"]
+__all__ = ["PROFILES", "Normalizer", "normalize_document", "normalize_text", "repair_text"]
 _MAX_ROUNDS = 16  # a safety net only: each round either stops or removes something
 
 # Line and paragraph separators other than "\n"; U+2029 separates paragraphs.
@@ -50,13 +52,15 @@ def normalize_text(text: str, keep_indent: bool = False) -> str:
     return text.replace(" \n", "\n").replace("\n ", "\n").strip(" \n")
 
 
-def clean_to_fixed_point(text: str, profile: str, keep_indent: bool = False) -> tuple[str, list[str]]:
+def clean_to_fixed_point(text: str, profile: str, keep_indent: bool = False,
+                         known: dict[ftfy.TextFixerConfig, Known] | None = None) -> tuple[str, list[str]]:
     """Repair, then normalise, until neither changes the text; return it and ftfy's fixes.
 
     Normalising can expose a repair (a zero-width space removed from the middle of "Ã©"),
-    so the pair runs again while normalising changes something; lines ftfy already left
-    unchanged are not repaired twice, so the second round costs little. `keep_indent` is
-    passed to `normalize_text`.
+    so the pair runs again while normalising changes something; lines ftfy already saw
+    are not given to it twice, so the second round costs little. `keep_indent` is passed
+    to `normalize_text`. `known`, per ftfy config, what ftfy made of the pieces it saw,
+    may be shared by the documents of a chunk (see `Normalizer`).
     """
     fixes: list[str] = []
     if profile == "off":
@@ -64,18 +68,39 @@ def clean_to_fixed_point(text: str, profile: str, keep_indent: bool = False) -> 
     # Line ends are never part of a mojibake sequence: settling them first spares most
     # documents a second round (a final "\n" would otherwise change after repair).
     text = text.replace("\r\n", "\n").strip("\n")
-    config, settled = fixer_config(profile, text), set()
+    config = fixer_config(profile, text)
+    answers = (known if known is not None else {}).setdefault(config, {})
     for _ in range(_MAX_ROUNDS):
-        repaired = repair_with(text, config, fixes, settled)
+        repaired = repair_with(text, config, fixes, answers)
         text = normalize_text(repaired, keep_indent)
         if text == repaired:
             break
     return text, fixes
 
 
-def normalize_document(doc: Document, config: Config) -> Document:
+def normalize_document(doc: Document, config: Config,
+                       known: dict[ftfy.TextFixerConfig, Known] | None = None) -> Document:
     """Repair and normalise `doc.text`, recording ftfy's fixes in the audit."""
     if not doc.alive or doc.text is None:
         return doc
-    doc.text, doc.audit["fixes"] = clean_to_fixed_point(doc.text, config.repair, config.keeps_indentation)
+    doc.text, doc.audit["fixes"] = clean_to_fixed_point(doc.text, config.repair, config.keeps_indentation, known)
     return doc
+
+
+class Normalizer:
+    """Per-document step (`many` takes a chunk): `normalize_document`, with what ftfy made
+    of each piece shared by the chunk's documents, so a line that recurs in many of them
+    (a wire footer, a copyright line with an entity) goes to ftfy once. Nothing outlives
+    the chunk: memory stays bounded and every chunk is cleaned the same wherever it runs."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def __call__(self, doc: Document) -> Document:
+        return self.many([doc])[0]
+
+    def many(self, docs: list[Document]) -> list[Document]:
+        known: dict[ftfy.TextFixerConfig, Known] = {}
+        for doc in docs:
+            normalize_document(doc, self.config, known)
+        return docs

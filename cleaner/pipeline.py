@@ -21,7 +21,7 @@ from .dedup import Deduplicator, DocumentDeduplicator, count_boilerplate
 from .errors import InputError
 from .fingerprint import Fingerprinter
 from .guards import check_limits
-from .normalize import normalize_document
+from .normalize import Normalizer
 from .parallel import CHUNK_BYTES, CHUNK_DOCS, apply_steps, prepare_in_parallel
 from .read import read_folder
 from .record import Document, batches
@@ -47,7 +47,7 @@ def document_steps(config: Config, keys_only: bool = False) -> list[Step]:
     return [
         partial(decode_document, config=config),
         partial(check_limits, config=config),
-        partial(normalize_document, config=config),
+        Normalizer(config),
         partial(segment_document, config=config),
         Fingerprinter(config, keys_only=keys_only),
     ]

@@ -97,13 +97,17 @@ def _safe_cut(line: str, start: int, limit: int) -> int:
     return end
 
 
-def repair_pass(text: str, config: ftfy.TextFixerConfig, fixes: list[str], settled: set[str]) -> str:
+Known = dict[str, tuple[str, tuple[str, ...]]]  # piece -> (ftfy's fix of it, fix names)
+
+
+def repair_pass(text: str, config: ftfy.TextFixerConfig, fixes: list[str], known: Known) -> str:
     """One pass of ftfy over the lines of `text` that may need it; appends new fix names.
 
     One regex search over the whole text finds the next character ftfy could change, and
     only its line goes to ftfy: the lines between are copied as they are, without a Python
-    step per line. `settled` holds pieces that ftfy (with this config) returns unchanged:
-    ftfy is deterministic, so they are skipped; every piece ftfy returns is added.
+    step per line. `known` holds what ftfy (with this config) made of pieces already seen:
+    ftfy is deterministic, so a piece is given to it once (a document's second round, the
+    same boilerplate line in many documents of a chunk).
     """
     pattern = _MAY_NEED_FIX if config.unescape_html else _MAY_NEED_FIX_NO_HTML
     out, done = [], 0
@@ -112,7 +116,7 @@ def repair_pass(text: str, config: ftfy.TextFixerConfig, fixes: list[str], settl
         start = text.rfind("\n", 0, match.start()) + 1
         end = text.find("\n", match.start()) + 1 or len(text)
         out.append(text[done:start])
-        out.extend(_repair_line(text[start:end], config, fixes, settled))
+        out.extend(_repair_line(text[start:end], config, fixes, known))
         done = end
         match = pattern.search(text, end)
     if not out:
@@ -121,27 +125,29 @@ def repair_pass(text: str, config: ftfy.TextFixerConfig, fixes: list[str], settl
     return "".join(out)
 
 
-def _repair_line(line: str, config: ftfy.TextFixerConfig, fixes: list[str], settled: set[str]) -> Iterator[str]:
+def _repair_line(line: str, config: ftfy.TextFixerConfig, fixes: list[str], known: Known) -> Iterator[str]:
     """ftfy's fix of each piece of one line (with its "\n"), as `repair_pass` describes."""
     for piece in pieces(line, config.max_decode_length):
-        if piece not in settled and may_need_repair(piece, config):
-            fixed, steps = ftfy.fix_and_explain(piece, config)
-            # fix_and_explain loops until its fixes change nothing, so its output is settled
-            # too, unless it gained a line break (then the next pass cuts it differently).
-            if "\n" not in fixed[:-1]:
-                settled.add(fixed)
-            for action, parameter in steps or ():
-                name = f"{action}:{parameter}"
+        if may_need_repair(piece, config):
+            answer = known.get(piece)
+            if answer is None:
+                fixed, steps = ftfy.fix_and_explain(piece, config)
+                answer = known[piece] = (fixed, tuple(f"{action}:{parameter}" for action, parameter in steps or ()))
+                # fix_and_explain loops until its fixes change nothing, so its output is settled
+                # too, unless it gained a line break (then the next pass cuts it differently).
+                if "\n" not in fixed[:-1]:
+                    known.setdefault(fixed, (fixed, ()))
+            piece, names = answer
+            for name in names:
                 if name not in fixes:
                     fixes.append(name)
-            piece = fixed
         yield piece
 
 
-def repair_with(text: str, config: ftfy.TextFixerConfig, fixes: list[str], settled: set[str]) -> str:
+def repair_with(text: str, config: ftfy.TextFixerConfig, fixes: list[str], known: Known) -> str:
     """Repair `text` with `config` until a pass changes nothing."""
     for _ in range(_MAX_PASSES):
-        fixed = repair_pass(text, config, fixes, settled)
+        fixed = repair_pass(text, config, fixes, known)
         if fixed == text:
             break
         text = fixed
@@ -157,4 +163,4 @@ def repair_text(text: str, profile: str = "safe") -> tuple[str, list[str]]:
     if profile == "off":
         return text, []
     fixes: list[str] = []
-    return repair_with(text, fixer_config(profile, text), fixes, set()), fixes
+    return repair_with(text, fixer_config(profile, text), fixes, {}), fixes

@@ -1,12 +1,13 @@
 import json
 import re
 
+import ftfy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 
 from cleaner.config import Config
-from cleaner.normalize import normalize_document, normalize_text, repair_text
+from cleaner.normalize import Normalizer, normalize_document, normalize_text, repair_text
 from cleaner.record import Document
 from tests.helpers import FIXTURES
 
@@ -45,3 +46,19 @@ def _by_regex(text: str, keep_indent: bool) -> str:
 @given(text=st.text(st.sampled_from(" \t\n\u00a0ab."), max_size=60), keep_indent=st.booleans())
 def test_space_and_line_edge_rules_equal_their_regex_definition(text, keep_indent):
     assert normalize_text(text, keep_indent) == _by_regex(text, keep_indent)
+
+
+def test_a_chunk_normalised_at_once_equals_one_document_at_a_time(monkeypatch):
+    """The chunk shares ftfy's answers: a recurring line goes to ftfy once, and every
+    document still records the fixes its own text needed."""
+    texts = ["Caf\u00c3\u00a9 prices rose.\nFish &amp; chips\x03", "Fish &amp; chips\x03\nplain line",
+             "plain only", "<b>bold</b>\nFish &amp; chips\x03", "Fish &amp; chips\x03"]
+    alone = [normalize_document(Document(id=str(i), source=str(i), text=t), Config()) for i, t in enumerate(texts)]
+    calls = []
+    real = ftfy.fix_and_explain
+    monkeypatch.setattr(ftfy, "fix_and_explain", lambda text, config: calls.append(text) or real(text, config))
+    chunk = Normalizer(Config()).many([Document(id=str(i), source=str(i), text=t) for i, t in enumerate(texts)])
+    assert [(d.text, d.audit["fixes"]) for d in chunk] == [(d.text, d.audit["fixes"]) for d in alone]
+    assert chunk[1].audit["fixes"] == ["apply:unescape_html", "apply:remove_control_chars"]
+    assert chunk[3].text == "<b>bold</b>\nFish &amp; chips"  # "<" in the text: entities stay (another config)
+    assert calls.count("Fish &amp; chips\x03") == 2  # once per config, not once per document (3 have it)

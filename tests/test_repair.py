@@ -78,7 +78,7 @@ def test_repair_equals_ftfy_fix_text_run_to_a_fixed_point(text):
     expected = text
     while (fixed := ftfy.fix_text(expected, config)) != expected:
         expected = fixed
-    assert repair_with(text, config, [], set()) == expected
+    assert repair_with(text, config, [], {}) == expected
 
 
 def test_long_line_is_repaired_in_pieces_where_ftfy_cuts_a_sequence():
@@ -97,7 +97,7 @@ def test_long_line_without_spaces_is_cut_between_ascii_characters():
     line = ("abc" + mojibake) * 40
     cuts = list(pieces(line, 50))
     assert "".join(cuts) == line and all(len(c) <= 50 for c in cuts)
-    assert repair_with(line, config, [], set()) == "abcnaïve" * 40
+    assert repair_with(line, config, [], {}) == "abcnaïve" * 40
 
 
 def test_repair_reports_the_fixes_it_applied():
