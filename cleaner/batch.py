@@ -76,6 +76,8 @@ class IndexWindow:
             return self.index.find(fp)
         exact = before.exact if before.exact >= 0 else self._exact.get(key_int(fp.key), -1)
         keys = self.bands.shared.get(id(fp))
+        if exact < 0 and not keys and not before.candidates:
+            return None  # what verify would say, without the call (most paragraphs of a corpus)
         if exact >= 0 or not keys:
             return self.index.verify(fp, Found(exact, before.candidates))
         since = sorted({slot for key in keys for slot in self._by_band.get(key, ())})
