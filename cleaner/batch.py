@@ -63,9 +63,11 @@ class IndexWindow:
     """`index` as a batch of queries (`fps`) sees it while the batch adds to it; all
     additions must go through `add_many` until the batch is done."""
 
-    def __init__(self, index: SimilarityIndex, fps: Sequence[Fingerprint]) -> None:
+    def __init__(self, index: SimilarityIndex, fps: Sequence[Fingerprint], bands: BandKeys | None = None) -> None:
+        """`bands`: the BandKeys of `fps` (or of more fingerprints with the same signed
+        ones) by this index's banding, when the caller has them already."""
         self.index = index
-        self.bands = BandKeys(index.banding, fps)
+        self.bands = bands if bands is not None else BandKeys(index.banding, fps)
         self._before = dict(zip(map(id, fps), index.lookup(fps, self.bands.of(fps)), strict=True))
         self._exact: dict[int, int] = {}  # exact key -> earliest slot added since
         self._by_band: dict[int, list[int]] = {}  # shared band key -> slots added since

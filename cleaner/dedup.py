@@ -112,7 +112,8 @@ class Deduplicator:
         self.boilerplate = boilerplate or {}
         self._signer = Fingerprinter(config).signature
         self.corpus = paragraph_index(config, self._signer) if config.scope == "corpus" else None
-        self._banding = Banding(config.threshold, config.num_perm, config.lsh_recall, config.seed)
+        self._banding = self.corpus.banding if self.corpus is not None else \
+            Banding(config.threshold, config.num_perm, config.lsh_recall, config.seed)
         self.documents = DocumentDeduplicator(config)
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
@@ -143,10 +144,13 @@ class Deduplicator:
         keys of their paragraphs for the repeats inside each one."""
         with_words = [p.fingerprint for doc in docs for p in doc.paragraphs
                       if p.fingerprint is not None and p.fingerprint.words]
+        bands = BandKeys(self._banding, with_words)
         corpus = None
         if self.corpus is not None:
-            corpus = IndexWindow(self.corpus, [fp for fp in with_words if fp.words >= self.config.min_words])
-        return self.documents.window(docs), corpus, BandKeys(self._banding, with_words)
+            # The same band keys serve the corpus window: only paragraphs of min_words or more
+            # are signed, so both sets have the same signed fingerprints.
+            corpus = IndexWindow(self.corpus, [fp for fp in with_words if fp.words >= self.config.min_words], bands)
+        return self.documents.window(docs), corpus, bands
 
     def _decide(self, doc: Document, documents: IndexWindow | None, corpus: IndexWindow | None,
                 bands: BandKeys) -> None:
