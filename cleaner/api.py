@@ -46,7 +46,7 @@ class Cleaner:
     """
 
     def __init__(self, config: Config | None = None, keep_log: bool = True,
-                 boilerplate: Mapping[bytes, int] | None = None, accounts: Accounts | None = None) -> None:
+                 boilerplate: Mapping[int, int] | None = None, accounts: Accounts | None = None) -> None:
         self.config = config or Config()
         self.keep_log = keep_log
         self.report = Report()
@@ -152,7 +152,7 @@ def clean_records(
 
 
 def _clean_records_locked(src: Path | BinaryIO, dst: Path | BinaryIO, config: Config, log_dir: Path,
-                          out_format: str, compression: str, boilerplate: Mapping[bytes, int] | None,
+                          out_format: str, compression: str, boilerplate: Mapping[int, int] | None,
                           on_document: Callable[[Document], None] | None) -> Report:
     (log_dir / SUCCESS).unlink(missing_ok=True)
     if isinstance(dst, Path):
@@ -179,7 +179,7 @@ def _clean_records_locked(src: Path | BinaryIO, dst: Path | BinaryIO, config: Co
     return _finish(cleaner.report, log_dir, config, accounts)
 
 
-def boilerplate_counts(src: Path | BinaryIO, config: Config) -> dict[bytes, int] | None:
+def boilerplate_counts(src: Path | BinaryIO, config: Config) -> dict[int, int] | None:
     """The first pass of --boilerplate-min-docs over files or folders (None when it is off);
     a stream cannot be read twice, so it is refused before anything is written."""
     if not config.boilerplate_min_docs:

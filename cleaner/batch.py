@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .fingerprint import jaccard
-from .index import Banding, Found, Match, SimilarityIndex, key_int, signed
+from .index import Banding, Found, Match, SimilarityIndex, signed
 from .record import Fingerprint, Ref
 
 Signer = Callable[[np.ndarray], np.ndarray]
@@ -76,7 +76,7 @@ class IndexWindow:
         before = self._before.get(id(fp))
         if before is None:  # not one of the batch's queries: ask the index itself
             return self.index.find(fp)
-        exact = before.exact if before.exact >= 0 else self._exact.get(key_int(fp.key), -1)
+        exact = before.exact if before.exact >= 0 else self._exact.get(fp.key, -1)
         keys = self.bands.shared.get(id(fp))
         if exact < 0 and not keys and not before.candidates:
             return None  # what verify would say, without the call (most paragraphs of a corpus)
@@ -89,7 +89,7 @@ class IndexWindow:
         first = len(self.index)
         self.index.add_many(refs, fps, self.bands.of(fps))
         for slot, fp in enumerate(fps, first):
-            self._exact.setdefault(key_int(fp.key), slot)
+            self._exact.setdefault(fp.key, slot)
             for key in self.bands.shared.get(id(fp), ()):
                 self._by_band.setdefault(key, []).append(slot)
 
@@ -105,7 +105,7 @@ class InDocumentRepeats:
         self.threshold = threshold
         self._signer = signer
         self._shared = bands.shared
-        self._exact: dict[bytes, Ref] = {}
+        self._exact: dict[int, Ref] = {}
         self._by_band: dict[int, list[tuple[int, Ref, Fingerprint]]] = {}  # (order added, ...)
         self._added = 0
 

@@ -104,7 +104,7 @@ class Deduplicator:
     BATCH_BYTES = 1 << 20  # ... and at most this much input past the first (memory stays flat)
     _batch: tuple[set[int], tuple] | None = None  # (ids of its documents, their windows) during a batch
 
-    def __init__(self, config: Config, boilerplate: Mapping[bytes, int] | None = None) -> None:
+    def __init__(self, config: Config, boilerplate: Mapping[int, int] | None = None) -> None:
         if config.boilerplate_min_docs and boilerplate is None:
             raise UsageError("boilerplate_min_docs needs a first pass over the input: pass "
                              "boilerplate=find_boilerplate(...), or clean files or folders, not a stream")
@@ -186,7 +186,7 @@ class Deduplicator:
         return None
 
 
-def count_boilerplate(docs: Iterable[Document], config: Config) -> dict[bytes, int]:
+def count_boilerplate(docs: Iterable[Document], config: Config) -> dict[int, int]:
     """First pass of `--boilerplate-min-docs`: exact paragraph key -> number of documents.
 
     `docs` must be fingerprinted (paragraph keys are enough) and document-deduplicated
@@ -199,10 +199,10 @@ def count_boilerplate(docs: Iterable[Document], config: Config) -> dict[bytes, i
         if doc.alive:
             distinct = {p.fingerprint.key for p in doc.paragraphs
                         if p.fingerprint is not None and p.fingerprint.words >= config.min_words}
-            keys.extend(int.from_bytes(key, "little") for key in sorted(distinct))
+            keys.extend(sorted(distinct))
     values, counts = np.unique(np.frombuffer(keys, dtype=np.uint64), return_counts=True)
     frequent = counts >= max(config.boilerplate_min_docs, 2)
-    return {int(key).to_bytes(8, "little"): int(n)
+    return {int(key): int(n)
             for key, n in zip(values[frequent].tolist(), counts[frequent].tolist(), strict=True)}
 
 

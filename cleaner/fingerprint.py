@@ -41,9 +41,9 @@ def words(text: str) -> list[bytes]:
     return [word.encode("utf-8", "surrogatepass") for word in _WORD.findall(text.casefold())]
 
 
-def exact_key(tokens: list[bytes]) -> bytes:
+def exact_key(tokens: list[bytes]) -> int:
     """A 64-bit key of the word sequence, the key exact repeats are compared on."""
-    return sequence_keys(word_hashes(tokens), np.array([len(tokens)], dtype=np.int64)).tobytes()
+    return int(sequence_keys(word_hashes(tokens), np.array([len(tokens)], dtype=np.int64))[0])
 
 
 def shingle_hashes(tokens: list[str], n: int) -> np.ndarray:
@@ -166,5 +166,5 @@ class Fingerprinter:
 
 def _keyed(hashes: np.ndarray, lengths: np.ndarray) -> list[Fingerprint]:
     """A Fingerprint with its exact key for each run of `lengths` words of `hashes`."""
-    keys = sequence_keys(hashes, lengths).tobytes()
-    return [Fingerprint(key=keys[8 * i:8 * i + 8], words=n) for i, n in enumerate(lengths.tolist())]
+    keys = sequence_keys(hashes, lengths).tolist()
+    return [Fingerprint(key=key, words=n) for key, n in zip(keys, lengths.tolist(), strict=True)]

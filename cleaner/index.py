@@ -265,7 +265,7 @@ class SimilarityIndex:
 
         `band_keys`: `banding.keys` of the signatures of those `fps` that have one (and
         shingles), in order, when the caller has them already."""
-        keys = np.array([key_int(fp.key) for fp in fps], dtype=np.uint64)
+        keys = np.array([fp.key for fp in fps], dtype=np.uint64)
         exact = [-1] * len(fps)
         positions, slots = self._exact.lookup((keys & _SLOT_MASK).astype(np.uint32))
         if len(slots):
@@ -314,7 +314,7 @@ class SimilarityIndex:
                 self._documents.append((ref.source, ref.id))
             self._document_of.append(len(self._documents) - 1)
             self._paragraph_of.append(-1 if ref.paragraph is None else ref.paragraph)
-        keys = [key_int(fp.key) for fp in fps]
+        keys = [fp.key for fp in fps]
         self._keys.extend(keys)
         slots = np.arange(first, first + len(fps), dtype=np.uint64)
         self._exact.add_many(np.array(keys, dtype=np.uint64), slots)  # the table keeps the low 32 bits
@@ -341,8 +341,3 @@ class SimilarityIndex:
 def signed(fp: Fingerprint) -> bool:
     """True if `fp` is compared fuzzily (has a MinHash signature and shingles)."""
     return fp.signature is not None and fp.shingles is not None
-
-
-def key_int(key: bytes) -> int:
-    """The 64-bit integer of an exact key (its first 8 bytes), as the index stores it."""
-    return int.from_bytes(key[:8], "little")

@@ -78,7 +78,7 @@ def reject_policy(config: Config) -> Stage:
 
 
 def clean_documents(
-    docs: Iterable[Document], config: Config, boilerplate: Mapping[bytes, int] | None = None
+    docs: Iterable[Document], config: Config, boilerplate: Mapping[int, int] | None = None
 ) -> Iterator[Document]:
     """Decode, repair, segment and deduplicate documents; every one comes out, decided.
 
@@ -88,7 +88,7 @@ def clean_documents(
     return run(docs, prepare(document_steps(config)), Deduplicator(config, boilerplate))
 
 
-def find_boilerplate(docs: Iterable[Document], config: Config) -> dict[bytes, int]:
+def find_boilerplate(docs: Iterable[Document], config: Config) -> dict[int, int]:
     """The first pass of --boilerplate-min-docs: paragraph keys found in enough documents.
 
     Prepares and document-deduplicates `docs` as the second pass will (paragraph keys
@@ -109,7 +109,7 @@ def clean_text(text: str, config: Config | None = None) -> str:
     return doc.cleaned_text() if doc.alive else ""
 
 
-def _boilerplate(src: Path, config: Config) -> dict[bytes, int] | None:
+def _boilerplate(src: Path, config: Config) -> dict[int, int] | None:
     """The first pass's boilerplate counts, when asked for (a resumed run has them in its checkpoint)."""
     return find_boilerplate(read_folder(src, config), config) if config.boilerplate_min_docs else None
 

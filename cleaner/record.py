@@ -57,7 +57,7 @@ class Fingerprint:
     MinHash candidate by its true Jaccard similarity; `signature` the MinHash hash values.
     """
 
-    key: bytes
+    key: int  # 64-bit, of the word sequence (cleaner.sketch.sequence_keys)
     words: int
     shingles: np.ndarray | None = None
     signature: np.ndarray | None = None
