@@ -114,13 +114,14 @@ def check_writable(dst: Path) -> None:
         raise UsageError(f"{dst}: cannot write to the output folder: {err.strerror or err}") from err
 
 
-def safe_output_path(root: Path, name: str, real_root: str | None = None) -> Path:
+def safe_output_path(root: Path, name: str, real_root: str | None = None, safe_folders: set[str] | None = None) -> Path:
     """`root / name` for a relative POSIX name that stays inside `root`, else UnsafePathError.
 
     Refused: empty names, absolute paths, `.`/`..`/empty components, NUL, the reserved state
     folder `.cleaner` as first component, and a path that leaves `root` through a link
     already inside it. Use it for every output path built from a file name or record id;
-    a caller writing many pass `real_root=os.path.realpath(root)` once.
+    a caller writing many passes `real_root=os.path.realpath(root)` once, and a set in
+    which the folders found safe are kept, so each folder's links are resolved once.
     """
     problem = None
     parts = name.split("/")
@@ -136,10 +137,15 @@ def safe_output_path(root: Path, name: str, real_root: str | None = None) -> Pat
         problem = f"{STATE_DIR}/ is reserved for cleaner's own logs"
     if problem is None:
         target = root / name
+        folder = name.rpartition("/")[0]
+        if safe_folders is not None and folder in safe_folders:
+            return target
         real_parent = Path(os.path.realpath(target.parent))
         if not _is_within(real_parent, Path(real_root or os.path.realpath(root))):
             problem = "leads outside the output folder through a link"
         else:
+            if safe_folders is not None:
+                safe_folders.add(folder)
             return target
     raise UnsafePathError(name, f"unsafe output path ({problem})")
 

@@ -225,6 +225,7 @@ class FolderWriter:
         self.tmp = self.state / "tmp"
         self.tmp.mkdir(exist_ok=True)
         self._real_dst = os.path.realpath(dst)
+        self._safe_folders: set[str] = set()  # relative folders whose links were resolved inside DST
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
@@ -242,7 +243,7 @@ class FolderWriter:
     def _target(self, doc: Document) -> Path | None:
         """Where `doc` goes, or None after rejecting it (`unsafe_path`) if its name would leave DST."""
         try:
-            return safe_output_path(self.dst, doc.source, self._real_dst)
+            return safe_output_path(self.dst, doc.source, self._real_dst, self._safe_folders)
         except UnsafePathError as err:
             doc.reject = Reject("unsafe_path", err.reason)
             return None

@@ -172,6 +172,19 @@ def test_output_path_through_a_link_out_of_the_destination_is_refused(tmp_path: 
     assert safe_output_path(tmp_path / "out", "fine/x.txt") == tmp_path / "out/fine/x.txt"
 
 
+def test_a_writer_resolves_each_output_folder_once_and_still_refuses_each_link(tmp_path: Path):
+    (tmp_path / "out" / "fine").mkdir(parents=True)
+    (tmp_path / "out" / "escape").symlink_to(tmp_path, target_is_directory=True)
+    safe: set[str] = set()
+    for name in ("fine/a.txt", "fine/b.txt", "top.txt"):
+        assert safe_output_path(tmp_path / "out", name, safe_folders=safe) == tmp_path / "out" / name
+    assert safe == {"fine", ""}
+    for _ in range(2):
+        with pytest.raises(UnsafePathError, match="through a link"):
+            safe_output_path(tmp_path / "out", "escape/x.txt", safe_folders=safe)
+    assert "escape" not in safe
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(["a", "..", ".", "", ".cleaner", "b.txt", "/", "\x00", "é"]), max_size=6))
 def test_a_safe_output_path_always_stays_inside_the_destination(parts):
