@@ -44,10 +44,10 @@ class BandKeys:
         self.shared: dict[int, list[int]] = {}
         if len(rows) < 2:
             return
-        owner = np.repeat(np.arange(len(rows)), self.keys.shape[1])
-        flat = self.keys.ravel()
-        order = np.lexsort((owner, flat))
-        flat, owner = flat[order], owner[order]
+        # Every (key, row) as one uint64, sorted: equal keys side by side, one sort, no lexsort.
+        owner = np.repeat(np.arange(len(rows), dtype=np.uint64), self.keys.shape[1])
+        packed = np.sort((self.keys.ravel().astype(np.uint64) << np.uint64(32)) | owner)
+        flat, owner = packed >> np.uint64(32), (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
         across = np.flatnonzero((flat[1:] == flat[:-1]) & (owner[1:] != owner[:-1]))
         if len(across):
             for row in np.union1d(owner[across], owner[across + 1]).tolist():

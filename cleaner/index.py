@@ -163,10 +163,10 @@ class KeyTable:
         the search for sorted needles); only keys present there are searched for their end.
         """
         pending = self._sorted_pending()  # first: it marks the waiting entries in the filter
-        order = np.argsort(keys, kind="stable")
-        low = keys[order].astype(np.uint64) << _SHIFT
-        maybe = self._may_hold(low)
-        order, low = order[maybe], low[maybe]
+        low = keys.astype(np.uint64) << _SHIFT
+        maybe = np.flatnonzero(self._may_hold(low))  # then only the keys that may be present
+        order = maybe[np.argsort(low[maybe])]  # are sorted (equal keys in any order: callers take a min or a set)
+        low = low[order]
         positions, slots = [], []
         for run in (*self._runs, pending) if len(pending) else self._runs:
             begin = np.searchsorted(run, low)
