@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 import contextlib
+import ctypes
 import dataclasses
 import itertools
 import multiprocessing
@@ -48,6 +49,7 @@ IN_FLIGHT = 2
 _KEPT_HERE = ("id", "source", "metadata", "bytes_in")
 _STEP_FIELDS = tuple(f.name for f in dataclasses.fields(Document) if f.name not in _KEPT_HERE)
 ORPHAN_CHECK_SECONDS = 0.5
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def available_cores() -> int:
@@ -191,11 +193,22 @@ def _context() -> multiprocessing.context.BaseContext:
 
 def _init_worker(parent: int) -> None:
     """In each worker: Ctrl-C is the main process's business (it stops the workers); and a
-    worker whose main process is gone (kill -9) exits instead of waiting for work forever."""
+    worker whose main process is gone (kill -9) exits at once instead of waiting for work.
+
+    At once matters: a forked worker holds copies of its parent's file descriptors, the
+    output folder's lock among them, so while it lives a resume started right after a
+    kill -9 finds the folder locked. On Linux the kernel kills the worker with its parent
+    (`PR_SET_PDEATHSIG`); elsewhere, and as a fallback, a thread polls for the parent.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the handler a forked CLI may have set
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before that took effect
+        os._exit(1)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="cleaner-orphan-check").start()
 
 

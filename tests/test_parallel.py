@@ -245,6 +245,12 @@ def test_workers_exit_when_the_main_process_is_killed_outright(tmp_path: Path):
         assert run.poll() is None, "finished before its workers could be seen"
         run.kill()  # SIGKILL: no handler, no cleanup in the main process
         run.wait(timeout=10)
+        # At once, as a user or a supervisor would: the workers held copies of the output
+        # folder's lock, and must not keep it past their parent's death.
+        resumed = subprocess.run([sys.executable, "-m", "cleaner", "clean", "--resume", "--workers", "2",
+                                  str(src), str(dst)], capture_output=True, text=True, timeout=120)
+        assert resumed.returncode == 1, resumed.stderr  # 1: the corpus's empty file is rejected
+        assert (dst / ".cleaner" / "_SUCCESS").is_file()
         deadline = time.monotonic() + 10
         while processes_mentioning(str(dst)) and time.monotonic() < deadline:
             time.sleep(0.1)
