@@ -13,7 +13,8 @@ gives them and the output is the same, byte for byte.
   safe point (between chunks), then the queued chunks are dropped, the workers finish the
   chunk in hand and exit, and KeyboardInterrupt is raised. An exception in a step is
   raised in the main process with its own type. Either way no worker outlives the stage,
-  and a worker whose main process was killed outright exits within a second.
+  and a worker whose main process was killed outright dies with it (Linux; elsewhere
+  within a second), so it never holds the output folder's lock past its parent.
 - Results come back as columns (`pack`/`unpack`): one list per field and one numpy array
   per array field for a whole chunk, not thousands of small pickled objects (5x less CPU
   on both sides for the BBC corpus).
