@@ -61,7 +61,15 @@ class BandKeys:
 
 class IndexWindow:
     """`index` as a batch of queries (`fps`) sees it while the batch adds to it; all
-    additions must go through `add_many` until the batch is done."""
+    additions must go through `add_many` until the batch is done, and `flush` must be
+    called then (and before anything else looks the index up, a checkpoint included).
+
+    What the batch adds is stored in the index at once (`SimilarityIndex.append`: its
+    references and shingles, which verification needs), but entered in the index's key
+    tables only by `flush`, in one call for the whole batch: the batch's own queries never
+    look there for it (they were looked up when the batch began, and what the batch added
+    since is found through the dicts here), so only the cost changes.
+    """
 
     def __init__(self, index: SimilarityIndex, fps: Sequence[Fingerprint], bands: BandKeys | None = None) -> None:
         """`bands`: the BandKeys of `fps` (or of more fingerprints with the same signed
@@ -71,10 +79,13 @@ class IndexWindow:
         self._before = dict(zip(map(id, fps), index.lookup(fps, self.bands.of(fps)), strict=True))
         self._exact: dict[int, int] = {}  # exact key -> earliest slot added since
         self._by_band: dict[int, list[int]] = {}  # shared band key -> slots added since
+        self._unkeyed: list[Fingerprint] = []  # added since, not yet in the index's key tables
+        self._first_unkeyed = len(index)
 
     def find(self, fp: Fingerprint) -> Match | None:
         before = self._before.get(id(fp))
         if before is None:  # not one of the batch's queries: ask the index itself
+            self.flush()
             return self.index.find(fp)
         exact = before.exact if before.exact >= 0 else self._exact.get(fp.key, -1)
         keys = self.bands.shared.get(id(fp))
@@ -86,12 +97,19 @@ class IndexWindow:
         return self.index.verify(fp, Found(exact, before.candidates + since))  # older slots first
 
     def add_many(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> None:
-        first = len(self.index)
-        self.index.add_many(refs, fps, self.bands.of(fps))
+        first = self.index.append(refs, fps)
+        self._unkeyed.extend(fps)
         for slot, fp in enumerate(fps, first):
             self._exact.setdefault(fp.key, slot)
             for key in self.bands.shared.get(id(fp), ()):
                 self._by_band.setdefault(key, []).append(slot)
+
+    def flush(self) -> None:
+        """Enter everything the batch added so far in the index's key tables, in one call."""
+        if self._unkeyed:
+            self.index.key(self._first_unkeyed, self._unkeyed, self.bands.of(self._unkeyed))
+            self._first_unkeyed += len(self._unkeyed)
+            self._unkeyed = []
 
 
 class InDocumentRepeats:

@@ -126,17 +126,34 @@ class Deduplicator:
                         self.decide(doc)
                     yield doc
             finally:
+                self._flush()
                 self._batch = None
 
     def decide(self, doc: Document) -> None:
         """Decide one document. Inside the stage, the index lookups for the batch holding
         `doc` were made at once when the batch began; the result is the same."""
         batch = self._batch
-        windows = batch[1] if batch is not None and id(doc) in batch[0] else self._windows([doc])
+        if batch is not None and id(doc) in batch[0]:
+            self._decide(doc, *batch[1])
+            return
+        self._flush()  # a document from outside the batch looks the whole index up
+        windows = self._windows([doc])
         self._decide(doc, *windows)
+        for window in windows[:2]:
+            if window is not None:
+                window.flush()
+
+    def _flush(self) -> None:
+        """Enter what the current batch added in the indexes' key tables (see IndexWindow)."""
+        if self._batch is not None:
+            for window in self._batch[1][:2]:
+                if window is not None:
+                    window.flush()
 
     def __getstate__(self) -> dict:
-        # A checkpoint holds the indexes; the batch's lookups are redone after a resume.
+        # A checkpoint holds the indexes, complete: what the batch added so far is keyed
+        # first. The batch's lookups are redone after a resume.
+        self._flush()
         return {**self.__dict__, "_batch": None}
 
     def _windows(self, docs: list[Document]) -> tuple[IndexWindow | None, IndexWindow | None, BandKeys]:

@@ -308,22 +308,33 @@ class SimilarityIndex:
 
     def add_many(self, refs: Sequence[Ref], fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> None:
         """Remember kept texts, in order; their band keys (as in `lookup`) go in in one pass."""
+        self.key(self.append(refs, fps), fps, band_keys)
+
+    def append(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> int:
+        """The first half of `add_many`: store the texts' references, exact keys and shingles
+        (`ref`, `shingles` and `verify` know them at once); return the first one's slot. They
+        are found by `lookup` only once `key` has entered them in the key tables, which a
+        batch (cleaner.batch) does once for all it added."""
         first = len(self._document_of)
         for ref in refs:
             if not self._documents or self._documents[-1] != (ref.source, ref.id):
                 self._documents.append((ref.source, ref.id))
             self._document_of.append(len(self._documents) - 1)
             self._paragraph_of.append(-1 if ref.paragraph is None else ref.paragraph)
-        keys = [fp.key for fp in fps]
-        self._keys.extend(keys)
-        slots = np.arange(first, first + len(fps), dtype=np.uint64)
-        self._exact.add_many(np.array(keys, dtype=np.uint64), slots)  # the table keeps the low 32 bits
-        sketched = []
-        for i, fp in enumerate(fps):
+        self._keys.extend(fp.key for fp in fps)
+        for fp in fps:
             if fp.signature is not None and fp.shingles is not None:  # signed(fp), inline: called per entry
-                sketched.append(i)
                 self._shingles.frombytes(np.asarray(fp.shingles, dtype=np.uint32).tobytes())
             self._offsets.append(len(self._shingles))
+        return first
+
+    def key(self, first: int, fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> None:
+        """The second half: enter `fps`, appended at slots `first`, `first + 1`, ..., in the
+        exact-key and band-key tables (`band_keys`: those of the signed ones, if known)."""
+        slots = np.arange(first, first + len(fps), dtype=np.uint64)
+        keys = np.array([fp.key for fp in fps], dtype=np.uint64)
+        self._exact.add_many(keys, slots)  # the table keeps the low 32 bits
+        sketched = [i for i, fp in enumerate(fps) if signed(fp)]
         if sketched:
             if band_keys is None:
                 band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched]))

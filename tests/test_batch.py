@@ -5,6 +5,7 @@ The reference below is the per-paragraph algorithm the batches replace: a fresh
 index for every paragraph. Every decision, similarity and `duplicate_of` must be equal.
 """
 
+import pickle
 import random
 
 from hypothesis import given, settings
@@ -118,3 +119,24 @@ def test_key_table_lookup_of_many_keys_returns_every_slot_of_each(batches, queri
     for position, slot in zip(positions.tolist(), slots.tolist(), strict=True):
         found.setdefault(position, []).append(slot)
     assert found == {i: reference[key] for i, key in enumerate(queries) if key in reference}
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), documents=st.integers(2, 40), cut=st.floats(0, 1))
+def test_a_checkpoint_taken_inside_a_batch_resumes_to_the_same_decisions(seed, documents, cut):
+    """What a resume does: the deduplicator is pickled between two documents of a batch,
+    and the rest of the input goes to the unpickled one. What the batch added before the
+    cut must be in the pickled indexes (its key tables are filled at the end of a batch)."""
+    config = Config(min_words=4)
+    texts = corpus(seed, documents)
+    expected = prepared(texts, config)
+    reference_decisions(expected, config)
+    docs, at = prepared(texts, config), max(1, int(cut * len(texts)))
+    dedup = Deduplicator(config)
+    stage = dedup(iter(docs))
+    for _ in range(at):
+        next(stage)
+    resumed = pickle.loads(pickle.dumps(dedup))
+    stage.close()
+    assert len(list(resumed(iter(docs[at:])))) == len(docs) - at
+    assert outcome(docs) == outcome(expected)
