@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fingerprint import jaccard
+from .keytable import SHIFT, SLOT_MASK, KeyTable
 from .record import Fingerprint, Ref
 
 
@@ -60,141 +61,6 @@ def lsh_bands(threshold: float, num_perm: int, recall: float) -> tuple[int, int]
 def candidate_probability(similarity: float, bands: int, rows: int) -> float:
     """Chance that two sets with this Jaccard similarity share at least one LSH band."""
     return 1.0 - (1.0 - similarity**rows) ** bands
-
-
-class KeyTable:
-    """32-bit key -> slots, compact: sorted numpy runs merged like an LSM tree.
-
-    Each entry is one uint64, `key << 32 | slot`, so a sorted run orders entries by key
-    and then by slot (oldest first). New entries wait as they were added and are packed
-    and sorted at the next lookup (callers look up once per batch of documents); every
-    `FLUSH` entries they become a run, and a run absorbs the next one while that is at
-    least 1/MERGE of its size (a stable sort of two sorted runs is a linear merge), so
-    there are O(log(n / FLUSH)) runs. An entry costs 8 bytes (16 while two runs merge).
-    `lookup` answers many keys with one search per run.
-
-    Most keys looked up are in no run (a band key of a new paragraph), so a bitmap says
-    first which keys may be present: one bit per bucket of keys (their top bits), with
-    FILTER_BITS buckets an entry, so about 1 in 9 absent keys pass. It costs 1 byte an entry
-    and spares the runs' binary searches for the rest.
-    """
-
-    FLUSH = 8192
-    MERGE = 4  # a run absorbs the next while that is at least 1/MERGE of its size
-    FILTER_BITS = 8  # bitmap bits per entry; the bitmap doubles when entries pass 1/8 of it
-
-    def __init__(self) -> None:
-        self._waiting: list[tuple[np.ndarray, np.ndarray]] = []  # (keys, slots) as added
-        self._pending = np.empty(0, dtype=np.uint64)  # packed and sorted, not yet a run
-        self._count = 0  # entries in both
-        self._runs: list[np.ndarray] = []
-        self._filter = np.zeros(1 << 14, dtype=np.uint8)  # 2**17 buckets of keys
-        self._filter_shift = np.uint64(64 - 17)  # packed entry (key << 32 | slot) -> its bucket
-        self._entries = 0  # in the runs and pending, all marked in the filter
-
-    def add(self, keys: np.ndarray, slot: int) -> None:
-        self.add_many(keys.reshape(1, -1), np.array([slot], dtype=np.uint64))
-
-    def add_many(self, keys: np.ndarray, slots: np.ndarray) -> None:
-        """Store slots[i] under keys[i] (a key, or a row of keys). Only the low 32 bits of
-        a key count. Kept as given until the next lookup or `FLUSH` entries: an add costs
-        no numpy work, and a lookup after many adds packs and sorts them at once."""
-        self._waiting.append((keys, slots))
-        self._count += keys.size
-        if self._count >= self.FLUSH:
-            self._runs.append(self._sorted_pending())
-            self._pending, self._count = self._pending[:0], 0
-            while len(self._runs) > 1 and self.MERGE * len(self._runs[-1]) >= len(self._runs[-2]):
-                last = self._runs.pop()
-                self._runs[-1] = _merge(self._runs[-1], last)
-
-    def _sorted_pending(self) -> np.ndarray:
-        """Every entry not in a run, packed (`key << 32 | slot`) and sorted."""
-        if self._waiting:
-            widths = {keys.size // max(1, len(slots)) for keys, slots in self._waiting}
-            if len(widths) == 1:  # one concatenation: every add had as many keys per slot
-                groups = [(np.concatenate([k.reshape(len(s), -1) for k, s in self._waiting]),
-                           np.concatenate([s for _, s in self._waiting]))]
-            else:
-                groups = [(k.reshape(len(s), -1), s) for k, s in self._waiting]
-            packed = [((keys.astype(np.uint64) << _SHIFT) | slots.astype(np.uint64)[:, None]).ravel()
-                      for keys, slots in groups]
-            new = np.concatenate(packed)
-            new.sort()
-            self._mark(new)
-            self._pending, self._waiting = _merge(self._pending, new), []
-        return self._pending
-
-    def _mark(self, new: np.ndarray) -> None:
-        """Set the filter bits of newly packed entries; double the bitmap (and mark every
-        entry again) while it has fewer than FILTER_BITS bits an entry."""
-        self._entries += len(new)
-        buckets = len(self._filter) * 8
-        if self._entries * self.FILTER_BITS <= buckets or buckets >= 1 << 32:
-            self._set_bits(new)
-            return
-        while self._entries * self.FILTER_BITS > buckets and buckets < 1 << 32:
-            buckets *= 2
-        self._filter = np.zeros(buckets // 8, dtype=np.uint8)
-        self._filter_shift = np.uint64(65 - buckets.bit_length())
-        for entries in (*self._runs, self._pending, new):
-            self._set_bits(entries)
-
-    def _set_bits(self, entries: np.ndarray) -> None:
-        for start in range(0, len(entries), self.FLUSH * 64):  # bounded temporaries
-            bucket = entries[start:start + self.FLUSH * 64] >> self._filter_shift
-            bits = np.left_shift(1, bucket & np.uint64(7)).astype(np.uint8)
-            np.bitwise_or.at(self._filter, bucket >> np.uint64(3), bits)
-
-    def _may_hold(self, low: np.ndarray) -> np.ndarray:
-        """False for keys (given as `key << 32`) that are surely neither in a run nor pending."""
-        bucket = low >> self._filter_shift
-        return (self._filter[bucket >> np.uint64(3)] >> (bucket & np.uint64(7)).astype(np.uint8)) & 1 == 1
-
-    def get(self, keys: np.ndarray) -> list[int]:
-        """Every slot stored under any of `keys`; for a single key, oldest first."""
-        return self.lookup(keys)[1].tolist()
-
-    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(positions, slots): slots[j] is stored under keys[positions[j]]; each key's slots
-        come oldest first (runs oldest first, then the buffer).
-
-        Per run, one search of the sorted keys finds where each would start (numpy narrows
-        the search for sorted needles); only keys present there are searched for their end.
-        """
-        pending = self._sorted_pending()  # first: it marks the waiting entries in the filter
-        low = keys.astype(np.uint64) << _SHIFT
-        maybe = np.flatnonzero(self._may_hold(low))  # then only the keys that may be present
-        order = maybe[np.argsort(low[maybe])]  # are sorted (equal keys in any order: callers take a min or a set)
-        low = low[order]
-        positions, slots = [], []
-        for run in (*self._runs, pending) if len(pending) else self._runs:
-            begin = np.searchsorted(run, low)
-            present = (run[np.minimum(begin, len(run) - 1)] >> _SHIFT) == (low >> _SHIFT)
-            present &= begin < len(run)
-            if not present.any():
-                continue
-            hit = np.flatnonzero(present)
-            begin = begin[hit]
-            counts = np.searchsorted(run, low[hit] | _SLOT_MASK) - begin  # slots 0 .. 2**32 - 2
-            # Every index begin .. end - 1 of each present key's range, flat.
-            offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-            slots.append(run[np.repeat(begin, counts) + offsets] & _SLOT_MASK)
-            positions.append(np.repeat(order[hit], counts))
-        if not slots:
-            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.uint64)
-        return np.concatenate(positions), np.concatenate(slots)
-
-
-def _merge(older: np.ndarray, newer: np.ndarray) -> np.ndarray:
-    """Two sorted runs as one: a stable sort (timsort) of their concatenation is a linear merge."""
-    merged = np.concatenate([older, newer])
-    merged.sort(kind="stable")
-    return merged
-
-
-_SHIFT = np.uint64(32)
-_SLOT_MASK = np.uint64(0xFFFFFFFF)
 
 
 class Banding:
@@ -267,7 +133,7 @@ class SimilarityIndex:
         shingles), in order, when the caller has them already."""
         keys = np.array([fp.key for fp in fps], dtype=np.uint64)
         exact = [-1] * len(fps)
-        positions, slots = self._exact.lookup((keys & _SLOT_MASK).astype(np.uint32))
+        positions, slots = self._exact.lookup((keys & SLOT_MASK).astype(np.uint32))
         if len(slots):
             same = np.frombuffer(self._keys, dtype=np.uint64)[slots.astype(np.intp)] == keys[positions]
             for position, slot in zip(positions[same].tolist(), slots[same].tolist(), strict=True):
@@ -280,8 +146,8 @@ class SimilarityIndex:
                 band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched]))
             positions, slots = self._bands.lookup(band_keys.ravel())
         if sketched and len(slots):
-            pairs = np.unique((positions // self.bands).astype(np.uint64) << _SHIFT | slots)
-            for row, slot in zip((pairs >> _SHIFT).tolist(), (pairs & _SLOT_MASK).tolist(), strict=True):
+            pairs = np.unique((positions // self.bands).astype(np.uint64) << SHIFT | slots)
+            for row, slot in zip((pairs >> SHIFT).tolist(), (pairs & SLOT_MASK).tolist(), strict=True):
                 candidates[sketched[row]].append(slot)
         return [Found(e, c) for e, c in zip(exact, candidates, strict=True)]
 

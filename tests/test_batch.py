@@ -10,12 +10,10 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import numpy as np
 
 from cleaner.config import Config
 from cleaner.dedup import Deduplicator, DocumentDeduplicator, paragraph_index
 from cleaner.fingerprint import Fingerprinter
-from cleaner.index import KeyTable
 from cleaner.record import Document, Paragraph, Ref, Removal
 
 WORDS = ("the council approved budget million dollars after session ran past midnight old chamber "
@@ -102,23 +100,6 @@ def test_many_copies_of_one_paragraph_in_one_document_point_at_the_first():
     list(Deduplicator(config)([doc]))
     assert doc.paragraphs[0].removal is None
     assert {(p.removal.reason, p.removal.duplicate_of.paragraph) for p in doc.paragraphs[1:]} == {("exact_repeat", 0)}
-
-
-@settings(max_examples=30, deadline=None)
-@given(st.lists(st.lists(st.integers(0, 300), min_size=1, max_size=8), max_size=200),
-       st.lists(st.integers(0, 302), min_size=1, max_size=40))
-def test_key_table_lookup_of_many_keys_returns_every_slot_of_each(batches, queries):
-    table, reference = KeyTable(), {}
-    table.FLUSH = 16
-    for slot, keys in enumerate(batches):
-        table.add_many(np.array([keys], dtype=np.uint32), np.array([slot], dtype=np.uint64))
-        for key in keys:
-            reference.setdefault(key, []).append(slot)
-    positions, slots = table.lookup(np.array(queries, dtype=np.uint32))
-    found: dict[int, list[int]] = {}
-    for position, slot in zip(positions.tolist(), slots.tolist(), strict=True):
-        found.setdefault(position, []).append(slot)
-    assert found == {i: reference[key] for i, key in enumerate(queries) if key in reference}
 
 
 @settings(max_examples=25, deadline=None)

@@ -1,14 +1,12 @@
 import pickle
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
 import numpy as np
 import pytest
 
 from cleaner.config import Config
 from cleaner.dedup import paragraph_index
 from cleaner.fingerprint import Fingerprinter, jaccard
-from cleaner.index import KeyTable, candidate_probability, lsh_bands
+from cleaner.index import candidate_probability, lsh_bands
 from cleaner.record import Ref
 
 BUDGET = ("The city council approved a budget of 48 million dollars on Tuesday after a "
@@ -22,43 +20,6 @@ def test_bands_find_a_pair_at_the_threshold_with_the_asked_recall(threshold):
     assert candidate_probability(threshold, bands, rows) >= 0.99
     if bands * (rows + 1) <= 128:
         assert candidate_probability(threshold, 128 // (rows + 1), rows + 1) < 0.99
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.lists(st.integers(0, 300), min_size=1, max_size=30), max_size=400))
-def test_key_table_returns_what_a_dict_of_lists_would(batches):
-    table, reference = KeyTable(), {}
-    table.FLUSH = 16  # many runs and merges even for small inputs
-    for slot, keys in enumerate(batches):
-        table.add(np.array(keys, dtype=np.uint32), slot)
-        for key in keys:
-            reference.setdefault(key, []).append(slot)
-    for key in range(0, 302):
-        assert table.get(np.array([key], dtype=np.uint32)) == reference.get(key, [])
-    assert len(table._runs) <= max(1, len(batches)).bit_length() + 1
-
-
-def test_key_table_filter_grows_and_never_hides_a_stored_key():
-    """Keys over the whole 32-bit range, looked up between adds, past several doublings of
-    the filter: every stored key is found, and most absent keys are turned away early."""
-    rng = np.random.default_rng(7)
-    table, reference = KeyTable(), {}
-    stored = rng.integers(0, 2**32, size=(3000, 32), dtype=np.uint64).astype(np.uint32)
-    for slot, keys in enumerate(stored):
-        table.add_many(keys[None, :], np.array([slot], dtype=np.uint64))
-        for key in keys.tolist():
-            reference.setdefault(key, []).append(slot)
-        if slot % 500 == 499:
-            probe = stored[rng.integers(0, slot + 1, size=200)].ravel()
-            positions, slots = table.lookup(probe)
-            found = {}
-            for position, found_slot in zip(positions.tolist(), slots.tolist(), strict=True):
-                found.setdefault(position, []).append(found_slot)
-            assert all(found[i] == reference[key] for i, key in enumerate(probe.tolist()))
-    assert len(table._filter) * 8 >= 96_000 * KeyTable.FILTER_BITS  # it grew with the entries
-    absent = rng.integers(0, 2**32, size=20_000, dtype=np.uint64)
-    absent = absent[~np.isin(absent, stored.astype(np.uint64))]
-    assert table._may_hold(absent << np.uint64(32)).mean() < 0.2
 
 
 def test_find_returns_a_verified_match_with_both_similarities():
