@@ -49,6 +49,7 @@ IN_FLIGHT = 2
 # from a worker (`metadata` is not even sent, see `_outbound`).
 _KEPT_HERE = ("id", "source", "metadata", "bytes_in")
 _STEP_FIELDS = tuple(f.name for f in dataclasses.fields(Document) if f.name not in _KEPT_HERE)
+_SCALAR_STEP_FIELDS = tuple(name for name in _STEP_FIELDS if name not in ("paragraphs", "fingerprint"))
 ORPHAN_CHECK_SECONDS = 0.5
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -122,10 +123,7 @@ def _run_pool(steps: list[Step], workers: int, chunks: Iterator[list[Document]])
 def _adopt(future: Future, originals: list[Document], interrupt: _DeferredInterrupt) -> Iterator[Document]:
     """The chunk's own Document objects, given the fields the worker computed: the same
     objects go on downstream as in an in-process run (stages may track them by identity)."""
-    for original, done in zip(originals, unpack(_result(future, interrupt)), strict=True):
-        for name in _STEP_FIELDS:
-            setattr(original, name, getattr(done, name))
-        yield original
+    yield from unpack(_result(future, interrupt), originals)
 
 
 def _outbound(doc: Document) -> Document:
@@ -263,29 +261,33 @@ def _records(columns: list[Any], cls: type) -> list[Any]:
 
 
 def pack(docs: list[Document]) -> tuple:
-    """Documents as plain picklable columns: the documents without paragraphs or
-    fingerprint, then the paragraphs' fields, then the fingerprints' fields (the
+    """What the steps changed in `docs`, as plain picklable columns: each changed field of
+    the documents as a list, then the paragraphs' fields, then the fingerprints' fields (the
     paragraphs', then the documents'), each as one column for all of them."""
     paragraphs = [p for doc in docs for p in doc.paragraphs]
     fingerprints = [p.fingerprint for p in paragraphs] + [doc.fingerprint for doc in docs]
-    shells = [dataclasses.replace(doc, paragraphs=[], fingerprint=None) for doc in docs]
+    fields = {name: [getattr(doc, name) for doc in docs] for name in _SCALAR_STEP_FIELDS}
     counts = [len(doc.paragraphs) for doc in docs]
     present = [fp is not None for fp in fingerprints]
-    return (shells, counts, _columns(paragraphs, Paragraph, skip="fingerprint"), present,
+    return (fields, counts, _columns(paragraphs, Paragraph, skip="fingerprint"), present,
             _columns([fp for fp in fingerprints if fp is not None], Fingerprint))
 
 
-def unpack(packed: tuple) -> list[Document]:
-    """The documents `pack` was given, equal field for field."""
-    shells, counts, paragraph_columns, present, fingerprint_columns = packed
+def unpack(packed: tuple, docs: list[Document]) -> list[Document]:
+    """Give `docs`, the documents `pack` was given as this process holds them, what the
+    steps changed: afterwards they equal the packed ones field for field."""
+    fields, counts, paragraph_columns, present, fingerprint_columns = packed
+    for name, values in fields.items():
+        for doc, value in zip(docs, values, strict=True):
+            setattr(doc, name, value)
     found = iter(_records(fingerprint_columns, Fingerprint))
     fingerprints = [next(found) if has else None for has in present]
     paragraphs = _records(paragraph_columns, Paragraph)
     for paragraph, fingerprint in zip(paragraphs, fingerprints[:len(paragraphs)], strict=True):
         paragraph.fingerprint = fingerprint
     start = 0
-    for doc, count, fingerprint in zip(shells, counts, fingerprints[len(paragraphs):], strict=True):
+    for doc, count, fingerprint in zip(docs, counts, fingerprints[len(paragraphs):], strict=True):
         doc.paragraphs = paragraphs[start:start + count]
         doc.fingerprint = fingerprint
         start += count
-    return shells
+    return docs
