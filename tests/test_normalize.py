@@ -1,11 +1,13 @@
 import json
 import re
+import unicodedata
 
 import ftfy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 
+from cleaner import normalize
 from cleaner.config import Config
 from cleaner.normalize import Normalizer, normalize_document, normalize_text, repair_text
 from cleaner.record import Document
@@ -34,8 +36,10 @@ def test_normalize_document_with_repair_off_only_normalises():
 
 
 def _by_regex(text: str, keep_indent: bool) -> str:
-    """The whitespace rules of `normalize_text` written as the substitutions they mean; the
-    module does the same with str.replace, which is 4x faster on newswire."""
+    """What `normalize_text` means, written as the substitutions: the module does the same
+    with str.replace and, for ASCII text, bytes.translate, several times faster."""
+    text = text.replace("\r\n", "\n").translate(normalize._BREAKS)
+    text = normalize._INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     text = re.sub(r"[ \t]{2,}|\t", " ", text)
     if keep_indent:
         return re.sub(r"[ \t]+(?=\n)", "", text).strip("\n").rstrip(" ")
@@ -43,8 +47,9 @@ def _by_regex(text: str, keep_indent: bool) -> str:
 
 
 @settings(max_examples=500)
-@given(text=st.text(st.sampled_from(" \t\n\u00a0ab."), max_size=60), keep_indent=st.booleans())
-def test_space_and_line_edge_rules_equal_their_regex_definition(text, keep_indent):
+@given(text=st.text(st.sampled_from(" \t\n\r\x0b\x0c\x00\x03\x1b\x7fab.\u00a0\u0085\u2028\u200be\u0301"), max_size=60),
+       keep_indent=st.booleans())
+def test_normalising_equals_its_regex_definition(text, keep_indent):
     assert normalize_text(text, keep_indent) == _by_regex(text, keep_indent)
 
 
