@@ -61,10 +61,16 @@ def _indent_blocks(block: str) -> list[str]:
     return ["\n".join(piece) for piece in pieces]
 
 
-def split_paragraphs(text: str, mode: str = "blank", unwrap: bool = False) -> list[str]:
-    """Split text into paragraphs by `mode`; empty pieces are dropped, line edges stripped."""
+def split_paragraphs(text: str, mode: str = "blank", unwrap: bool = False, sentence_lines: bool = False) -> list[str]:
+    """Split text into paragraphs by `mode`; empty pieces are dropped, line edges stripped.
+
+    With `sentence_lines` (what `auto` does), a block of two or more lines that all end a
+    sentence is split into its lines whatever mode the document gets: kept whole, it could
+    be all that is left once its neighbours are removed, a text `auto` then reads as `line`
+    mode, and cleaning again would remove more: not idempotent.
+    """
     if mode == "auto":
-        mode = choose_mode(text)
+        mode, sentence_lines = choose_mode(text), True
     if mode == "line":
         pieces = text.split("\n")
     else:
@@ -74,10 +80,11 @@ def split_paragraphs(text: str, mode: str = "blank", unwrap: bool = False) -> li
     joiner = " " if unwrap else "\n"
     out = []
     for piece in pieces:
-        lines = [line.strip() for line in piece.split("\n")]
-        paragraph = joiner.join(line for line in lines if line)
-        if paragraph:
-            out.append(paragraph)
+        lines = [stripped for line in piece.split("\n") if (stripped := line.strip())]
+        if sentence_lines and len(lines) > 1 and all(_SENTENCE_END.search(line) for line in lines):
+            out.extend(lines)
+        elif lines:
+            out.append(joiner.join(lines))
     return out
 
 
@@ -92,7 +99,7 @@ def segment_document(doc: Document, config: Config) -> Document:
     if not doc.alive or doc.text is None:
         return doc
     mode = choose_mode(doc.text) if config.paragraphs == "auto" else config.paragraphs
-    pieces = split_paragraphs(doc.text, mode, config.unwrap)
+    pieces = split_paragraphs(doc.text, mode, config.unwrap, sentence_lines=config.paragraphs == "auto")
     if not pieces:
         doc.reject = Reject("empty", "empty or whitespace-only")
         return doc
