@@ -80,7 +80,7 @@ class IndexWindow:
         self._exact: dict[int, int] = {}  # exact key -> earliest slot added since
         self._by_band: dict[int, list[int]] = {}  # shared band key -> slots added since
         self._unkeyed: list[Fingerprint] = []  # added since, not yet in the index's key tables
-        self._first_unkeyed = len(index)
+        self._first_unkeyed = 0  # the slot of the first of them
 
     def find(self, fp: Fingerprint) -> Match | None:
         before = self._before.get(id(fp))
@@ -98,6 +98,10 @@ class IndexWindow:
 
     def add_many(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> None:
         first = self.index.append(refs, fps)
+        if self._unkeyed and first != self._first_unkeyed + len(self._unkeyed):
+            self.flush()  # something else appended in between: what waits is keyed at its own slots
+        if not self._unkeyed:
+            self._first_unkeyed = first
         self._unkeyed.extend(fps)
         for slot, fp in enumerate(fps, first):
             self._exact.setdefault(fp.key, slot)
@@ -108,7 +112,6 @@ class IndexWindow:
         """Enter everything the batch added so far in the index's key tables, in one call."""
         if self._unkeyed:
             self.index.key(self._first_unkeyed, self._unkeyed, self.bands.of(self._unkeyed))
-            self._first_unkeyed += len(self._unkeyed)
             self._unkeyed = []
 
 

@@ -121,3 +121,24 @@ def test_a_checkpoint_taken_inside_a_batch_resumes_to_the_same_decisions(seed, d
     stage.close()
     assert len(list(resumed(iter(docs[at:])))) == len(docs) - at
     assert outcome(docs) == outcome(expected)
+
+
+def test_a_document_decided_by_hand_inside_a_batch_leaves_every_kept_paragraph_findable():
+    """`decide(doc)` called by hand between two documents of a running batch appends to the
+    index between the batch's own additions: every kept paragraph must still be keyed at
+    its own slot, so the index finds it as an exact copy of the same text."""
+    config = Config(min_words=4)
+    docs = prepared(corpus(5, 14), config)
+    dedup = Deduplicator(config)
+    stage = dedup(iter([*docs[:6], *docs[7:]]))
+    for _ in range(3):
+        next(stage)
+    dedup.decide(docs[6])
+    list(stage)
+    text_at = {(d.source, p.index): p.text for d in docs for p in d.paragraphs}
+    kept = [(d, p) for d in docs if d.removal is None for p in d.kept_paragraphs if p.fingerprint.words >= 4]
+    assert len(kept) > 10
+    for doc, paragraph in kept:
+        match = dedup.corpus.find(paragraph.fingerprint)
+        assert match is not None and match.exact, (doc.source, paragraph.index)
+        assert text_at[(match.ref.source, match.ref.paragraph)] == paragraph.text
