@@ -46,7 +46,7 @@ def exact_key(tokens: list[bytes]) -> int:
     return int(sequence_keys(word_hashes(tokens), np.array([len(tokens)], dtype=np.int64))[0])
 
 
-def shingle_hashes(tokens: list[str], n: int) -> np.ndarray:
+def shingle_hashes(tokens: list[bytes], n: int) -> np.ndarray:
     """Sorted unique 32-bit hashes of the word n-grams; empty when there are fewer than n words.
 
     Each word is hashed once with xxhash and the n-grams combined in numpy (cleaner.sketch).
@@ -89,7 +89,7 @@ class Fingerprinter:
     def fingerprint(self, text: str) -> Fingerprint:
         return self.fingerprint_words(words(text), self.config.ngram)
 
-    def fingerprint_words(self, tokens: list[str], ngram: int) -> Fingerprint:
+    def fingerprint_words(self, tokens: list[bytes], ngram: int) -> Fingerprint:
         """Exact key always; shingles and signature once there are `min_words` and `ngram` words."""
         fp = Fingerprint(key=exact_key(tokens), words=len(tokens))
         if len(tokens) >= max(self.config.min_words, ngram):
@@ -135,8 +135,8 @@ class Fingerprinter:
 
     def _shingle(self, hashes: np.ndarray, fps: list[Fingerprint], ngram: int) -> list[Fingerprint]:
         """Give each of `fps` (consecutive runs of the words `hashes` are of) that has enough
-        words its shingle set; return those. Each set is a copy, so that an array the index
-        keeps does not pin the whole chunk's buffer."""
+        words its shingle set (a view of the chunk's array: the index copies what it keeps);
+        return those."""
         if not fps:
             return []
         lengths = np.fromiter((fp.words for fp in fps), np.int64, len(fps))
@@ -146,7 +146,7 @@ class Fingerprinter:
         shingled = []
         for fp, start, end in zip(fps, starts.tolist(), ends, strict=True):
             if fp.words >= shortest:
-                fp.shingles = sets[start:end].copy()
+                fp.shingles = sets[start:end]
                 shingled.append(fp)
         return shingled
 
@@ -158,10 +158,9 @@ class Fingerprinter:
         for fp, signature in zip(fps, minhash_signatures(flat, starts, self._permutations), strict=True):
             fp.signature = signature
 
-    def document_fingerprint(self, paragraph_words: list[list[str]]) -> Fingerprint:
+    def document_fingerprint(self, paragraph_words: list[list[bytes]]) -> Fingerprint:
         """The whole text's fingerprint: `doc_ngram`-word shingles across paragraph breaks."""
         return self.fingerprint_words([w for ws in paragraph_words for w in ws], self.config.doc_ngram)
-
 
 
 def _keyed(hashes: np.ndarray, lengths: np.ndarray) -> list[Fingerprint]:
