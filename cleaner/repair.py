@@ -106,9 +106,9 @@ Known = dict[str, tuple[str, tuple[str, ...]]]  # piece -> (ftfy's fix of it, fi
 def repair_pass(text: str, config: ftfy.TextFixerConfig, fixes: list[str], known: Known) -> str:
     """One pass of ftfy over the lines of `text` that may need it; appends new fix names.
 
-    One regex search over the whole text finds the next character ftfy could change, and
-    only its line goes to ftfy: the lines between are copied as they are, without a Python
-    step per line. `known` holds what ftfy (with this config) made of pieces already seen:
+    One search over the whole text (`_suspects`) finds the next character ftfy could
+    change, and only its line goes to ftfy: the lines between are copied as they are,
+    without a Python step per line. `known` holds what ftfy (with this config) made of pieces already seen:
     ftfy is deterministic, so a piece is given to it once (a document's second round, the
     same boilerplate line in many documents of a chunk).
     """

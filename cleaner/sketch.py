@@ -105,7 +105,7 @@ def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
     return (grams >> _HIGH).astype(np.uint32)
 
 
-def batch_shingles(token_lists: Sequence[Sequence[str]], n: int) -> tuple[np.ndarray, np.ndarray]:
+def batch_shingles(token_lists: Sequence[Sequence[bytes]], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique shingle hashes of many paragraphs, flat, and where each one starts.
 
     Returns (hashes, starts): paragraph i owns hashes[starts[i]:starts[i + 1]] (the last runs
