@@ -1,8 +1,8 @@
 """Compressed output streams (gzip, zstd) that compress on a background thread.
 
 zlib and zstandard release the GIL while they compress, so a thread compressing one block
-while the main process decides the next uses a core that would otherwise wait: on the
-Reuters corpus, gzip is about 0.8 s of the main process's 5 s. Blocks go to the thread in
+while the main process decides the next uses a core that would otherwise wait: gzip is
+about 0.8 CPU s of a run over the Reuters corpus. Blocks go to the thread in
 order through a queue of at most two, so memory stays at a few blocks and the bytes
 written are exactly those of compressing in line (the same blocks, in the same order).
 """
