@@ -13,9 +13,9 @@ signature arrays) took 10.9 KB per paragraph at 32 bands (`bench/dedup_memory.py
 an entry is a few slots in flat arrays: 16 bytes for the exact key, 8 bytes per band, 4
 bytes per shingle for verification, 16 bytes for the reference and offset, 1-2 bytes per
 key for the key filter (cleaner.keytable): 0.52 KB for a 40-word paragraph. The state is
-plain data (arrays, dicts, lists), picklable for a
-checkpoint, and fully determined by the inputs in order and `Config.seed`. The MinHash
-signatures stay datasketch's; the bands are chosen for recall (`lsh_bands`).
+plain data (arrays, dicts, lists), picklable for a checkpoint, and fully determined by the
+inputs in order and `Config.seed`. The MinHash signatures stay datasketch's; the bands are
+chosen for recall (`lsh_bands`).
 """
 
 from __future__ import annotations
