@@ -103,7 +103,7 @@ def main() -> None:
                         help="Python with datatrove, datasketch, ftfy (the bench venv)")
     parser.add_argument("--corpora", default="bbc,reuters", help="which shared corpora (those present)")
     parser.add_argument("--scales", default="1,4", help="corpus sizes, as multiples of the original")
-    parser.add_argument("--scaled-corpora", default="bbc", help="corpora run at every scale; the others at x1")
+    parser.add_argument("--scaled-corpora", default="bbc,reuters", help="corpora run at every scale; the others at x1")
     parser.add_argument("--anchor-scales", default="1", help="scales at which the anchors run too")
     parser.add_argument("--one-worker-scales", default="1", help="scales at which cleaner --workers 1 runs too")
     parser.add_argument("--anchors", default="naive,datatrove")
