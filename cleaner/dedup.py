@@ -139,16 +139,12 @@ class Deduplicator:
         self._flush()  # a document from outside the batch looks the whole index up
         windows = self._windows([doc])
         self._decide(doc, *windows)
-        for window in windows[:2]:
-            if window is not None:
-                window.flush()
+        _flush_windows(windows)
 
     def _flush(self) -> None:
         """Enter what the current batch added in the indexes' key tables (see IndexWindow)."""
         if self._batch is not None:
-            for window in self._batch[1][:2]:
-                if window is not None:
-                    window.flush()
+            _flush_windows(self._batch[1])
 
     def __getstate__(self) -> dict:
         # A checkpoint holds the indexes, complete: what the batch added so far is keyed
@@ -221,6 +217,13 @@ def count_boilerplate(docs: Iterable[Document], config: Config) -> dict[int, int
     frequent = counts >= max(config.boilerplate_min_docs, 2)
     return {int(key): int(n)
             for key, n in zip(values[frequent].tolist(), counts[frequent].tolist(), strict=True)}
+
+
+def _flush_windows(windows: tuple[IndexWindow | None, IndexWindow | None, BandKeys]) -> None:
+    """Flush the document and corpus windows of `Deduplicator._windows`."""
+    for window in windows[:2]:
+        if window is not None:
+            window.flush()
 
 
 def _removal(match: Match, reason: str) -> Removal:

@@ -76,18 +76,30 @@ def apply_steps(steps: list[Step], docs: list[Document]) -> list[Document]:
     return docs
 
 
+def prepare_here(steps: list[Step]) -> Callable[[Iterable[Document]], Iterator[Document]]:
+    """A stage applying every per-document step in this process, a chunk at a time (as a
+    worker does)."""
+
+    def stage(docs: Iterable[Document]) -> Iterator[Document]:
+        for chunk in batches(docs, CHUNK_DOCS, CHUNK_BYTES):
+            yield from apply_steps(steps, chunk)
+
+    return stage
+
+
 def prepare_in_parallel(steps: list[Step], workers: int) -> Callable[[Iterable[Document]], Iterator[Document]]:
-    """A stage like `pipeline.prepare(steps)`, run over `workers` processes (0: one per
-    core, 1: in this process), yielding documents in input order."""
+    """`prepare_here(steps)`, run over `workers` processes (0: one per core, 1: in this
+    process), yielding documents in input order."""
     workers = resolve_workers(workers)
+    if workers == 1:
+        return prepare_here(steps)
 
     def stage(docs: Iterable[Document]) -> Iterator[Document]:
         chunks = batches(docs, CHUNK_DOCS, CHUNK_BYTES)
         first = next(chunks, None)
         second = next(chunks, None) if first is not None else None
-        if workers == 1 or second is None:
-            for chunk in _prepend([first or [], second or []], chunks):
-                yield from apply_steps(steps, chunk)
+        if second is None:  # one chunk or none: not worth starting a process
+            yield from apply_steps(steps, first or [])
             return
         yield from _run_pool(steps, workers, _prepend([first, second], chunks))
 

@@ -22,9 +22,9 @@ from .errors import InputError
 from .fingerprint import Fingerprinter
 from .guards import check_limits
 from .normalize import Normalizer
-from .parallel import CHUNK_BYTES, CHUNK_DOCS, apply_steps, prepare_in_parallel
+from .parallel import prepare_here, prepare_in_parallel
 from .read import read_folder
-from .record import Document, batches
+from .record import Document
 from .report import Report
 from .segment import segment_document
 from .write import FolderWriter
@@ -54,14 +54,9 @@ def document_steps(config: Config, keys_only: bool = False) -> list[Step]:
 
 
 def prepare(steps: list[Step]) -> Stage:
-    """One stage applying every per-document step to the documents, a chunk at a time
-    (as a worker does: see cleaner.parallel)."""
-
-    def stage(docs: Iterable[Document]) -> Iterator[Document]:
-        for chunk in batches(docs, CHUNK_DOCS, CHUNK_BYTES):
-            yield from apply_steps(steps, chunk)
-
-    return stage
+    """One stage applying every per-document step to the documents in this process, a
+    chunk at a time (as a worker does: see cleaner.parallel)."""
+    return prepare_here(steps)
 
 
 def reject_policy(config: Config) -> Stage:
