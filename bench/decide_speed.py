@@ -20,11 +20,11 @@ from pathlib import Path
 import time
 
 from cleaner.config import Config
-from cleaner.dedup import Deduplicator
-from cleaner.pipeline import document_steps, prepare, run
-from cleaner.read import read_folder
+from cleaner.dedup.decide import Deduplicator
+from cleaner.io.folder_reader import read_folder
+from cleaner.io.record_reader import read_jsonl
 from cleaner.record import Document
-from cleaner.records import read_jsonl
+from cleaner.run.chain import compose, document_steps, prepare
 
 
 def prepared(source: Path, config: Config) -> list[Document]:
@@ -33,7 +33,7 @@ def prepared(source: Path, config: Config) -> list[Document]:
     else:
         stream = gzip.open(source, "rb") if source.suffix == ".gz" else source.open("rb")
         docs = read_jsonl(stream, source.name, config)
-    return list(run(docs, prepare(document_steps(config))))
+    return list(compose(docs, prepare(document_steps(config))))
 
 
 def decisions_digest(docs: list[Document]) -> str:

@@ -17,9 +17,9 @@ import time
 import ftfy.bad_codecs  # noqa: F401  registers "sloppy-windows-1252"
 
 from cleaner.config import Config
-from cleaner.decode import decode_document
-from cleaner.normalize import normalize_document
 from cleaner.record import Document
+from cleaner.text.decode import decode_document
+from cleaner.text.normalize import normalize_document
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,11 +21,11 @@ import tracemalloc
 from datasketch import LeanMinHash, MinHashLSH
 
 from cleaner.config import Config
-from cleaner.dedup import document_index, paragraph_index
-from cleaner.fingerprint import SCHEME, Fingerprinter
-from cleaner.pipeline import document_steps, prepare
-from cleaner.read import read_folder
+from cleaner.dedup.decide import document_index, paragraph_index
+from cleaner.dedup.fingerprint import SCHEME, Fingerprinter
+from cleaner.io.folder_reader import read_folder
 from cleaner.record import Fingerprint, Ref
+from cleaner.run.chain import document_steps, prepare
 
 
 def synthetic(count: int, length: int, config: Config) -> list[Fingerprint]:

@@ -19,10 +19,10 @@ from datasketch import MinHashLSH
 import numpy as np
 
 from cleaner.config import Config
-from cleaner.dedup import paragraph_index
-from cleaner.fingerprint import Fingerprinter, jaccard, shingle_hashes, words
+from cleaner.dedup.decide import paragraph_index
+from cleaner.dedup.fingerprint import Fingerprinter, jaccard, shingle_hashes, words
 from cleaner.record import Ref
-from cleaner.segment import split_paragraphs
+from cleaner.text.segment import split_paragraphs
 
 DEFAULT_BBC = Path(__file__).resolve().parents[2] / "shared" / "data" / "bbc"
 

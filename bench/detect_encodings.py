@@ -17,7 +17,7 @@ import time
 from charset_normalizer import from_bytes
 import ftfy
 
-from cleaner.detect import detect_legacy
+from cleaner.text.detect import detect_legacy
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,8 +20,8 @@ import sys
 import tempfile
 import time
 
-from cleaner.commit import load_checkpoint
 from cleaner.errors import UsageError
+from cleaner.run.checkpoint import load_checkpoint
 
 CLEANER = [sys.executable, "-m", "cleaner", "clean", "--quiet"]
 

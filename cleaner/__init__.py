@@ -17,33 +17,33 @@ _EXPORTS = {
     "Config": "config",
     "CleanerError": "errors", "ConfigError": "errors", "InputError": "errors",
     "OutputError": "errors", "UsageError": "errors",
-    "normalize_text": "normalize", "repair_text": "normalize",
-    "clean_documents": "pipeline", "clean_folder": "pipeline", "clean_text": "pipeline", "run": "pipeline",
+    "normalize_text": "text.normalize", "repair_text": "text.normalize",
+    "clean_documents": "run.chain", "clean_folder": "run.chain", "clean_text": "run.chain", "compose": "run.chain",
     "Document": "record", "Paragraph": "record", "Reject": "record", "Removal": "record",
-    "Report": "report",
-    "split_paragraphs": "segment",
+    "Report": "run.report",
+    "split_paragraphs": "text.segment",
 }
 __all__ = [
     "Cleaner", "CleanerError", "Config", "ConfigError", "Document", "InputError", "OutputError",
     "Paragraph", "Reject", "Removal", "Report", "UsageError", "clean_documents", "clean_folder",
-    "clean_records", "clean_text", "normalize_text", "repair_text", "run", "split_paragraphs",
+    "clean_records", "clean_text", "compose", "normalize_text", "repair_text", "split_paragraphs",
 ]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .api import Cleaner, clean_records
-    from .config import Config
-    from .errors import CleanerError, ConfigError, InputError, OutputError, UsageError
-    from .normalize import normalize_text, repair_text
-    from .pipeline import clean_documents, clean_folder, clean_text, run
-    from .record import Document, Paragraph, Reject, Removal
-    from .report import Report
-    from .segment import split_paragraphs
+    from cleaner.api import Cleaner, clean_records
+    from cleaner.config import Config
+    from cleaner.errors import CleanerError, ConfigError, InputError, OutputError, UsageError
+    from cleaner.record import Document, Paragraph, Reject, Removal
+    from cleaner.run.chain import clean_documents, clean_folder, clean_text, compose
+    from cleaner.run.report import Report
+    from cleaner.text.normalize import normalize_text, repair_text
+    from cleaner.text.segment import split_paragraphs
 
 
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'cleaner' has no attribute {name!r}")
-    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    value = getattr(import_module(f"cleaner.{_EXPORTS[name]}"), name)
     globals()[name] = value
     return value

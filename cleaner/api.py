@@ -16,19 +16,27 @@ import json
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .accounts import Accounts
-from .config import Config
-from .dedup import Deduplicator
-from .errors import UsageError
-from .guards import DestinationLock, check_destination, check_locations
-from .layout import STATE_DIR, SUCCESS
-from .parallel import prepare_in_parallel
-from .pipeline import clean_text, document_steps, find_boilerplate, reject_policy, run
-from .record import Document
-from .records import JSONL_SUFFIXES, PARQUET_SUFFIX, input_compression, input_format, read_dicts, read_inputs
-from .report import Report
-from .sinks import open_sink, output_record, remove_old_shards
-from .write import RunLogs, log_lines, write_atomic
+from cleaner.config import Config
+from cleaner.dedup.decide import Deduplicator
+from cleaner.errors import UsageError
+from cleaner.io.atomic import write_atomic
+from cleaner.io.layout import STATE_DIR, SUCCESS
+from cleaner.io.logs import RunLogs, log_lines
+from cleaner.io.record_reader import (
+    JSONL_SUFFIXES,
+    PARQUET_SUFFIX,
+    input_compression,
+    input_format,
+    read_dicts,
+    read_inputs,
+)
+from cleaner.io.sinks import open_sink, output_record, remove_old_shards
+from cleaner.record import Document
+from cleaner.run.accounts import Accounts
+from cleaner.run.chain import clean_text, compose, document_steps, find_boilerplate, reject_policy
+from cleaner.run.guards import DestinationLock, check_destination, check_locations
+from cleaner.run.processes import prepare_in_parallel
+from cleaner.run.report import Report
 
 RECORD_LOGS = ("removed.jsonl", "rejects.jsonl")
 
@@ -62,7 +70,7 @@ class Cleaner:
 
         Raises InputError at the first rejected one when `config.on_error == "fail"`.
         """
-        for doc in run(docs, *self._stages):
+        for doc in compose(docs, *self._stages):
             if self.keep_log:
                 for name, line in log_lines(doc):
                     (self.rejected if name == "rejects.jsonl" else self.removed).append(line)

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 import click
 from tqdm import tqdm
 
-from . import __version__
-from .config import COMPRESSIONS, FORMATS, ON_ERROR, PARAGRAPH_MODES, REPAIR_PROFILES, SCOPES, Config
-from .errors import CleanerError, ConfigError, Interrupted, OutputError, UsageError
-from .layout import STATE_DIR
+from cleaner import __version__
+from cleaner.config import COMPRESSIONS, FORMATS, ON_ERROR, PARAGRAPH_MODES, REPAIR_PROFILES, SCOPES, Config
+from cleaner.errors import CleanerError, ConfigError, Interrupted, OutputError, UsageError
+from cleaner.io.layout import STATE_DIR
 
 if TYPE_CHECKING:
-    from .record import Document
+    from cleaner.record import Document
 
 # The library (numpy, datasketch, scipy, pyarrow: most of a second) is imported inside the
 # commands, under their Ctrl-C handling, so `cleaner --help` is quick and an early Ctrl-C
@@ -171,7 +171,7 @@ def _silence_stdout() -> None:
 def _is_text_folder_run(src: Path, dst: Path, config: Config, log_dir: Path | None) -> bool:
     """A folder of text files into a folder of text files, with its logs in DST: the
     original folder run (it also writes files.jsonl)."""
-    from .records import input_format
+    from cleaner.io.record_reader import input_format
 
     return (str(src) != "-" and str(dst) != "-" and log_dir is None and config.format in (None, "txt")
             and (src.is_dir() or not src.exists()) and input_format(src, config.glob) == "txt")
@@ -200,9 +200,9 @@ def _stop_on_signals() -> Iterator[Callable[[], int]]:
 
 def _clean_with_progress(src: Path, dst: Path, config: Config, overwrite: bool, quiet: bool,
                          log_dir: Path | None = None, resume: bool = False, **run_options):
-    from .api import clean_records
-    from .pipeline import clean_folder
-    from .read import measure_folder
+    from cleaner.api import clean_records
+    from cleaner.io.folder_reader import measure_folder
+    from cleaner.run.chain import clean_folder
 
     show = not quiet and sys.stderr.isatty()
     folder_run = _is_text_folder_run(src, dst, config, log_dir)
@@ -249,7 +249,7 @@ def show(output: Path, reason: str | None, width: int) -> None:
     Example:
         cleaner show cleaned/ --reason near_duplicate
     """
-    from .report import describe_removals
+    from cleaner.run.report import describe_removals
 
     log = output
     if output.is_dir():

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 import hashlib
 import json
 
-from .errors import ConfigError
+from cleaner.errors import ConfigError
 
 SCOPES = ("document", "corpus")
 REPAIR_PROFILES = ("safe", "aggressive", "off")

@@ -109,7 +109,7 @@ def test_every_record_is_written_or_accounted_for(records, mode):
 def test_a_second_record_run_on_the_same_output_is_refused_while_the_first_holds_it(tmp_path):
     from cleaner.api import clean_records
     from cleaner.errors import UsageError
-    from cleaner.guards import DestinationLock
+    from cleaner.run.guards import DestinationLock
 
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"id": "a", "text": "One paragraph of text."}) + "\n")

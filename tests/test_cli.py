@@ -14,7 +14,7 @@ import zstandard
 
 from cleaner.cli import main
 from cleaner.config import Config
-from cleaner.records import parse_object, read_inputs
+from cleaner.io.record_reader import parse_object, read_inputs
 from tests.helpers import FIXTURES, SHARED, needs_shared, write_tree
 
 

@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cleaner import Config, clean_documents, clean_text
-from cleaner.fingerprint import exact_key, words
+from cleaner.dedup.fingerprint import exact_key, words
 from cleaner.record import Document
 
 # Real words in several scripts: clean text that ftfy must leave alone.

@@ -1,0 +1,109 @@
+"""Sources -> Iterator[Document]: the first stage. Reads bytes; decoding comes later.
+
+Folders are walked lazily, one directory listing at a time, in the lexicographic order of
+the relative POSIX path, so the run is deterministic and memory does not grow with the
+number of files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import contextlib
+import fnmatch
+import os
+from pathlib import Path
+
+from cleaner.config import Config
+from cleaner.errors import UsageError
+from cleaner.io.paths import LinkGuard
+from cleaner.record import Document, Reject
+
+
+def iter_files(root: Path, pattern: str, follow_symlinks: bool = False) -> Iterator[tuple[Path, str]]:
+    """Yield (path, relative POSIX name) for files under `root` matching `pattern`, sorted.
+
+    Entries of a folder are ordered by name with a "/" appended to folder names, which is
+    exactly the order of the full relative paths. Links to folders are followed only with
+    `follow_symlinks`, only inside `root` and never round a loop (see guards.LinkGuard);
+    links not followed are yielded too, so that the reader can reject them visibly.
+    """
+    links = LinkGuard(root, follow_symlinks)
+    yield from _walk(root, "", pattern, links, (str(links.root_real),))
+
+
+def _walk(folder: Path, prefix: str, pattern: str, links: LinkGuard,
+          chain: tuple[str, ...]) -> Iterator[tuple[Path, str]]:
+    with os.scandir(folder) as listing:
+        entries = [(e.name + "/" if links.descend(e, chain) else e.name, e) for e in listing]
+    for sort_name, entry in sorted(entries, key=lambda pair: pair[0]):
+        if sort_name.endswith("/"):
+            real = os.path.realpath(entry.path)
+            yield from _walk(Path(entry.path), prefix + sort_name, pattern, links, (*chain, real))
+        elif _wanted(entry, pattern):
+            yield Path(entry.path), prefix + entry.name
+
+
+def _wanted(entry: os.DirEntry, pattern: str) -> bool:
+    """A matching file; or a link not followed that matches or leads to a folder (to be rejected)."""
+    if entry.is_symlink() and entry.is_dir():
+        return True
+    return fnmatch.fnmatchcase(entry.name, pattern) and (entry.is_file() or entry.is_symlink())
+
+
+def check_source_folder(src: Path) -> None:
+    """Fail early, with the path in the message, when the input folder cannot be read."""
+    if not src.exists():
+        raise UsageError(f"{src}: no such file or folder")
+    if not src.is_dir():
+        raise UsageError(f"{src}: not a folder")
+
+
+def read_file(path: Path, name: str, max_bytes: int | None = None, links: LinkGuard | None = None) -> Document:
+    """One whole file as a Document named `name`, holding its raw bytes (or a Reject).
+
+    A symbolic link is rejected unless `links` (the walk's LinkGuard) allows it; a file
+    over `max_bytes` is rejected as `too_large` without being loaded.
+    """
+    doc = Document(id=name, source=name)
+    if links is not None:
+        doc.reject = links.reject(path)
+    elif path.is_symlink():
+        doc.reject = Reject("symlink", "symbolic link not followed (use --follow-symlinks to read it)")
+    if doc.reject is None:
+        _read_bounded(path, doc, max_bytes)
+    return doc
+
+
+def _read_bounded(path: Path, doc: Document, limit: int | None) -> None:
+    """Fill `doc.raw`, or reject the file as unreadable or larger than `limit` bytes
+    without loading it (reads at most limit + 1 bytes, so a growing file is caught too)."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            raw = b"" if limit is not None and size > limit else handle.read(-1 if limit is None else limit + 1)
+    except OSError as err:
+        doc.reject = Reject("unreadable", f"cannot read: {err.strerror or err}")
+        return
+    if limit is not None and (size > limit or len(raw) > limit):
+        doc.reject = Reject("too_large", f"{max(size, len(raw)):,} bytes, over the limit of {limit:,} "
+                            "(max_file_bytes)")
+        return
+    doc.raw, doc.bytes_in = raw, len(raw)
+
+
+def read_folder(src: Path, config: Config) -> Iterator[Document]:
+    """Yield one Document per matching file, holding its raw bytes (or a Reject)."""
+    check_source_folder(src)
+    links = LinkGuard(src, config.follow_symlinks)
+    for path, name in iter_files(src, config.glob, config.follow_symlinks):
+        yield read_file(path, name, config.max_file_bytes, links)
+
+
+def measure_folder(src: Path, config: Config) -> tuple[int, int]:
+    """Count matching files and their bytes, without keeping the list (for progress bars)."""
+    files = size = 0
+    for path, _ in iter_files(src, config.glob, config.follow_symlinks):
+        files += 1
+        with contextlib.suppress(OSError):  # a file that vanished is rejected later
+            size += path.stat().st_size
+    return files, size

@@ -1,0 +1,282 @@
+"""Records -> Iterator[Document]: JSONL (plain, .gz, .zst, stdin), Parquet, and plain dicts.
+
+Each record becomes one Document whose `text` is its text field (`raw` stays None: the
+decode stage has nothing to do) and whose `metadata["record"]` keeps the original record,
+so that every other field can be written back unchanged, in order. A JSONL line also keeps
+its own text and where the text value sits in it: the writer replaces only those characters,
+so the other fields come out byte for byte as they came in.
+
+A record that cannot be cleaned (malformed JSON, no text, a lone surrogate, a stream that
+ends early) becomes a rejected Document naming the file and line; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+import gzip
+import io
+import json
+from json.decoder import scanstring
+from pathlib import Path
+import re
+from typing import Any, BinaryIO
+import zlib
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
+
+from cleaner.config import Config
+from cleaner.errors import UsageError
+from cleaner.io.folder_reader import iter_files, read_file
+from cleaner.record import Document, Reject
+
+JSONL_SUFFIXES = {".jsonl": "none", ".jsonl.gz": "gzip", ".jsonl.zst": "zstd"}
+PARQUET_SUFFIX = ".parquet"
+STDIN = "<stdin>"
+PARQUET_BATCH_ROWS = 1024
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+@dataclass(slots=True)
+class Record:
+    """Where a record came from and what it held, kept to write it back."""
+
+    fields: dict[str, Any]
+    line: int
+    raw: str | None = None
+    span: tuple[int, int] | None = None
+    schema: Any = None  # the pyarrow schema of a Parquet input, to write the same types back
+
+
+def file_format(name: str) -> str:
+    """`jsonl`, `parquet` or `txt`, by the file name's ending."""
+    if name.endswith(PARQUET_SUFFIX):
+        return "parquet"
+    return "jsonl" if any(name.endswith(s) for s in JSONL_SUFFIXES) else "txt"
+
+
+def file_compression(name: str) -> str:
+    """`gzip`, `zstd` or `none`, by the file name's ending."""
+    return next((c for s, c in JSONL_SUFFIXES.items() if name.endswith(s)), "none")
+
+
+def parse_object(line: str, field: str) -> tuple[dict[str, Any], tuple[int, int] | None]:
+    """Parse one JSON object (as json.loads does) and find where `field`'s value sits.
+
+    Keys and values are read by the standard library's own scanner; only the walk over the
+    top-level keys is done here, to learn the value's (start, end) in `line`.
+    """
+    pos = _WS.match(line, 0).end()
+    if line[pos:pos + 1] != "{":
+        raise json.JSONDecodeError("Expecting '{'", line, pos)
+    fields: dict[str, Any] = {}
+    span = None
+    pos = _WS.match(line, pos + 1).end()
+    while line[pos:pos + 1] != "}" or fields:
+        if line[pos:pos + 1] != '"':
+            raise json.JSONDecodeError("Expecting property name enclosed in double quotes", line, pos)
+        key, pos = scanstring(line, pos + 1)
+        pos = _WS.match(line, pos).end()
+        if line[pos:pos + 1] != ":":
+            raise json.JSONDecodeError("Expecting ':' delimiter", line, pos)
+        start = _WS.match(line, pos + 1).end()
+        fields[key], end = _DECODER.raw_decode(line, start)
+        if key == field:
+            span = (start, end)
+        pos = _WS.match(line, end).end()
+        if line[pos:pos + 1] == "}":
+            break
+        if line[pos:pos + 1] != ",":
+            raise json.JSONDecodeError("Expecting ',' delimiter", line, pos)
+        pos = _WS.match(line, pos + 1).end()
+    if _WS.match(line, pos + 1).end() != len(line):
+        raise json.JSONDecodeError("Extra data", line, pos + 1)
+    return fields, span
+
+
+def record_document(record: Record, source: str, config: Config, size: int = 0) -> Document:
+    """The Document for one record, or a rejected one when its text field is unusable."""
+    fields, line = record.fields, record.line
+    made_id = f"{source}:{line}"
+    ident = fields.get(config.id_field)
+    doc = Document(id=made_id if ident is None else str(ident), source=source, bytes_in=size)
+    doc.metadata["record"] = record
+    text = fields.get(config.text_field)
+    if config.text_field not in fields:
+        doc.reject = Reject("missing_text", f"no {config.text_field!r} field", line)
+    elif not isinstance(text, str):
+        doc.reject = Reject("not_text", f"{config.text_field!r} is {type(text).__name__}, not a string", line)
+    else:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            doc.reject = Reject("lone_surrogate", f"lone surrogate U+{ord(text[err.start]):04X} in "
+                                f"{config.text_field!r} at character {err.start}", line)
+        else:
+            doc.text = text
+            doc.bytes_in = doc.bytes_in or len(text.encode("utf-8"))
+    return doc
+
+
+def _rejected(source: str, line: int, reason: str, message: str, size: int = 0) -> Document:
+    doc = Document(id=f"{source}:{line}", source=source, bytes_in=size)
+    doc.reject = Reject(reason, message, line)
+    return doc
+
+
+def read_jsonl(stream: BinaryIO, source: str, config: Config) -> Iterator[Document]:
+    """One Document per line of a binary JSONL stream; blank lines are skipped."""
+    line = 0
+    try:
+        for line, raw in enumerate(stream, 1):
+            if raw.strip():
+                yield _line_document(raw, line, source, config)
+    except EOFError as err:  # gzip and our zstd reader: the end-of-stream marker is missing
+        yield _rejected(source, line + 1, "truncated", f"stream ends early ({err})")
+    except (OSError, zlib.error, zstandard.ZstdError) as err:
+        yield _rejected(source, line + 1, "unreadable", f"cannot decompress: {err}")
+
+
+def _line_document(raw: bytes, line: int, source: str, config: Config) -> Document:
+    try:  # a byte-order mark may open the first line (Windows tools write one)
+        text = raw.decode("utf-8-sig" if line == 1 else "utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as err:
+        return _rejected(source, line, "not_utf8", f"not valid UTF-8 (byte 0x{raw[err.start]:02x} "
+                         f"at column {err.start + 1})", len(raw))
+    try:
+        fields, span = parse_object(text, config.text_field)
+    except (json.JSONDecodeError, RecursionError) as err:
+        message = f"malformed JSON: {err.msg} (column {err.colno})" if isinstance(err, json.JSONDecodeError) \
+            else "malformed JSON: nested too deeply"
+        return _rejected(source, line, "malformed_json", message, len(raw))
+    return record_document(Record(fields, line, text, span), source, config, len(raw))
+
+
+class ZstdReader(io.RawIOBase):
+    """A zstd stream, frame after frame, that raises EOFError when the last frame is cut
+    short: zstandard's own stream reader returns what it has and stops silently."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._context = zstandard.ZstdDecompressor()
+        self._frame = self._context.decompressobj()
+        self._in_frame = False
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = self._raw.read(1 << 16)
+            if not chunk:
+                if self._in_frame:
+                    raise EOFError("zstd frame has no end")
+                return 0
+            self._pending = self._feed(chunk)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def _feed(self, chunk: bytes) -> bytes:
+        out = []
+        while chunk:
+            self._in_frame = True
+            out.append(self._frame.decompress(chunk))
+            if not self._frame.eof:
+                break
+            chunk, self._in_frame = self._frame.unused_data, False
+            self._frame = self._context.decompressobj()
+        return b"".join(out)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def open_jsonl(path: Path) -> BinaryIO:
+    """A binary stream of the decompressed file, chosen by its name."""
+    compression = file_compression(path.name)
+    if compression == "gzip":
+        return gzip.open(path, "rb")
+    if compression == "zstd":
+        return io.BufferedReader(ZstdReader(open(path, "rb")))  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def read_parquet(path: Path, source: str, config: Config) -> Iterator[Document]:
+    """One Document per row, read a batch of rows at a time (memory stays bounded)."""
+    row = 0
+    try:
+        with pq.ParquetFile(path) as parquet:
+            for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+                for fields in batch.to_pylist():
+                    row += 1
+                    yield record_document(Record(fields, row, schema=parquet.schema_arrow), source, config)
+    except (OSError, pa.ArrowException) as err:
+        yield _rejected(source, row + 1, "unreadable", f"cannot read Parquet: {err}")
+
+
+def read_record_file(path: Path, source: str, config: Config) -> Iterator[Document]:
+    """The records of one JSONL or Parquet file."""
+    if file_format(path.name) == "parquet":
+        yield from read_parquet(path, source, config)
+        return
+    try:
+        stream = open_jsonl(path)
+    except OSError as err:
+        yield _rejected(source, 1, "unreadable", err.strerror or str(err))
+        return
+    with stream:
+        yield from read_jsonl(stream, source, config)
+
+
+def read_inputs(src: Path | BinaryIO, config: Config) -> Iterator[Document]:
+    """Documents from a binary stream (JSONL), a record file, or a folder of files.
+
+    In a folder, files matching `config.glob` are read by their ending: JSONL and Parquet
+    as records, anything else as one text document, all in sorted path order.
+    """
+    if not isinstance(src, Path):
+        yield from read_jsonl(src, STDIN, config)
+        return
+    if not src.exists():
+        raise UsageError(f"{src}: no such file or folder")
+    if src.is_dir():
+        for path, name in iter_files(src, config.glob):
+            if file_format(name) == "txt":
+                yield read_file(path, name, config.max_file_bytes)
+            else:
+                yield from read_record_file(path, name, config)
+    elif file_format(src.name) == "txt":
+        raise UsageError(f"{src}: a file of records must end in .jsonl, .jsonl.gz, .jsonl.zst or .parquet; "
+                         "text files are read from a folder (give the folder that holds it)")
+    else:
+        yield from read_record_file(src, src.name, config)
+
+
+def read_dicts(records: Iterable[dict[str, Any]], config: Config, source: str = "<records>") -> Iterator[Document]:
+    """Documents from any iterable of dicts (the Python API); `line` counts from 1."""
+    for line, fields in enumerate(records, 1):
+        if not isinstance(fields, dict):
+            yield _rejected(source, line, "not_a_record", f"expected a dict, got {type(fields).__name__}")
+        else:
+            yield record_document(Record(fields, line), source, config)
+
+
+def input_format(src: Path | BinaryIO, glob: str) -> str:
+    """What a run reads: `jsonl` for a stream, by the name for a file, by `glob` for a folder."""
+    if not isinstance(src, Path):
+        return "jsonl"
+    return file_format(src.name if not src.is_dir() else glob)
+
+
+def input_compression(src: Path | BinaryIO, glob: str) -> str:
+    if not isinstance(src, Path):
+        return "none"
+    return file_compression(src.name if not src.is_dir() else glob)

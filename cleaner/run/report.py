@@ -1,0 +1,165 @@
+"""Counters over a run, the report.json they become, and the short human summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+import json
+from pathlib import Path
+import textwrap
+import time
+from typing import Any
+
+from cleaner.errors import UsageError
+from cleaner.record import Document
+
+
+@dataclass
+class Report:
+    """Stage that counts what passes: documents and paragraphs in and out, and why."""
+
+    documents_in: int = 0
+    documents_out: int = 0
+    documents_rejected: int = 0
+    documents_removed: int = 0
+    documents_emptied: int = 0
+    paragraphs_in: int = 0
+    paragraphs_out: int = 0
+    paragraphs_in_removed_documents: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    removed: Counter = field(default_factory=Counter)
+    rejected: Counter = field(default_factory=Counter)
+    fixes: Counter = field(default_factory=Counter)
+    decoded_as: Counter = field(default_factory=Counter)
+    fallback: Counter = field(default_factory=Counter)
+    replacement_chars: int = 0
+    documents_with_replacements: int = 0
+    started: float = field(default_factory=time.monotonic)
+    seconds: float = 0.0
+
+    def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            self.count(doc)
+            yield doc
+
+    def count(self, doc: Document) -> None:
+        self.documents_in += 1
+        self.bytes_in += doc.bytes_in
+        self.paragraphs_in += len(doc.paragraphs)
+        self.fixes.update(doc.audit.get("fixes", ()))
+        if "decoded_as" in doc.audit:
+            self.decoded_as[doc.audit["decoded_as"]] += 1
+        if doc.audit.get("fallback"):
+            self.fallback[doc.audit["fallback"]] += 1
+        if doc.audit.get("replacement_chars"):
+            self.replacement_chars += doc.audit["replacement_chars"]
+            self.documents_with_replacements += 1
+        if doc.reject is not None:
+            self.documents_rejected += 1
+            self.rejected[doc.reject.reason] += 1
+        elif doc.removal is not None:
+            self.documents_removed += 1
+            self.removed[doc.removal.reason] += 1
+            self.paragraphs_in_removed_documents += len(doc.paragraphs)
+        else:
+            self.removed.update(p.removal.reason for p in doc.paragraphs if p.removal)
+            kept = doc.kept_paragraphs
+            self.paragraphs_out += len(kept)
+            if kept:
+                self.documents_out += 1
+                self.bytes_out += len(doc.cleaned_text().encode("utf-8", "surrogateescape"))
+            else:
+                self.documents_emptied += 1
+
+    @property
+    def paragraphs_removed(self) -> int:
+        return sum(n for reason, n in self.removed.items() if not reason.endswith("document"))
+
+    def finish(self) -> Report:
+        self.seconds = time.monotonic() - self.started
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "documents": {"in": self.documents_in, "out": self.documents_out,
+                          "rejected": self.documents_rejected, "removed": self.documents_removed,
+                          "emptied": self.documents_emptied},
+            "paragraphs": {"in": self.paragraphs_in, "out": self.paragraphs_out,
+                           "removed": self.paragraphs_removed,
+                           "in_removed_documents": self.paragraphs_in_removed_documents},
+            "bytes": {"in": self.bytes_in, "out": self.bytes_out},
+            "removed_by_reason": dict(sorted(self.removed.items())),
+            "rejected_by_reason": dict(sorted(self.rejected.items())),
+            "fixes": dict(sorted(self.fixes.items())),
+            "decoded_as": dict(sorted(self.decoded_as.items())),
+            "decode_fallback": dict(sorted(self.fallback.items())),
+            "replacement_chars": {"count": self.replacement_chars,
+                                  "documents": self.documents_with_replacements},
+            "seconds": round(self.seconds, 3),
+        }
+
+    def summary(self) -> str:
+        """A few lines for a person at the terminal."""
+        mb = self.bytes_in / 1e6
+        rate = mb / self.seconds if self.seconds else 0.0
+        lines = [
+            f"{self.documents_in} documents in, {self.documents_out} written, "
+            f"{self.documents_removed} removed as duplicates, {self.documents_rejected} rejected"
+            + (f", {self.documents_emptied} emptied (every paragraph removed)" if self.documents_emptied else ""),
+            f"{self.paragraphs_in} paragraphs in, {self.paragraphs_out} kept, "
+            f"{self.paragraphs_removed} removed"
+            + (f" (+{self.paragraphs_in_removed_documents} in removed documents)"
+               if self.paragraphs_in_removed_documents else ""),
+            f"{mb:.2f} MB in {self.seconds:.2f}s ({rate:.2f} MB/s)",
+        ]
+        if set(self.decoded_as) - {"utf-8"} or self.replacement_chars:
+            line = "decoded as: " + ", ".join(f"{k} {v}" for k, v in sorted(self.decoded_as.items()))
+            if self.fallback.get("lines"):
+                line += f" ({self.fallback['lines']} with stray bytes read line by line)"
+            if self.replacement_chars:
+                line += f"; {self.replacement_chars} undecodable bytes became U+FFFD"
+            lines.append(line)
+        reasons = {**self.removed, **{f"rejected: {k}": v for k, v in self.rejected.items()}}
+        if reasons:
+            lines.append("by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
+        return "\n".join(lines)
+
+
+def describe_removals(log: Path, reason: str | None = None, width: int = 70) -> Iterator[str]:
+    """One readable line per entry of a `removed.jsonl`: what went, why, and the kept copy.
+
+    `reason` keeps only entries with that reason; `width` shortens the quoted text.
+    Raises UsageError, naming the file and line, for a missing log or a line that is not JSON.
+    """
+    try:
+        lines = log.open(encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"{log}: cannot read the removal log ({err.strerror or err})") from None
+    with lines:
+        for number, line in enumerate(lines, 1):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                raise UsageError(f"{log}:{number}: not a removal-log line") from None
+            if reason is None or entry.get("reason") == reason:
+                yield _describe(entry, width)
+
+
+def _where(entry: dict[str, Any] | None) -> str:
+    if not entry:
+        return "(no copy kept)"
+    name = entry.get("source") if entry.get("source") not in (None, "<stdin>") else entry.get("id")
+    return f"{name}#{entry['paragraph']}" if entry.get("paragraph") is not None else f"{name}"
+
+
+def _describe(entry: dict[str, Any], width: int) -> str:
+    similarity = entry.get("similarity")
+    score = f" ({similarity:.2f})" if isinstance(similarity, float) and similarity < 1.0 else ""
+    target = _where(entry.get("duplicate_of"))
+    if entry.get("reason") == "boilerplate":
+        target = f"boilerplate in {entry.get('documents')} documents"
+    text = entry.get("text")
+    quoted = "" if text is None else "  " + textwrap.shorten(json.dumps(text, ensure_ascii=False), width)
+    return f"{entry.get('reason')}: {_where(entry)} -> {target}{score}{quoted}"

@@ -1,0 +1,61 @@
+"""cleaner.keytable: the index's key -> slots multimap answers as a dict of lists would."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+import numpy as np
+
+from cleaner.dedup.keytable import KeyTable
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 300), min_size=1, max_size=30), max_size=400))
+def test_key_table_returns_what_a_dict_of_lists_would(batches):
+    table, reference = KeyTable(), {}
+    table.FLUSH = 16  # many runs and merges even for small inputs
+    for slot, keys in enumerate(batches):
+        table.add(np.array(keys, dtype=np.uint32), slot)
+        for key in keys:
+            reference.setdefault(key, []).append(slot)
+    for key in range(0, 302):
+        assert table.get(np.array([key], dtype=np.uint32)) == reference.get(key, [])
+    assert len(table._runs) <= max(1, len(batches)).bit_length() + 1
+
+
+def test_key_table_filter_grows_and_never_hides_a_stored_key():
+    """Keys over the whole 32-bit range, looked up between adds, past several doublings of
+    the filter: every stored key is found, and most absent keys are turned away early."""
+    rng = np.random.default_rng(7)
+    table, reference = KeyTable(), {}
+    stored = rng.integers(0, 2**32, size=(3000, 32), dtype=np.uint64).astype(np.uint32)
+    for slot, keys in enumerate(stored):
+        table.add_many(keys[None, :], np.array([slot], dtype=np.uint64))
+        for key in keys.tolist():
+            reference.setdefault(key, []).append(slot)
+        if slot % 500 == 499:
+            probe = stored[rng.integers(0, slot + 1, size=200)].ravel()
+            positions, slots = table.lookup(probe)
+            found = {}
+            for position, found_slot in zip(positions.tolist(), slots.tolist(), strict=True):
+                found.setdefault(position, []).append(found_slot)
+            assert all(found[i] == reference[key] for i, key in enumerate(probe.tolist()))
+    assert len(table._filter) * 8 >= 96_000 * KeyTable.FILTER_BITS  # it grew with the entries
+    absent = rng.integers(0, 2**32, size=20_000, dtype=np.uint64)
+    absent = absent[~np.isin(absent, stored.astype(np.uint64))]
+    assert table._may_hold(absent << np.uint64(32)).mean() < 0.2
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 300), min_size=1, max_size=8), max_size=200),
+       st.lists(st.integers(0, 302), min_size=1, max_size=40))
+def test_key_table_lookup_of_many_keys_returns_every_slot_of_each(batches, queries):
+    table, reference = KeyTable(), {}
+    table.FLUSH = 16
+    for slot, keys in enumerate(batches):
+        table.add_many(np.array([keys], dtype=np.uint32), np.array([slot], dtype=np.uint64))
+        for key in keys:
+            reference.setdefault(key, []).append(slot)
+    positions, slots = table.lookup(np.array(queries, dtype=np.uint32))
+    found: dict[int, list[int]] = {}
+    for position, slot in zip(positions.tolist(), slots.tolist(), strict=True):
+        found.setdefault(position, []).append(slot)
+    assert found == {i: reference[key] for i, key in enumerate(queries) if key in reference}
