@@ -4,7 +4,7 @@
 
 Makes distinct synthetic paragraphs (random words from a 20,000-word vocabulary, seeded),
 fingerprints them first, then measures the memory that inserting them adds to
-(1) cleaner's corpus `SimilarityIndex` and (2) datasketch `MinHashLSH` (dict storage, the
+(1) cleaner's corpus `MemoryIndex` and (2) datasketch `MinHashLSH` (dict storage, the
 same bands) holding LeanMinHash entries plus the shingle arrays verification needs, as the
 first version of cleaner did. Prints bytes per entry (after inserting, and at the peak,
 which includes merging sorted runs) and the projection per million paragraphs. With
@@ -97,7 +97,7 @@ def main() -> None:
     probe = paragraph_index(config)
     print(f"paragraphs of {args.words} words, word {config.ngram}-grams, {config.num_perm} permutations, "
           f"{probe.bands} bands of {probe.rows} rows")
-    for name, insert, n in [("cleaner SimilarityIndex", cleaner_index, args.paragraphs),
+    for name, insert, n in [("cleaner MemoryIndex", cleaner_index, args.paragraphs),
                             ("datasketch MinHashLSH + shingles", datasketch_index, args.datasketch)]:
         held, peak = measure(insert, fingerprints[:n])
         print(f"{name}: {n} entries, {held:.0f} B/entry held, {peak:.0f} B/entry peak "

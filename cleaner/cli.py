@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 import contextlib
+import dataclasses
 import os
 from pathlib import Path
 import signal
@@ -25,6 +26,7 @@ from cleaner import __version__
 from cleaner.config import COMPRESSIONS, FORMATS, ON_ERROR, PARAGRAPH_MODES, REPAIR_PROFILES, SCOPES, Config
 from cleaner.errors import CleanerError, ConfigError, Interrupted, OutputError, UsageError
 from cleaner.io.layout import STATE_DIR
+from cleaner.options import RunOptions
 
 if TYPE_CHECKING:
     from cleaner.record import Document
@@ -100,9 +102,13 @@ def main() -> None:
 @click.option("--workers", type=int, default=0, show_default="0: one per core",
               help="Processes for decoding, repair, segmenting and fingerprinting; 1 runs all in one "
                    "process. The output is the same for any value.")
+@click.option("--executor", default="processes", show_default=True,
+              help="What runs the per-document steps: processes or inprocess (cleaner.run.executor). "
+                   "The output is the same for every choice.")
 @click.option("--overwrite", is_flag=True, help="Write into a DST that is not empty.")
 @click.option("--resume", is_flag=True,
-              help="Finish a folder run that was interrupted (Ctrl-C, SIGTERM, kill -9, a full disk).")
+              help="Finish a run that was interrupted (Ctrl-C, SIGTERM, kill -9, a full disk); "
+                   "not for standard input or output.")
 @click.option("--follow-symlinks", is_flag=True,
               help="Read files behind symbolic links (only inside SRC, never round a loop).")
 @click.option("--max-file-bytes", type=int, default=DEFAULTS.max_file_bytes, show_default=True,
@@ -113,7 +119,7 @@ def main() -> None:
               help="Seconds between the checkpoints that --resume goes on from.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bool, resume: bool,
-          checkpoint_every: float, **options: object) -> None:
+          checkpoint_every: float, workers: int, executor: str, **options: object) -> None:
     """Clean SRC into DST: a folder of text files, or JSONL / Parquet records.
 
     SRC is a folder (text files by --glob, or JSONL/Parquet files with --glob '*.jsonl.gz'),
@@ -135,8 +141,9 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
     try:
         config = Config(**options)  # type: ignore[arg-type]
         with _stop_on_signals() as stop:
-            report = _clean_with_progress(src, dst, config, overwrite, quiet, log_dir,
-                                          resume=resume, stop=stop, checkpoint_seconds=checkpoint_every)
+            run = RunOptions(log_dir=log_dir, overwrite=overwrite, resume=resume, checkpoint_seconds=checkpoint_every,
+                             executor=executor, workers=workers, stop=stop)
+            report = _clean_with_progress(src, dst, config, run, quiet)
     except Interrupted as err:
         click.echo(f"cleaner: interrupted by {err}", err=True)
         sys.exit(EXIT_SIGNAL_BASE + err.signum)
@@ -168,15 +175,6 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def _is_text_folder_run(src: Path, dst: Path, config: Config, log_dir: Path | None) -> bool:
-    """A folder of text files into a folder of text files, with its logs in DST: the
-    original folder run (it also writes files.jsonl)."""
-    from cleaner.io.record_reader import input_format
-
-    return (str(src) != "-" and str(dst) != "-" and log_dir is None and config.format in (None, "txt")
-            and (src.is_dir() or not src.exists()) and input_format(src, config.glob) == "txt")
-
-
 @contextlib.contextmanager
 def _stop_on_signals() -> Iterator[Callable[[], int]]:
     """While cleaning, SIGINT and SIGTERM ask a folder run to stop at the next document
@@ -198,15 +196,13 @@ def _stop_on_signals() -> Iterator[Callable[[], int]]:
             signal.signal(sig, old)
 
 
-def _clean_with_progress(src: Path, dst: Path, config: Config, overwrite: bool, quiet: bool,
-                         log_dir: Path | None = None, resume: bool = False, **run_options):
-    from cleaner.api import clean_records
-    from cleaner.io.folder_reader import measure_folder
-    from cleaner.run.chain import clean_folder
+def _clean_with_progress(src: Path, dst: Path, config: Config, run: RunOptions, quiet: bool):
+    from cleaner.io.sources import open_source
+    from cleaner.run.job import run_job
 
     show = not quiet and sys.stderr.isatty()
-    folder_run = _is_text_folder_run(src, dst, config, log_dir)
-    files, size = measure_folder(src, config) if show and folder_run and src.is_dir() else (0, 0)
+    source = open_source(sys.stdin.buffer if str(src) == "-" else src, config)
+    files, size = source.measure() if show and source.format == "txt" else (0, 0)
     with tqdm(total=size or None, unit="B", unit_scale=True, unit_divisor=1000, disable=not show,
               desc="cleaning", file=sys.stderr) as bar:
         done = 0
@@ -216,19 +212,22 @@ def _clean_with_progress(src: Path, dst: Path, config: Config, overwrite: bool, 
             done += 1
             bar.update(doc.bytes_in)
             if doc.reject is not None:
-                where = doc.source if doc.reject.line is None or folder_run else f"{doc.source}:{doc.reject.line}"
+                where = doc.source if doc.reject.line is None or doc.origin is None else \
+                    f"{doc.source}:{doc.reject.line}"
                 bar.write(f"cleaner: skipped {where}: {doc.reject.message}", file=sys.stderr)
-            bar.set_postfix_str(f"{done}/{files} files" if folder_run else f"{done} records", refresh=False)
+            bar.set_postfix_str(f"{done}/{files} files" if files else f"{done} records", refresh=False)
 
-        if folder_run:
-            return clean_folder(src, dst, config, overwrite=overwrite, on_document=advance, resume=resume,
-                                **run_options)
-        if resume:
-            raise UsageError("--resume works for runs from a folder of text files into a folder; "
-                             "rerun a record run with --overwrite")
-        source = sys.stdin.buffer if str(src) == "-" else src
-        target = sys.stdout.buffer if str(dst) == "-" else dst
-        return clean_records(source, target, config, log_dir, overwrite=overwrite, on_document=advance)
+        target = _stdout() if str(dst) == "-" else dst
+        return run_job(source, target, config, dataclasses.replace(run, on_document=advance))
+
+
+def _stdout():
+    """Standard output as a binary stream; a closed one is a usage error (nothing to write to)."""
+    try:
+        os.fstat(1)
+    except OSError:
+        raise OutputError("<stdout>: standard output is closed") from None
+    return sys.stdout.buffer
 
 
 __all__ = ["main", "OutputError"]

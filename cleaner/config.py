@@ -14,8 +14,6 @@ PARAGRAPH_MODES = ("blank", "indent", "line", "auto")
 FORMATS = ("txt", "jsonl", "parquet")
 COMPRESSIONS = ("none", "gzip", "zstd")
 ON_ERROR = ("skip", "fail")
-# Options that change how a run goes, never what it writes: left out of `digest`.
-RUNTIME_OPTIONS = ("workers",)
 
 
 @dataclass(frozen=True)
@@ -54,8 +52,6 @@ class Config:
     - `max_combining=30`: Unicode's Stream-Safe Text Format (UAX #15) bound on combining
       marks in a row; real scripts use a handful, "Zalgo" floods hundreds (`combining_flood`).
     - `follow_symlinks=False`: links are listed as rejects, not read, unless asked.
-    - `workers=0`: one process per available core for the per-document steps; 1 runs
-      everything in this process. The output is the same for every value.
     """
 
     glob: str = "*.txt"
@@ -83,7 +79,6 @@ class Config:
     max_file_bytes: int = 64 * 2**20
     max_paragraph_chars: int = 1_000_000
     max_combining: int = 30
-    workers: int = 0
 
     def __post_init__(self) -> None:
         if not self.glob:
@@ -102,8 +97,6 @@ class Config:
             raise ConfigError(f"min_words must be at least 1, got {self.min_words}")
         if not 0.5 <= self.lsh_recall < 1.0:
             raise ConfigError(f"lsh_recall must be in [0.5, 1.0), got {self.lsh_recall}")
-        if self.workers < 0:
-            raise ConfigError(f"workers must be at least 0 (0: one per core), got {self.workers}")
         self._check_formats()
         self._check_dedup()
         self._check_limits()
@@ -155,7 +148,6 @@ class Config:
 
     def digest(self) -> str:
         """A short stable hash of every option that shapes the output, to tell whether two
-        runs are comparable (`workers` is left out: it changes only the speed)."""
-        options = {k: v for k, v in self.as_dict().items() if k not in RUNTIME_OPTIONS}
-        blob = json.dumps(options, sort_keys=True).encode()
+        runs are comparable (how a run goes, RunOptions, is not part of it)."""
+        blob = json.dumps(self.as_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

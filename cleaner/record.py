@@ -50,6 +50,19 @@ class Reject:
 
 
 @dataclass(slots=True)
+class Origin:
+    """Where a record came from and what it held, kept to write it back: its fields in
+    order, its line (or row) in the input, and for a JSONL line its text and where the text
+    value sits in it; for Parquet the input's schema, to write the same types back."""
+
+    fields: dict[str, Any]
+    line: int
+    raw: str | None = None
+    span: tuple[int, int] | None = None
+    schema: Any = None
+
+
+@dataclass(slots=True)
 class Fingerprint:
     """What the dedup index compares: an exact key, and for long paragraphs a MinHash.
 
@@ -81,7 +94,8 @@ class Paragraph:
 class Document:
     """One input text (a file, or a record of a JSONL/Parquet stream) on its way through.
 
-    `source` names where it came from (a path relative to the input root, or `file:line`);
+    `source` names where it came from (a path relative to the input root, or a record
+    file's name); `origin` is set for a record (None for a text file);
     `raw` holds undecoded bytes until the decode stage turns them into `text`, and `text`
     the whole document until the segment stage splits it into `paragraphs`.
     """
@@ -91,7 +105,7 @@ class Document:
     raw: bytes | None = None
     text: str | None = None
     paragraphs: list[Paragraph] = field(default_factory=list)
-    metadata: dict[str, Any] = field(default_factory=dict)
+    origin: Origin | None = None
     audit: dict[str, Any] = field(default_factory=dict)
     bytes_in: int = 0
     fingerprint: Fingerprint | None = None

@@ -114,7 +114,7 @@ def test_a_second_record_run_on_the_same_output_is_refused_while_the_first_holds
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"id": "a", "text": "One paragraph of text."}) + "\n")
     out = tmp_path / "out"
-    held = DestinationLock(out / ".cleaner")  # as a first run holds it
+    held = DestinationLock(out)  # as a first run holds it
     try:
         with pytest.raises(UsageError, match="another cleaner run is writing to this folder"):
             clean_records(src, out, Config(), overwrite=True)
@@ -139,14 +139,15 @@ def test_a_record_run_counts_every_record_and_paragraph_in_its_success_marker(tm
 def test_a_record_run_that_loses_a_paragraph_fails_and_is_never_marked_complete(tmp_path, monkeypatch):
     import cleaner.api
     from cleaner.errors import AccountingError
+    import cleaner.run.job
 
-    class LosingDeduplicator(cleaner.api.Deduplicator):
+    class LosingDeduplicator(cleaner.run.job.Deduplicator):
         def decide(self, doc):
             super().decide(doc)
             if len(doc.paragraphs) > 1:
                 doc.paragraphs.pop()  # a bug that drops a paragraph silently
 
-    monkeypatch.setattr(cleaner.api, "Deduplicator", LosingDeduplicator)
+    monkeypatch.setattr(cleaner.run.job, "Deduplicator", LosingDeduplicator)
     out = tmp_path / "out"
     with pytest.raises(AccountingError, match="paragraphs segmented"):
         cleaner.api.clean_records(FIXTURES / "records" / "wire.jsonl", out, Config(paragraphs="indent"))

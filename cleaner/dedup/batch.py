@@ -6,14 +6,14 @@ before it. What is batched is the work that does not depend on those decisions:
 - `BandKeys`: the LSH band keys of many fingerprints in one numpy pass, and which of them
   share a band key with another one of the batch (only those can be candidates of one
   another: a sort, O(n log n), so a document of 100,000 copies of a paragraph stays fast).
-- `IndexWindow`: a `SimilarityIndex` as a batch of queries sees it. Every query is looked
+- `IndexWindow`: a `Index` as a batch of queries sees it. Every query is looked
   up once, up front, against the index as it was; what the batch adds goes into the index
   as usual and into small dicts (exact keys; band keys shared within the batch), and a
   query's candidates are the up-front ones plus those. The result is what
-  `SimilarityIndex.find` would return at that moment: the same earliest exact copy, the
+  `Index.find` would return at that moment: the same earliest exact copy, the
   same candidates in the same (slot) order, verified the same way.
 - `InDocumentRepeats`: the kept paragraphs of one document so far, with `find` answering
-  as a fresh `SimilarityIndex` would, without building one per document.
+  as a fresh `Index` would, without building one per document.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from cleaner.dedup.fingerprint import jaccard
-from cleaner.dedup.index import Banding, Found, Match, SimilarityIndex, signed
+from cleaner.dedup.index import Banding, Found, Index, Match, signed
 from cleaner.record import Fingerprint, Ref
 
 Signer = Callable[[np.ndarray], np.ndarray]
@@ -64,19 +64,19 @@ class IndexWindow:
     additions must go through `add_many` until the batch is done, and `flush` must be
     called then (and before anything else looks the index up, a checkpoint included).
 
-    What the batch adds is stored in the index at once (`SimilarityIndex.append`: its
+    What the batch adds is stored in the index at once (`Index.store`: its
     references and shingles, which verification needs), but entered in the index's key
     tables only by `flush`, in one call for the whole batch: the batch's own queries never
     look there for it (they were looked up when the batch began, and what the batch added
     since is found through the dicts here), so only the cost changes.
     """
 
-    def __init__(self, index: SimilarityIndex, fps: Sequence[Fingerprint], bands: BandKeys | None = None) -> None:
+    def __init__(self, index: Index, fps: Sequence[Fingerprint], bands: BandKeys | None = None) -> None:
         """`bands`: the BandKeys of `fps` (or of more fingerprints with the same signed
         ones) by this index's banding, when the caller has them already."""
         self.index = index
         self.bands = bands if bands is not None else BandKeys(index.banding, fps)
-        self._before = dict(zip(map(id, fps), index.lookup(fps, self.bands.of(fps)), strict=True))
+        self._before = dict(zip(map(id, fps), index.lookup_many(fps, self.bands.of(fps)), strict=True))
         self._exact: dict[int, int] = {}  # exact key -> earliest slot added since
         self._by_band: dict[int, list[int]] = {}  # shared band key -> slots added since
         self._unkeyed: list[Fingerprint] = []  # added since, not yet in the index's key tables
@@ -97,7 +97,7 @@ class IndexWindow:
         return self.index.verify(fp, Found(exact, before.candidates + since))  # older slots first
 
     def add_many(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> None:
-        first = self.index.append(refs, fps)
+        first = self.index.store(refs, fps)
         if self._unkeyed and first != self._first_unkeyed + len(self._unkeyed):
             self.flush()  # something else appended in between: what waits is keyed at its own slots
         if not self._unkeyed:
@@ -111,13 +111,13 @@ class IndexWindow:
     def flush(self) -> None:
         """Enter everything the batch added so far in the index's key tables, in one call."""
         if self._unkeyed:
-            self.index.key(self._first_unkeyed, self._unkeyed, self.bands.of(self._unkeyed))
+            self.index.index_keys(self._first_unkeyed, self._unkeyed, self.bands.of(self._unkeyed))
             self._unkeyed = []
 
 
 class InDocumentRepeats:
     """The kept paragraphs of one document so far: `find` answers exactly as a fresh
-    `SimilarityIndex` holding them would (the earliest exact copy, else the verified
+    `Index` holding them would (the earliest exact copy, else the verified
     candidate of highest Jaccard, the earliest on a tie). Exact keys go in a dict; only
     paragraphs in `bands.shared` (a band key in common with another paragraph of the
     batch) enter the dict of band keys, and most documents have none."""

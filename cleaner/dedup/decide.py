@@ -5,9 +5,9 @@
                            repeats inside the document, repeats across the corpus
 
 Both see documents in input order (sorted paths), so the result never depends on timing
-or workers. Their state is the indexes in `cleaner.index` (plain, picklable data) and the
+or workers. Their state is the indexes behind `cleaner.dedup.index` (snapshot as plain data) and the
 boilerplate counts from the first pass (`count_boilerplate`). As a stage, `Deduplicator`
-looks up `BATCH` documents in the indexes at once (cleaner.batch) and still decides them
+looks up `BATCH` documents in the indexes at once (cleaner.dedup.batch) and still decides them
 one by one, with the same result as one at a time.
 """
 
@@ -15,29 +15,30 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
 from cleaner.config import Config
 from cleaner.dedup.batch import BandKeys, IndexWindow, InDocumentRepeats
 from cleaner.dedup.fingerprint import Fingerprinter
-from cleaner.dedup.index import Banding, Match, SimilarityIndex
+from cleaner.dedup.index import Banding, Index, Match, open_index
 from cleaner.errors import UsageError
 from cleaner.record import Document, Fingerprint, Paragraph, Ref, Removal, batches
 
 Signer = Callable[[np.ndarray], np.ndarray]
 
 
-def paragraph_index(config: Config, signer: Signer | None = None) -> SimilarityIndex:
+def paragraph_index(config: Config, signer: Signer | None = None, backend: str = "memory") -> Index:
     """An empty index of kept paragraphs, with the paragraph threshold."""
     signer = signer or Fingerprinter(config).signature
-    return SimilarityIndex(config.threshold, config.num_perm, config.lsh_recall, config.seed, signer)
+    return open_index(config.threshold, config.num_perm, config.lsh_recall, config.seed, signer, backend)
 
 
-def document_index(config: Config) -> SimilarityIndex:
+def document_index(config: Config, backend: str = "memory") -> Index:
     """An empty index of kept documents, with the document threshold."""
     signer = Fingerprinter(config).signature
-    return SimilarityIndex(config.doc_threshold, config.num_perm, config.lsh_recall, config.seed, signer)
+    return open_index(config.doc_threshold, config.num_perm, config.lsh_recall, config.seed, signer, backend)
 
 
 class DocumentDeduplicator:
@@ -63,7 +64,7 @@ class DocumentDeduplicator:
             yield doc
 
     def window(self, docs: list[Document]) -> IndexWindow | None:
-        """The index as a batch of documents sees it (see cleaner.batch), or None if off."""
+        """The index as a batch of documents sees it (see cleaner.dedup.batch), or None if off."""
         if self.index is None:
             return None
         return IndexWindow(self.index, [doc.fingerprint for doc in docs if self._compared(doc.fingerprint)])
@@ -100,7 +101,7 @@ class Deduplicator:
     removed: they carry layout, not content.
     """
 
-    BATCH = 64  # documents looked up at once (cleaner.batch); decisions stay one at a time
+    BATCH = 64  # documents looked up at once (cleaner.dedup.batch); decisions stay one at a time
     BATCH_BYTES = 1 << 20  # ... and at most this much input past the first (memory stays flat)
     _batch: tuple[set[int], tuple] | None = None  # (ids of its documents, their windows) during a batch
 
@@ -146,11 +147,21 @@ class Deduplicator:
         if self._batch is not None:
             _flush_windows(self._batch[1])
 
-    def __getstate__(self) -> dict:
-        # A checkpoint holds the indexes, complete: what the batch added so far is keyed
-        # first. The batch's lookups are redone after a resume.
+    def snapshot(self) -> dict[str, Any]:
+        """The indexes and boilerplate counts as plain data, for a checkpoint. What the
+        current batch added is keyed first; the batch's lookups are redone after a resume."""
         self._flush()
-        return {**self.__dict__, "_batch": None}
+        return {"boilerplate": self.boilerplate,
+                "corpus": self.corpus.snapshot() if self.corpus is not None else None,
+                "documents": self.documents.index.snapshot() if self.documents.index is not None else None}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Go on from a `snapshot` of a Deduplicator made with the same config."""
+        self.boilerplate = state["boilerplate"]
+        if self.corpus is not None:
+            self.corpus.restore(state["corpus"])
+        if self.documents.index is not None:
+            self.documents.index.restore(state["documents"])
 
     def _windows(self, docs: list[Document]) -> tuple[IndexWindow | None, IndexWindow | None, BandKeys]:
         """The document index and corpus index as these documents see them, and the band

@@ -7,6 +7,7 @@ the run completes; the completion marker `_SUCCESS` is written after everything 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 import contextlib
 import json
@@ -74,7 +75,7 @@ class JsonlLog:
 def _origin(doc: Document) -> dict[str, Any]:
     """`source` and `id`, and for a record of a JSONL/Parquet input its `line` (or row)."""
     origin: dict[str, Any] = {"source": doc.source, "id": doc.id}
-    record = doc.metadata.get("record")
+    record = doc.origin
     if record is not None:
         origin["line"] = record.line
     return origin
@@ -128,6 +129,17 @@ def log_lines(doc: Document) -> Iterator[tuple[str, dict[str, Any]]]:
         for paragraph in doc.paragraphs:
             if paragraph.removal is not None:
                 yield "removed.jsonl", removal_record(doc, paragraph)
+        if not doc.kept_paragraphs:
+            yield "removed.jsonl", emptied_record(doc)
+
+
+def emptied_record(doc: Document) -> dict[str, Any]:
+    """The document-level line of a document with nothing left to write: `emptied` when
+    every paragraph was removed (how many went for which reason), `empty` when it had none."""
+    reasons = Counter(p.removal.reason for p in doc.paragraphs if p.removal is not None)
+    return {**_origin(doc), "paragraphs": len(doc.paragraphs), "reason": "emptied" if doc.paragraphs else "empty",
+            "duplicate_of": None, "similarity": None, "estimated_similarity": None,
+            "removed_by_reason": dict(sorted(reasons.items()))}
 
 
 class RunLogs:

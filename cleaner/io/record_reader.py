@@ -1,7 +1,7 @@
 """Records -> Iterator[Document]: JSONL (plain, .gz, .zst, stdin), Parquet, and plain dicts.
 
 Each record becomes one Document whose `text` is its text field (`raw` stays None: the
-decode stage has nothing to do) and whose `metadata["record"]` keeps the original record,
+decode stage has nothing to do) and whose `origin` keeps the original record,
 so that every other field can be written back unchanged, in order. A JSONL line also keeps
 its own text and where the text value sits in it: the writer replaces only those characters,
 so the other fields come out byte for byte as they came in.
@@ -13,7 +13,6 @@ ends early) becomes a rejected Document naming the file and line; nothing is dro
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 import gzip
 import io
 import json
@@ -30,7 +29,7 @@ import zstandard
 from cleaner.config import Config
 from cleaner.errors import UsageError
 from cleaner.io.folder_reader import iter_files, read_file
-from cleaner.record import Document, Reject
+from cleaner.record import Document, Origin, Reject
 
 JSONL_SUFFIXES = {".jsonl": "none", ".jsonl.gz": "gzip", ".jsonl.zst": "zstd"}
 PARQUET_SUFFIX = ".parquet"
@@ -39,17 +38,6 @@ PARQUET_BATCH_ROWS = 1024
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
-
-
-@dataclass(slots=True)
-class Record:
-    """Where a record came from and what it held, kept to write it back."""
-
-    fields: dict[str, Any]
-    line: int
-    raw: str | None = None
-    span: tuple[int, int] | None = None
-    schema: Any = None  # the pyarrow schema of a Parquet input, to write the same types back
 
 
 def file_format(name: str) -> str:
@@ -98,13 +86,13 @@ def parse_object(line: str, field: str) -> tuple[dict[str, Any], tuple[int, int]
     return fields, span
 
 
-def record_document(record: Record, source: str, config: Config, size: int = 0) -> Document:
+def record_document(record: Origin, source: str, config: Config, size: int = 0) -> Document:
     """The Document for one record, or a rejected one when its text field is unusable."""
     fields, line = record.fields, record.line
     made_id = f"{source}:{line}"
     ident = fields.get(config.id_field)
     doc = Document(id=made_id if ident is None else str(ident), source=source, bytes_in=size)
-    doc.metadata["record"] = record
+    doc.origin = record
     text = fields.get(config.text_field)
     if config.text_field not in fields:
         doc.reject = Reject("missing_text", f"no {config.text_field!r} field", line)
@@ -123,7 +111,7 @@ def record_document(record: Record, source: str, config: Config, size: int = 0) 
 
 
 def _rejected(source: str, line: int, reason: str, message: str, size: int = 0) -> Document:
-    doc = Document(id=f"{source}:{line}", source=source, bytes_in=size)
+    doc = Document(id=f"{source}:{line}", source=source, bytes_in=size, origin=Origin({}, line))
     doc.reject = Reject(reason, message, line)
     return doc
 
@@ -153,7 +141,7 @@ def _line_document(raw: bytes, line: int, source: str, config: Config) -> Docume
         message = f"malformed JSON: {err.msg} (column {err.colno})" if isinstance(err, json.JSONDecodeError) \
             else "malformed JSON: nested too deeply"
         return _rejected(source, line, "malformed_json", message, len(raw))
-    return record_document(Record(fields, line, text, span), source, config, len(raw))
+    return record_document(Origin(fields, line, text, span), source, config, len(raw))
 
 
 class ZstdReader(io.RawIOBase):
@@ -217,7 +205,7 @@ def read_parquet(path: Path, source: str, config: Config) -> Iterator[Document]:
             for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
                 for fields in batch.to_pylist():
                     row += 1
-                    yield record_document(Record(fields, row, schema=parquet.schema_arrow), source, config)
+                    yield record_document(Origin(fields, row, schema=parquet.schema_arrow), source, config)
     except (OSError, pa.ArrowException) as err:
         yield _rejected(source, row + 1, "unreadable", f"cannot read Parquet: {err}")
 
@@ -266,7 +254,7 @@ def read_dicts(records: Iterable[dict[str, Any]], config: Config, source: str = 
         if not isinstance(fields, dict):
             yield _rejected(source, line, "not_a_record", f"expected a dict, got {type(fields).__name__}")
         else:
-            yield record_document(Record(fields, line), source, config)
+            yield record_document(Origin(fields, line), source, config)
 
 
 def input_format(src: Path | BinaryIO, glob: str) -> str:

@@ -74,7 +74,7 @@ class Accounts:
             kept = sum(p.removal is None for p in doc.paragraphs)
             fates = {"kept": kept, "removed": total - kept}
             self.documents["kept" if kept else "empty"] += 1
-            self.removal_lines += total - kept
+            self.removal_lines += total - kept + (not kept)  # an emptied document's own line
         if seen != sum(fates.values()):
             raise AccountingError(f"{doc.source}: {seen} paragraphs segmented, but {total} decided "
                                   f"({', '.join(f'{k} {v}' for k, v in fates.items())})")

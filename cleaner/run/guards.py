@@ -90,12 +90,14 @@ class DestinationLock:
                 self.dst.rmdir()
 
 
-def check_writable(dst: Path) -> None:
-    """Create DST/.cleaner, or refuse (exit 2: nothing written yet) when DST is read-only."""
+def check_writable(state: Path) -> None:
+    """Create the state folder (DST/.cleaner or the log folder), or refuse (exit 2: nothing
+    written yet) when it cannot be written."""
     try:
-        (dst / STATE_DIR).mkdir(exist_ok=True)
-        probe = dst / STATE_DIR / ".probe"
+        state.mkdir(parents=True, exist_ok=True)
+        probe = state / ".probe"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
-        raise UsageError(f"{dst}: cannot write to the output folder: {err.strerror or err}") from err
+        where = state.parent if state.name == STATE_DIR else state
+        raise UsageError(f"{where}: cannot write to the output folder: {err.strerror or err}") from err

@@ -36,11 +36,9 @@ import time
 from typing import Any
 
 from cleaner.record import Document, batches
+from cleaner.run.executor import CHUNK_BYTES, CHUNK_DOCS, InProcess, Step, apply_steps
 from cleaner.run.transport import outbound, pack, unpack
 
-Step = Callable[[Document], Document]
-CHUNK_DOCS = 64
-CHUNK_BYTES = 1 << 20
 IN_FLIGHT = 2
 ORPHAN_CHECK_SECONDS = 0.5
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -58,33 +56,23 @@ def resolve_workers(workers: int) -> int:
     return workers if workers > 0 else available_cores()
 
 
-def apply_steps(steps: list[Step], docs: list[Document]) -> list[Document]:
-    """Run every per-document step on a chunk of documents, step by step. A step with a
-    `many` method (the fingerprinter) takes the whole chunk at once: numpy's per-call cost
-    is then paid per chunk, not per paragraph."""
-    for step in steps:
-        many = getattr(step, "many", None)
-        docs = many(docs) if many is not None else [step(doc) for doc in docs]
-    return docs
+class ProcessPool:
+    """The executor of worker processes: `workers` of them (0: one per core; 1 runs the
+    steps in this process, as `InProcess` does)."""
 
+    def __init__(self, workers: int = 0) -> None:
+        self.workers = resolve_workers(workers)
 
-def prepare_here(steps: list[Step]) -> Callable[[Iterable[Document]], Iterator[Document]]:
-    """A stage applying every per-document step in this process, a chunk at a time (as a
-    worker does)."""
-
-    def stage(docs: Iterable[Document]) -> Iterator[Document]:
-        for chunk in batches(docs, CHUNK_DOCS, CHUNK_BYTES):
-            yield from apply_steps(steps, chunk)
-
-    return stage
+    def map(self, steps: list[Step], docs: Iterable[Document]) -> Iterator[Document]:
+        return prepare_in_parallel(steps, self.workers)(docs)
 
 
 def prepare_in_parallel(steps: list[Step], workers: int) -> Callable[[Iterable[Document]], Iterator[Document]]:
-    """`prepare_here(steps)`, run over `workers` processes (0: one per core, 1: in this
+    """A stage mapping `steps` over `workers` processes (0: one per core, 1: in this
     process), yielding documents in input order."""
     workers = resolve_workers(workers)
     if workers == 1:
-        return prepare_here(steps)
+        return lambda docs: InProcess().map(steps, docs)
 
     def stage(docs: Iterable[Document]) -> Iterator[Document]:
         chunks = batches(docs, CHUNK_DOCS, CHUNK_BYTES)

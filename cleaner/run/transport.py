@@ -13,15 +13,15 @@ import numpy as np
 from cleaner.record import Document, Fingerprint, Paragraph
 
 # Fields no per-document step changes: they stay in the main process and never come back
-# from a worker (`metadata` is not even sent, see `_outbound`).
-_KEPT_HERE = ("id", "source", "metadata", "bytes_in")
+# from a worker (`origin` is not even sent, see `outbound`).
+_KEPT_HERE = ("id", "source", "origin", "bytes_in")
 _STEP_FIELDS = tuple(f.name for f in dataclasses.fields(Document) if f.name not in _KEPT_HERE)
 _SCALAR_STEP_FIELDS = tuple(name for name in _STEP_FIELDS if name not in ("paragraphs", "fingerprint"))
 
 def outbound(doc: Document) -> Document:
-    """What a worker needs of `doc`: all but `metadata` (for records, the whole original
+    """What a worker needs of `doc`: all but `origin` (for records, the whole original
     record), which no step reads and which stays here with the original document."""
-    return dataclasses.replace(doc, metadata={}) if doc.metadata else doc
+    return dataclasses.replace(doc, origin=None) if doc.origin is not None else doc
 
 
 

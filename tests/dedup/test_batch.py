@@ -1,7 +1,7 @@
-"""Batched dedup decisions (cleaner.batch) against the plain index, one text at a time.
+"""Batched dedup decisions (cleaner.dedup.batch) against the plain index, one text at a time.
 
 The reference below is the per-paragraph algorithm the batches replace: a fresh
-`SimilarityIndex` per document for repeats inside it, and `find` then `add` on the corpus
+`MemoryIndex` per document for repeats inside it, and `find` then `add` on the corpus
 index for every paragraph. Every decision, similarity and `duplicate_of` must be equal.
 """
 
@@ -105,8 +105,8 @@ def test_many_copies_of_one_paragraph_in_one_document_point_at_the_first():
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), documents=st.integers(2, 40), cut=st.floats(0, 1))
 def test_a_checkpoint_taken_inside_a_batch_resumes_to_the_same_decisions(seed, documents, cut):
-    """What a resume does: the deduplicator is pickled between two documents of a batch,
-    and the rest of the input goes to the unpickled one. What the batch added before the
+    """What a resume does: the deduplicator's snapshot is pickled between two documents of a
+    batch, and the rest of the input goes to a new one restored from it. What the batch added before the
     cut must be in the pickled indexes (its key tables are filled at the end of a batch)."""
     config = Config(min_words=4)
     texts = corpus(seed, documents)
@@ -117,7 +117,8 @@ def test_a_checkpoint_taken_inside_a_batch_resumes_to_the_same_decisions(seed, d
     stage = dedup(iter(docs))
     for _ in range(at):
         next(stage)
-    resumed = pickle.loads(pickle.dumps(dedup))
+    resumed = Deduplicator(config)
+    resumed.restore(pickle.loads(pickle.dumps(dedup.snapshot())))
     stage.close()
     assert len(list(resumed(iter(docs[at:])))) == len(docs) - at
     assert outcome(docs) == outcome(expected)

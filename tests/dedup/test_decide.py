@@ -2,12 +2,13 @@ import pickle
 
 import pytest
 
+from cleaner.api import clean_documents
 from cleaner.config import Config
 from cleaner.dedup.decide import Deduplicator, DocumentDeduplicator
 from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.errors import UsageError
 from cleaner.record import Document, Paragraph, Ref
-from cleaner.run.chain import clean_documents, document_steps, find_boilerplate, prepare
+from cleaner.run.chain import document_steps, find_boilerplate, prepare
 
 BUDGET = ("The city council approved a budget of 48 million dollars on Tuesday after a "
           "four-hour session that ran well past midnight in the old chamber")

@@ -57,7 +57,7 @@ def test_jsonl_records_keep_their_fields_and_line():
     assert [d.id for d in docs] == ["wire-1", "wire-2", "wire-3", "wire-4"]
     first = json.loads(wire_lines()[0])
     assert docs[0].text == first["text"] and docs[0].raw is None
-    record = docs[0].metadata["record"]
+    record = docs[0].origin
     assert record.fields == first and record.line == 1 and record.raw == wire_lines()[0]
     assert all(d.source == "wire.jsonl" for d in docs)
 
@@ -106,8 +106,8 @@ def test_parquet_is_read_in_batches_with_its_schema(tmp_path: Path, monkeypatch)
     monkeypatch.setattr("cleaner.io.record_reader.PARQUET_BATCH_ROWS", 2)
     path = compressed_copies(tmp_path)[-1]
     docs = list(read_inputs(path, Config()))
-    assert [d.metadata["record"].line for d in docs] == [1, 2, 3, 4]
-    assert docs[0].metadata["record"].schema == pq.read_schema(path)
+    assert [d.origin.line for d in docs] == [1, 2, 3, 4]
+    assert docs[0].origin.schema == pq.read_schema(path)
 
 
 @pytest.mark.parametrize("suffix", [".jsonl.gz", ".jsonl.zst"])
@@ -169,7 +169,7 @@ def test_a_byte_order_mark_and_crlf_line_ends_are_accepted(tmp_path: Path):
     path = write_tree(tmp_path, {"x.jsonl": data})
     docs = list(read_inputs(path / "x.jsonl", Config()))
     assert [(d.id, d.text, d.reject) for d in docs] == [("a", "one", None), ("b", "two", None)]
-    assert docs[0].metadata["record"].raw == '{"id": "a", "text": "one"}'
+    assert docs[0].origin.raw == '{"id": "a", "text": "one"}'
 
 
 def test_a_file_that_is_not_parquet_is_rejected(tmp_path: Path):

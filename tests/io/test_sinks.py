@@ -38,7 +38,7 @@ def test_output_line_replaces_only_the_text_value():
     line = WIRE.read_text(encoding="utf-8").splitlines()[3]  # \u escapes, nested metadata
     [doc] = [d for d in read_inputs(WIRE, Config()) if d.id == "wire-4"]
     out = output_line(cleaned(doc, "Café “new”", "Second."), Config())
-    start, end = doc.metadata["record"].span
+    start, end = doc.origin.span
     assert out.endswith("\n") and out.count("\n") == 1
     assert out[:start] == line[:start] and out.rstrip("\n").endswith(line[end:])
     assert json.loads(out)["text"] == "Café “new”\n\nSecond."
@@ -162,8 +162,10 @@ def test_logs_name_file_and_line_of_records(tmp_path: Path):
     rejects = [json.loads(line) for line in (tmp_path / "logs/rejects.jsonl").open()]
     assert [(r["source"], r["line"], r["reason"]) for r in rejects][:2] == [
         ("bad.jsonl", 2, "malformed_json"), ("bad.jsonl", 3, "missing_text")]
-    [entry] = [json.loads(line) for line in (tmp_path / "logs/removed.jsonl").open()]
+    entries = [json.loads(line) for line in (tmp_path / "logs/removed.jsonl").open()]
+    [entry] = [e for e in entries if e["reason"] != "empty"]  # the others were never segmented: nothing to write
     assert (entry["id"], entry["line"], entry["reason"]) == ("ok-1", 1, "exact_duplicate_document")
+    assert all(e["paragraphs"] == 0 and e["duplicate_of"] is None for e in entries if e["reason"] == "empty")
     assert not (tmp_path / "logs/files.jsonl").exists()
 
 
@@ -188,7 +190,7 @@ def test_overwriting_removes_the_old_runs_shards_only(tmp_path: Path):
 
 
 def test_parquet_from_mixed_records_keeps_every_field_or_says_why(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("cleaner.io.sinks.PARQUET_BATCH_ROWS", 2)
+    monkeypatch.setattr("cleaner.io.shards.PARQUET_BATCH_ROWS", 2)
     lines = ['{"id": "a", "text": "x"}', '{"id": "b", "text": "y", "lang": "en"}', '{"id": "c", "text": "z"}',
              '{"id": "d", "text": "w", "url": "http://example.org"}']
     docs = list(read_inputs(write_tree(tmp_path, {"x.jsonl": "\n".join(lines)}) / "x.jsonl", Config()))

@@ -15,9 +15,9 @@ import pytest
 
 from cleaner import Config, clean_folder
 from cleaner.errors import AccountingError, Interrupted, UsageError
+from cleaner.io.sources import FolderSource
 from cleaner.record import Document, Paragraph, Removal
 from cleaner.run.accounts import Accounts
-from cleaner.run.checkpoint import input_manifest
 from tests.helpers import ROOT, write_tree
 
 WORDS = ("harbour council river budget storm bridge school market railway festival museum league "
@@ -131,7 +131,7 @@ def test_success_marker_holds_config_manifest_and_counts(tmp_path: Path):
     src = corpus(tmp_path / "src", 6)
     report = clean_folder(src, tmp_path / "out", Config())
     success = json.loads((tmp_path / "out/.cleaner/_SUCCESS").read_text())
-    assert success["config"] == Config().digest() and success["manifest"] == input_manifest(src, Config())
+    assert success["config"] == Config().digest() and success["manifest"] == FolderSource(src, Config()).manifest()
     docs, paras = success["accounts"]["documents"], success["accounts"]["paragraphs"]
     assert docs["seen"] == 8 == docs["kept"] + docs["removed"] + docs["rejected"] + docs["empty"]
     assert (docs["rejected"], docs["empty"]) == (1, 1)
@@ -222,14 +222,13 @@ def test_accounts_compare_with_the_log_lines():
         accounts.check({**lines, "removed.jsonl": 0}.__getitem__)
 
 
-def test_resume_is_refused_for_a_record_run(tmp_path: Path):
-    src = tmp_path / "wire.jsonl"
-    src.write_text(json.dumps({"id": "1", "text": "A story about the harbour council."}) + "\n")
-    result = subprocess.run([sys.executable, "-m", "cleaner", "clean", "--quiet", "--resume", str(src),
-                             str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True)
+def test_resume_is_refused_for_standard_input(tmp_path: Path):
+    record = json.dumps({"id": "1", "text": "A story about the harbour council."}) + "\n"
+    result = subprocess.run([sys.executable, "-m", "cleaner", "clean", "--quiet", "--resume", "-",
+                             str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, input=record)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "Error: --resume works for runs from a folder of text files into a folder; rerun a record run with --overwrite"]
+        "Error: standard input cannot be resumed: rerun the whole input with --overwrite"]
     assert not (tmp_path / "out").exists()
 
 

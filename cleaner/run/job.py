@@ -1,0 +1,310 @@
+"""One job for every run: any source to any sink, guarded, checkpointed, committed.
+
+    guards -> lock -> fresh or resumed state -> the chain -> sink and logs -> accounts -> commit
+
+The only things that vary between a folder run and a record run are the source
+(cleaner.io.sources) and the sink (cleaner.io.sinks). Construction checks everything and
+writes nothing unless every check passes. The output looks complete (holds `_SUCCESS` in
+its state folder) only once every file and log is in place and the accounts add up; a run
+that stops early leaves it without the marker, and `resume` finishes it (cleaner.run.checkpoint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+import itertools
+import json
+import os
+from pathlib import Path
+import shutil
+import signal
+import time
+from typing import Any, BinaryIO
+
+from cleaner.config import Config
+from cleaner.dedup.decide import Deduplicator
+from cleaner.errors import Interrupted, UsageError
+from cleaner.io.atomic import write_atomic
+from cleaner.io.layout import CHECKPOINT, STATE_DIR, SUCCESS
+from cleaner.io.logs import RunLogs
+from cleaner.io.record_reader import JSONL_SUFFIXES, PARQUET_SUFFIX
+from cleaner.io.shards import remove_old_shards
+from cleaner.io.sinks import Sink, open_sink
+from cleaner.io.sources import FolderSource, Source
+from cleaner.options import RunOptions
+from cleaner.record import Document
+from cleaner.run.accounts import Accounts
+from cleaner.run.chain import build_chain, compose, find_boilerplate
+from cleaner.run.checkpoint import Checkpoint, dump_checkpoint, load_checkpoint
+from cleaner.run.executor import make_executor
+from cleaner.run.guards import DestinationLock, check_destination, check_locations, check_writable
+from cleaner.run.report import Report
+
+TMP_DIR = "tmp"
+LOGS = ("removed.jsonl", "rejects.jsonl")
+FILES_LOG = "files.jsonl"  # per text file read: how it was decoded and repaired
+
+
+def output_kind(source: Source, dst: Path | BinaryIO, config: Config) -> tuple[str, str]:
+    """(format, compression) of the output: as asked, else as the input."""
+    out_format = config.format or source.format
+    if config.compression is not None:
+        compression = config.compression
+    else:
+        compression = source.compression if out_format == "jsonl" else "none"
+    if not isinstance(dst, Path) and out_format != "jsonl":
+        raise UsageError(f"- writes JSONL only, not {out_format}")
+    if out_format != "jsonl" and config.compression not in (None, "none"):
+        raise UsageError(f"compression applies to JSONL output only, not {out_format}")
+    if isinstance(dst, Path) and out_format != "txt" and dst.name.endswith((*JSONL_SUFFIXES, PARQUET_SUFFIX)):
+        raise UsageError(f"{dst}: the output is a folder (it receives part-00000{dst.name[dst.name.find('.'):]}, "
+                         "...), or - for standard output")
+    return out_format, compression
+
+
+class Job:
+    """One run of `source` into `dst` (a folder, or a binary stream with `log_dir`)."""
+
+    def __init__(self, source: Source, dst: Path | BinaryIO, config: Config, options: RunOptions) -> None:
+        self.source, self.dst, self.config, self.options = source, dst, config, options
+        if options.log_dir is None and not isinstance(dst, Path):
+            raise UsageError("writing to standard output needs --log-dir for the logs")
+        self.state_dir = options.log_dir or dst / STATE_DIR  # type: ignore[operator]
+        self.out_format, self.compression = output_kind(source, dst, config)
+        self.log_names = LOGS + ((FILES_LOG,) if source.format == "txt" else ())
+        if options.resume and source.manifest() is None:
+            raise UsageError("standard input cannot be resumed: rerun the whole input with --overwrite")
+        if options.resume and not isinstance(dst, Path):
+            raise UsageError("a run writing to standard output cannot be resumed: rerun it with --overwrite")
+        if config.boilerplate_min_docs and not source.rereadable:
+            raise UsageError("--boilerplate-min-docs reads the input twice; it cannot read standard input")
+        self._locks = self._guard()
+        self._last_checkpoint = time.monotonic()
+
+    def _folders(self) -> list[Path]:
+        """The folders this run writes into: DST, and the log folder when it is elsewhere."""
+        folders = [self.dst] if isinstance(self.dst, Path) else []
+        return folders + ([self.state_dir] if self.options.log_dir is not None else [])
+
+    def _guard(self) -> list[DestinationLock]:
+        locks: list[DestinationLock] = []
+        try:
+            for folder in self._folders():
+                if isinstance(self.source, FolderSource):
+                    check_locations(self.source.root, folder)
+                elif folder.exists() and not folder.is_dir():
+                    raise UsageError(f"{folder}: exists and is not a folder")
+                locks.append(DestinationLock(folder))
+                check_destination(folder, self.options.overwrite, self.options.resume)
+            self.manifest = self.source.manifest()
+            self.resumed = self._resumable() if self.options.resume else None
+            self.complete = self.options.resume and self.resumed is None and (self.state_dir / SUCCESS).exists()
+            if not self.complete:
+                check_writable(self.state_dir)
+        except BaseException:
+            for lock in reversed(locks):
+                lock.release(remove_if_unused=True)
+            raise
+        self.documents = self.resumed.documents if self.resumed else 0
+        self.started = time.monotonic() - (self.resumed.elapsed if self.resumed else 0.0)
+        return locks
+
+    def _resumable(self) -> Checkpoint | None:
+        """The checkpoint to go on from, after checking it belongs to this config and input."""
+        checkpoint = load_checkpoint(self.state_dir / CHECKPOINT)
+        if checkpoint is None:
+            if (self.state_dir / SUCCESS).exists():
+                self._check_same_run(self._success_as_checkpoint())
+            return None
+        self._check_same_run(checkpoint)
+        return checkpoint
+
+    def _success_as_checkpoint(self) -> Checkpoint:
+        try:
+            success = json.loads((self.state_dir / SUCCESS).read_text(encoding="utf-8"))
+            return Checkpoint(success["config"], success["manifest"], state={"success": success})
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise UsageError(f"{self.state_dir}: unreadable {SUCCESS} ({err}); use --overwrite") from err
+
+    def _check_same_run(self, checkpoint: Checkpoint) -> None:
+        where = self.dst if isinstance(self.dst, Path) else self.state_dir
+        if checkpoint.config != self.config.digest():
+            raise UsageError(f"{where}: cannot resume: the options differ from the interrupted run's "
+                             f"(config {checkpoint.config}, now {self.config.digest()}); "
+                             "give the same options, or --overwrite to start over")
+        if checkpoint.manifest != self.manifest:
+            raise UsageError(f"{where}: cannot resume: the input files changed since the interrupted run "
+                             "(names, sizes or times); use --overwrite to start over")
+
+    # -- the run ----------------------------------------------------------------------
+
+    def run(self) -> Report:
+        """Clean everything, commit, and return the report (of the finished run, when a
+        resume finds it complete)."""
+        try:
+            if self.complete:
+                return self.finished_report()
+            logs = RunLogs(self.state_dir, self.log_names, resume_at=self._prepare_state())
+            sink = self._open_sink()
+            self._state = self._stages_state()
+            self._logs, self._sink = logs, sink
+            try:
+                if self.resumed is None:
+                    self.save()
+                else:
+                    sink.restore(self.resumed.state["sink"])
+                self._drive(logs, sink)
+            except BaseException:
+                sink.close()
+                logs.close()
+                raise
+            self._commit(logs, sink)
+            return self._state["report"]
+        finally:
+            for lock in reversed(self._locks):
+                lock.release()
+
+    def _open_sink(self) -> Sink:
+        inside = isinstance(self.dst, Path) and self.options.log_dir is None
+        tmp = self.state_dir / TMP_DIR if inside else None
+        if tmp is not None:
+            tmp.mkdir(exist_ok=True)
+        if isinstance(self.dst, Path) and self.resumed is None and self.out_format != "txt":
+            remove_old_shards(self.dst)
+        return open_sink(self.dst, self.out_format, self.compression, self.config, tmp)
+
+    def _stages_state(self) -> dict[str, Any]:
+        """The stateful stages: restored from the checkpoint when resuming, else new."""
+        saved = self.resumed.state if self.resumed else {}
+        boilerplate = None
+        if self.config.boilerplate_min_docs and "dedup" not in saved:
+            boilerplate = {} if self.resumed else find_boilerplate(self.source.documents(), self.config)
+        dedup = Deduplicator(self.config, boilerplate if boilerplate is not None else saved.get("dedup", {}).get(
+            "boilerplate"))
+        if "dedup" in saved:
+            dedup.restore(saved["dedup"])
+        report = saved.get("report") or Report()
+        report.started = self.started
+        return {"dedup": dedup, "report": report, "accounts": saved.get("accounts") or Accounts()}
+
+    def _drive(self, logs: RunLogs, sink: Sink) -> None:
+        state = self._state
+        executor = make_executor(self.options.executor, self.options.workers)
+        stages = build_chain(self.config, executor, state["dedup"], state["accounts"], admit=sink)
+        docs = itertools.islice(self.source.documents(), self.documents, None)
+        for doc in compose(docs, *stages, _writer(sink, logs), state["report"], state["accounts"].settled):
+            if self.options.on_document is not None:
+                self.options.on_document(doc)
+            self._after_document()
+
+    def _prepare_state(self) -> dict[str, tuple[int, int]] | None:
+        """Make the state folder ready: fresh for a new run, rolled back to the checkpoint
+        for a resumed one. Returns the log (bytes, lines) a resumed run continues from."""
+        state = self.state_dir
+        shutil.rmtree(state / TMP_DIR, ignore_errors=True)
+        for stray in state.glob(".*.tmp"):  # a kill -9 inside write_atomic of the state files
+            stray.unlink(missing_ok=True)
+        for name in ("report.json", SUCCESS):
+            (state / name).unlink(missing_ok=True)
+        names = (*LOGS, FILES_LOG)
+        if self.resumed is None:
+            for name in (*names, *(f"{log}.partial" for log in names), CHECKPOINT):
+                (state / name).unlink(missing_ok=True)
+            return None
+        for name, (size, _) in self.resumed.logs.items():
+            partial, final = state / f"{name}.partial", state / name
+            if not partial.exists() and final.exists():
+                os.replace(final, partial)  # the interrupted run had begun to commit
+            try:
+                os.truncate(partial, size)
+            except OSError as err:
+                raise UsageError(f"{partial}: cannot resume: {err.strerror or err}; "
+                                 "use --overwrite to start over") from err
+        return self.resumed.logs
+
+    # -- checkpoints ------------------------------------------------------------------
+
+    def save(self, final: bool = False) -> None:
+        """Flush the logs and the sink and record a checkpoint at this document boundary."""
+        state = self._state
+        saved = {"report": state["report"], "accounts": state["accounts"], "sink": self._sink.checkpoint()}
+        if not final:
+            saved["dedup"] = state["dedup"].snapshot()
+        checkpoint = Checkpoint(self.config.digest(), self.manifest, self.documents, self._logs.sync(), saved,
+                                time.monotonic() - self.started, final)
+        write_atomic(self.state_dir / CHECKPOINT, dump_checkpoint(checkpoint), durable=True)
+        self._sink_checkpointed()
+        self._last_checkpoint = time.monotonic()
+
+    def _sink_checkpointed(self) -> None:
+        done = getattr(self._sink, "checkpointed", None)
+        if done is not None:
+            done()
+
+    def _after_document(self) -> None:
+        """Count one finished document; checkpoint when due, or stop (raise Interrupted)
+        when `stop()` returns a signal number."""
+        self.documents += 1
+        signum = self.options.stop() if self.options.stop is not None else 0
+        if signum:
+            self.save()
+            raise Interrupted(signum, f"{signal.Signals(signum).name} after {self.documents} documents; "
+                              f"{self._where()} is incomplete (no {self.state_dir / SUCCESS}): "
+                              + ("run the same command with --resume to finish" if self.manifest else "rerun it"))
+        if time.monotonic() - self._last_checkpoint >= self.options.checkpoint_seconds:
+            self.save()
+
+    def _where(self) -> str:
+        return str(self.dst) if isinstance(self.dst, Path) else "the output"
+
+    # -- finishing --------------------------------------------------------------------
+
+    def _commit(self, logs: RunLogs, sink: Sink) -> None:
+        """Check the accounts, save a final checkpoint, put the output and logs in place,
+        write report.json, and `_SUCCESS` last."""
+        report, accounts = self._state["report"], self._state["accounts"]
+        report.finish()
+        accounts.check(logs.logged)
+        self.save(final=True)
+        sink.commit()
+        logs.commit()
+        summary = {"config": self.config.as_dict(), **report.as_dict()}
+        write_atomic(self.state_dir / "report.json", (json.dumps(summary, indent=2) + "\n").encode(), durable=True)
+        counts = {k: v for k, v in report.as_dict().items() if k != "seconds"}
+        success = {"config": self.config.digest(), "manifest": self.manifest, "accounts": accounts.as_dict(), **counts}
+        write_atomic(self.state_dir / SUCCESS, (json.dumps(success) + "\n").encode(), durable=True)
+        (self.state_dir / CHECKPOINT).unlink(missing_ok=True)  # complete: nothing to resume
+        self._sink_checkpointed()
+        with_tmp = self.state_dir / TMP_DIR
+        if with_tmp.is_dir() and not any(with_tmp.iterdir()):
+            with_tmp.rmdir()
+
+    def finished_report(self) -> Report:
+        """For `resume` of a complete run: its report, rebuilt from `_SUCCESS` (no timing)."""
+        success = self._success_as_checkpoint().state["success"]
+        report = Report()
+        docs, paras = success.get("documents", {}), success.get("paragraphs", {})
+        for name in ("in", "out", "rejected", "removed", "emptied"):
+            setattr(report, f"documents_{name}", docs.get(name, 0))
+        report.paragraphs_in, report.paragraphs_out = paras.get("in", 0), paras.get("out", 0)
+        report.removed.update(success.get("removed_by_reason", {}))
+        report.rejected.update(success.get("rejected_by_reason", {}))
+        return report.finish()
+
+
+def _writer(sink: Sink, logs: RunLogs):
+    """Stage: write each kept document to the sink, and log what was dropped."""
+
+    def write(docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            if doc.alive and doc.kept_paragraphs:
+                sink.write(doc)
+            logs.write(doc)
+            yield doc
+
+    return write
+
+
+def run_job(source: Source, dst: Path | BinaryIO, config: Config, options: RunOptions) -> Report:
+    """Clean `source` into `dst` in one job (see Job)."""
+    return Job(source, dst, config, options).run()
