@@ -2,6 +2,8 @@
 each time, and check that the final output is byte-identical to one uninterrupted run.
 
     python bench/kill_resume.py --src ../shared/data/bbc --kills 20
+    python bench/kill_resume.py --src ../shared/data/reuters21578.jsonl.gz --kills 20
+    python bench/kill_resume.py --src shards/ --glob '*.jsonl.zst' --kills 20
 
 Compared: every file under DST, byte for byte; report.json without its `seconds`.
 Exit status 0 when every comparison holds.
@@ -72,13 +74,15 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint-every", default="1")
+    parser.add_argument("--glob", default=None, help="the runs' --glob (records in a folder: '*.jsonl.zst')")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    options = ["--checkpoint-every", args.checkpoint_every]
+    same = ["--glob", args.glob] if args.glob else []
+    options = ["--checkpoint-every", args.checkpoint_every, *same]
     work = Path(tempfile.mkdtemp(prefix="kill-resume-"))
     try:
         started = time.monotonic()
-        status = subprocess.run([*CLEANER, str(args.src), str(work / "reference")]).returncode
+        status = subprocess.run([*CLEANER, *same, str(args.src), str(work / "reference")]).returncode
         full = time.monotonic() - started
         print(f"reference run: exit {status}, {full:.1f}s")
         want = snapshot(work / "reference")

@@ -1,5 +1,6 @@
 """Heavy cases, run by `make stress` (CLEANER_STRESS=1): huge inputs with bounded memory,
-floods of repeats, and the kill -9 / resume acceptance loop on the BBC corpus."""
+floods of repeats, and the kill -9 / resume acceptance loops on the BBC folder, the Reuters
+file and a folder of Reuters .jsonl.zst shards."""
 
 import json
 from pathlib import Path
@@ -67,5 +68,37 @@ def test_100000_copies_of_one_paragraph_leave_one(tmp_path: Path):
 def test_kill_9_at_20_random_moments_then_resume_equals_one_clean_run():
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "kill_resume.py"), "--src", str(BBC),
                              "--kills", "20", "--seed", "1"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "20 kills; IDENTICAL" in result.stdout
+
+
+REUTERS = SHARED / "data" / "reuters21578.jsonl.gz"
+
+
+def kill_resume(src: Path, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "bench" / "kill_resume.py"), "--src", str(src),
+                           "--kills", "20", "--seed", "1", *options], capture_output=True, text=True, cwd=ROOT)
+
+
+@needs_shared(REUTERS)
+def test_kill_9_at_20_random_moments_of_a_record_file_run_then_resume_equals_one_clean_run():
+    result = kill_resume(REUTERS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "20 kills; IDENTICAL" in result.stdout
+
+
+@needs_shared(REUTERS)
+def test_kill_9_at_20_random_moments_of_a_folder_of_zstd_shards_then_resume_equals_one_clean_run(tmp_path: Path):
+    import gzip
+
+    import zstandard
+
+    lines = gzip.open(REUTERS, "rb").read().splitlines(keepends=True)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for part in range(8):
+        chunk = b"".join(lines[part * len(lines) // 8:(part + 1) * len(lines) // 8])
+        (shards / f"reuters-{part}.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(chunk))
+    result = kill_resume(shards, "--glob", "*.jsonl.zst")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "20 kills; IDENTICAL" in result.stdout

@@ -53,9 +53,9 @@ class DocumentDeduplicator:
     `config.documents_compared`.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, backend: str = "memory") -> None:
         self.config = config
-        self.index = document_index(config) if config.documents_compared else None
+        self.index = document_index(config, backend) if config.documents_compared else None
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
@@ -105,17 +105,17 @@ class Deduplicator:
     BATCH_BYTES = 1 << 20  # ... and at most this much input past the first (memory stays flat)
     _batch: tuple[set[int], tuple] | None = None  # (ids of its documents, their windows) during a batch
 
-    def __init__(self, config: Config, boilerplate: Mapping[int, int] | None = None) -> None:
+    def __init__(self, config: Config, boilerplate: Mapping[int, int] | None = None, backend: str = "memory") -> None:
         if config.boilerplate_min_docs and boilerplate is None:
             raise UsageError("boilerplate_min_docs needs a first pass over the input: pass "
                              "boilerplate=find_boilerplate(...), or clean files or folders, not a stream")
         self.config = config
         self.boilerplate = boilerplate or {}
         self._signer = Fingerprinter(config).signature
-        self.corpus = paragraph_index(config, self._signer) if config.scope == "corpus" else None
+        self.corpus = paragraph_index(config, self._signer, backend) if config.scope == "corpus" else None
         self._banding = self.corpus.banding if self.corpus is not None else \
             Banding(config.threshold, config.num_perm, config.lsh_recall, config.seed)
-        self.documents = DocumentDeduplicator(config)
+        self.documents = DocumentDeduplicator(config, backend)
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         for batch in batches(docs, self.BATCH, self.BATCH_BYTES):

@@ -121,11 +121,11 @@ class Shards:
                 raise OutputError(f"{self.folder / self.name}: cannot write: {err.strerror or err}") from err
 
     def close(self) -> None:
-        """Abandon the shard being written (complete ones stay; no marker says the run is)."""
+        """Stop after a failure: complete shards stay, and so does the hidden partial one,
+        which a resume truncates back to its checkpoint (a new run removes it)."""
         if self.file is not None:
             self.abandoned()
             self.file.close()
-            self.partial.unlink(missing_ok=True)
             self.file = None
 
     # What a format adds: its size so far as `shard_bytes` counts it, set up a shard, add a

@@ -110,14 +110,18 @@ def test_gzip_shards_are_the_same_bytes_every_run(tmp_path: Path):
     assert (tmp_path / "a/part-00000.jsonl.gz").read_bytes() == (tmp_path / "b/part-00000.jsonl.gz").read_bytes()
 
 
-def test_an_abandoned_shard_leaves_nothing_behind(tmp_path: Path):
+def test_an_abandoned_shard_leaves_only_complete_shards_in_sight(tmp_path: Path):
+    """After a failure a reader of part-* sees complete shards only; the shard in progress
+    stays hidden for a resume, and a new run's clean-up removes it."""
     shards = JsonlShards(tmp_path, "zstd", Config(shard_records=2))
     for doc in docs_from(3):
         shards.write(doc)
     shards.close()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["part-00000.jsonl.zst"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".part-00001.jsonl.zst.partial", "part-00000.jsonl.zst"]
     assert zstandard.ZstdDecompressor().decompressobj().decompress(
         (tmp_path / "part-00000.jsonl.zst").read_bytes()).count(b"\n") == 2
+    assert remove_old_shards(tmp_path) == [".part-00001.jsonl.zst.partial", "part-00000.jsonl.zst"]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_parquet_shards_keep_the_input_schema(tmp_path: Path):
