@@ -21,15 +21,15 @@ import time
 
 from cleaner.config import Config
 from cleaner.dedup.decide import Deduplicator
-from cleaner.io.folder_reader import read_folder
 from cleaner.io.record_reader import read_jsonl
+from cleaner.io.sources import FolderSource
 from cleaner.record import Document
 from cleaner.run.chain import compose, document_steps, prepare
 
 
 def prepared(source: Path, config: Config) -> list[Document]:
     if source.is_dir():
-        docs = read_folder(source, config)
+        docs = FolderSource(source, config).documents()
     else:
         stream = gzip.open(source, "rb") if source.suffix == ".gz" else source.open("rb")
         docs = read_jsonl(stream, source.name, config)

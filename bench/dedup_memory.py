@@ -23,7 +23,7 @@ from datasketch import LeanMinHash, MinHashLSH
 from cleaner.config import Config
 from cleaner.dedup.decide import document_index, paragraph_index
 from cleaner.dedup.fingerprint import SCHEME, Fingerprinter
-from cleaner.io.folder_reader import read_folder
+from cleaner.io.sources import FolderSource
 from cleaner.record import Fingerprint, Ref
 from cleaner.run.chain import document_steps, prepare
 
@@ -69,7 +69,7 @@ def datasketch_index(fingerprints: list[Fingerprint]):
 
 def document_memory(folder: Path) -> None:
     config = Config(repair="off")
-    docs = [d for d in prepare(document_steps(config))(read_folder(folder, config)) if d.alive]
+    docs = [d for d in prepare(document_steps(config))(FolderSource(folder, config).documents()) if d.alive]
     words = sum(d.fingerprint.words for d in docs)
 
     def insert(_):

@@ -30,6 +30,7 @@ from cleaner.options import RunOptions
 
 if TYPE_CHECKING:
     from cleaner.record import Document
+    from cleaner.run.report import Report
 
 # The library (numpy, datasketch, scipy, pyarrow: most of a second) is imported inside the
 # commands, under their Ctrl-C handling, so `cleaner --help` is quick and an early Ctrl-C
@@ -157,6 +158,11 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
         sys.exit(EXIT_INTERRUPTED)
     except OSError as err:  # a last resort: an error no stage expected still gets one line
         raise CleanerFailure(OutputError(f"{err.filename or dst}: {err.strerror or err}")) from None
+    _tell(report, src, config, state, quiet)
+
+
+def _tell(report: Report, src: Path, config: Config, state: Path, quiet: bool) -> None:
+    """The summary for a person, and exit 1 when some inputs were rejected."""
     if not quiet:
         click.echo(report.summary(), err=True)
     if report.documents_in == 0 and src.is_dir():

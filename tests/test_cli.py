@@ -14,7 +14,8 @@ import zstandard
 
 from cleaner.cli import main
 from cleaner.config import Config
-from cleaner.io.record_reader import parse_object, read_inputs
+from cleaner.io.record_reader import parse_object
+from cleaner.io.sources import open_source
 from tests.helpers import FIXTURES, SHARED, needs_shared, write_tree
 
 
@@ -156,7 +157,7 @@ def test_gz_zst_and_parquet_give_the_same_cleaned_texts(tmp_path: Path):
         assert result.exit_code == 0, result.output
         [shard] = out.glob("part-*")
         assert shard.name == "part-00000" + name[1:]  # format and compression as the input
-        texts[name] = [(d.id, d.text) for d in read_inputs(shard, Config())]
+        texts[name] = [(d.id, d.text) for d in open_source(shard, Config()).documents()]
     assert texts["w.jsonl.gz"] == texts["w.jsonl.zst"] == texts["w.parquet"]
     assert len(texts["w.parquet"]) >= 3
 
@@ -171,7 +172,7 @@ def test_format_conversion_and_sharding(tmp_path: Path):
     assert (tmp_path / "txt" / "wire-1.txt").read_text().startswith("The Port Harbour")
     result = invoke("clean", "--format", "jsonl", "--compression", "zstd", str(FIXTURES / "demo"), str(tmp_path / "j"))
     assert result.exit_code == 0, result.output
-    ids = [d.id for d in read_inputs(tmp_path / "j" / "part-00000.jsonl.zst", Config())]
+    ids = [d.id for d in open_source(tmp_path / "j" / "part-00000.jsonl.zst", Config()).documents()]
     assert "science/comet.txt" in ids
 
 

@@ -8,13 +8,10 @@ number of files.
 from __future__ import annotations
 
 from collections.abc import Iterator
-import contextlib
 import fnmatch
 import os
 from pathlib import Path
 
-from cleaner.config import Config
-from cleaner.errors import UsageError
 from cleaner.io.paths import LinkGuard
 from cleaner.record import Document, Reject
 
@@ -50,14 +47,6 @@ def _wanted(entry: os.DirEntry, pattern: str) -> bool:
     return fnmatch.fnmatchcase(entry.name, pattern) and (entry.is_file() or entry.is_symlink())
 
 
-def check_source_folder(src: Path) -> None:
-    """Fail early, with the path in the message, when the input folder cannot be read."""
-    if not src.exists():
-        raise UsageError(f"{src}: no such file or folder")
-    if not src.is_dir():
-        raise UsageError(f"{src}: not a folder")
-
-
 def read_file(path: Path, name: str, max_bytes: int | None = None, links: LinkGuard | None = None) -> Document:
     """One whole file as a Document named `name`, holding its raw bytes (or a Reject).
 
@@ -89,21 +78,3 @@ def _read_bounded(path: Path, doc: Document, limit: int | None) -> None:
                             "(max_file_bytes)")
         return
     doc.raw, doc.bytes_in = raw, len(raw)
-
-
-def read_folder(src: Path, config: Config) -> Iterator[Document]:
-    """Yield one Document per matching file, holding its raw bytes (or a Reject)."""
-    check_source_folder(src)
-    links = LinkGuard(src, config.follow_symlinks)
-    for path, name in iter_files(src, config.glob, config.follow_symlinks):
-        yield read_file(path, name, config.max_file_bytes, links)
-
-
-def measure_folder(src: Path, config: Config) -> tuple[int, int]:
-    """Count matching files and their bytes, without keeping the list (for progress bars)."""
-    files = size = 0
-    for path, _ in iter_files(src, config.glob, config.follow_symlinks):
-        files += 1
-        with contextlib.suppress(OSError):  # a file that vanished is rejected later
-            size += path.stat().st_size
-    return files, size

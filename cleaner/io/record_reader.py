@@ -27,8 +27,6 @@ import pyarrow.parquet as pq
 import zstandard
 
 from cleaner.config import Config
-from cleaner.errors import UsageError
-from cleaner.io.folder_reader import iter_files, read_file
 from cleaner.record import Document, Origin, Reject
 
 JSONL_SUFFIXES = {".jsonl": "none", ".jsonl.gz": "gzip", ".jsonl.zst": "zstd"}
@@ -224,30 +222,6 @@ def read_record_file(path: Path, source: str, config: Config) -> Iterator[Docume
         yield from read_jsonl(stream, source, config)
 
 
-def read_inputs(src: Path | BinaryIO, config: Config) -> Iterator[Document]:
-    """Documents from a binary stream (JSONL), a record file, or a folder of files.
-
-    In a folder, files matching `config.glob` are read by their ending: JSONL and Parquet
-    as records, anything else as one text document, all in sorted path order.
-    """
-    if not isinstance(src, Path):
-        yield from read_jsonl(src, STDIN, config)
-        return
-    if not src.exists():
-        raise UsageError(f"{src}: no such file or folder")
-    if src.is_dir():
-        for path, name in iter_files(src, config.glob):
-            if file_format(name) == "txt":
-                yield read_file(path, name, config.max_file_bytes)
-            else:
-                yield from read_record_file(path, name, config)
-    elif file_format(src.name) == "txt":
-        raise UsageError(f"{src}: a file of records must end in .jsonl, .jsonl.gz, .jsonl.zst or .parquet; "
-                         "text files are read from a folder (give the folder that holds it)")
-    else:
-        yield from read_record_file(src, src.name, config)
-
-
 def read_dicts(records: Iterable[dict[str, Any]], config: Config, source: str = "<records>") -> Iterator[Document]:
     """Documents from any iterable of dicts (the Python API); `line` counts from 1."""
     for line, fields in enumerate(records, 1):
@@ -255,16 +229,3 @@ def read_dicts(records: Iterable[dict[str, Any]], config: Config, source: str = 
             yield _rejected(source, line, "not_a_record", f"expected a dict, got {type(fields).__name__}")
         else:
             yield record_document(Origin(fields, line), source, config)
-
-
-def input_format(src: Path | BinaryIO, glob: str) -> str:
-    """What a run reads: `jsonl` for a stream, by the name for a file, by `glob` for a folder."""
-    if not isinstance(src, Path):
-        return "jsonl"
-    return file_format(src.name if not src.is_dir() else glob)
-
-
-def input_compression(src: Path | BinaryIO, glob: str) -> str:
-    if not isinstance(src, Path):
-        return "none"
-    return file_compression(src.name if not src.is_dir() else glob)

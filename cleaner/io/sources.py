@@ -60,13 +60,18 @@ class Source:
         return files, size
 
     @property
-    def format(self) -> str:
-        """What it holds: `txt`, `jsonl` or `parquet`."""
+    def pattern(self) -> str:
+        """A name whose ending says what the input holds (a file's name, a folder's glob)."""
         raise NotImplementedError
 
     @property
+    def format(self) -> str:
+        """What it holds: `txt`, `jsonl` or `parquet`."""
+        return file_format(self.pattern)
+
+    @property
     def compression(self) -> str:
-        return "none"
+        return file_compression(self.pattern)
 
 
 class FolderSource(Source):
@@ -95,12 +100,8 @@ class FolderSource(Source):
                 yield Document(id=name, source=name, reject=reject)
 
     @property
-    def format(self) -> str:
-        return file_format(self.config.glob)
-
-    @property
-    def compression(self) -> str:
-        return file_compression(self.config.glob)
+    def pattern(self) -> str:
+        return self.config.glob
 
 
 class RecordFileSource(Source):
@@ -119,19 +120,15 @@ class RecordFileSource(Source):
         return read_record_file(self.path, self.path.name, self.config)
 
     @property
-    def format(self) -> str:
-        return file_format(self.path.name)
-
-    @property
-    def compression(self) -> str:
-        return file_compression(self.path.name)
+    def pattern(self) -> str:
+        return self.path.name
 
 
 class StreamSource(Source):
     """JSONL records from a binary stream (standard input): read once, never resumed."""
 
     rereadable = False
-    format = "jsonl"  # type: ignore[assignment]
+    pattern = "<stdin>.jsonl"  # type: ignore[assignment]
 
     def __init__(self, stream: BinaryIO, config: Config) -> None:
         self.stream, self.config, self.name = stream, config, STDIN

@@ -281,15 +281,7 @@ class Job:
 
     def finished_report(self) -> Report:
         """For `resume` of a complete run: its report, rebuilt from `_SUCCESS` (no timing)."""
-        success = self._success_as_checkpoint().state["success"]
-        report = Report()
-        docs, paras = success.get("documents", {}), success.get("paragraphs", {})
-        for name in ("in", "out", "rejected", "removed", "emptied"):
-            setattr(report, f"documents_{name}", docs.get(name, 0))
-        report.paragraphs_in, report.paragraphs_out = paras.get("in", 0), paras.get("out", 0)
-        report.removed.update(success.get("removed_by_reason", {}))
-        report.rejected.update(success.get("rejected_by_reason", {}))
-        return report.finish()
+        return Report.from_counts(self._success_as_checkpoint().state["success"])
 
 
 def _writer(sink: Sink, logs: RunLogs):

@@ -77,6 +77,18 @@ class Report:
     def paragraphs_removed(self) -> int:
         return sum(n for reason, n in self.removed.items() if not reason.endswith("document"))
 
+    @classmethod
+    def from_counts(cls, counts: dict[str, Any]) -> Report:
+        """The report whose `as_dict()` gave `counts` (as `_SUCCESS` holds them), without timing."""
+        report = cls()
+        docs, paras = counts.get("documents", {}), counts.get("paragraphs", {})
+        for name in ("in", "out", "rejected", "removed", "emptied"):
+            setattr(report, f"documents_{name}", docs.get(name, 0))
+        report.paragraphs_in, report.paragraphs_out = paras.get("in", 0), paras.get("out", 0)
+        report.removed.update(counts.get("removed_by_reason", {}))
+        report.rejected.update(counts.get("rejected_by_reason", {}))
+        return report.finish()
+
     def finish(self) -> Report:
         self.seconds = time.monotonic() - self.started
         return self

@@ -18,7 +18,7 @@ from cleaner import Config, clean_documents, clean_folder
 from cleaner.cli import main
 from cleaner.dedup.decide import DocumentDeduplicator
 from cleaner.dedup.fingerprint import Fingerprinter, exact_key, jaccard, shingle_hashes, words
-from cleaner.io.folder_reader import read_folder
+from cleaner.io.sources import FolderSource
 from cleaner.record import Document, Ref
 from cleaner.run.chain import compose, document_steps, find_boilerplate, prepare
 from tests.helpers import FIXTURES, SHARED, needs_shared, write_tree
@@ -73,7 +73,7 @@ def test_bbc_byte_identical_copies_are_removed_as_duplicate_documents_of_the_fir
     fingerprinter = Fingerprinter(config)
 
     def fingerprinted() -> Iterator[Document]:
-        for doc in compose(read_folder(BBC, config), prepare(document_steps(config)[:-1])):
+        for doc in compose(FolderSource(BBC, config).documents(), prepare(document_steps(config)[:-1])):
             if doc.alive:
                 doc.fingerprint = fingerprinter.document_fingerprint([words(p.text) for p in doc.paragraphs])
             yield doc

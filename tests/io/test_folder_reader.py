@@ -4,7 +4,8 @@ import pytest
 
 from cleaner.config import Config
 from cleaner.errors import UsageError
-from cleaner.io.folder_reader import iter_files, read_folder
+from cleaner.io.folder_reader import iter_files
+from cleaner.io.sources import FolderSource, open_source
 from tests.helpers import write_tree
 
 
@@ -22,13 +23,13 @@ def test_glob_selects_by_file_name(tmp_path: Path):
 
 def test_read_folder_yields_raw_bytes_and_sizes(tmp_path: Path):
     write_tree(tmp_path, {"one.txt": b"caf\xc3\xa9\n"})
-    [doc] = list(read_folder(tmp_path, Config()))
+    [doc] = list(FolderSource(tmp_path, Config()).documents())
     assert (doc.source, doc.raw, doc.bytes_in) == ("one.txt", b"caf\xc3\xa9\n", 6)
 
 
 def test_reading_is_lazy(tmp_path: Path):
     write_tree(tmp_path, {f"{i:03}.txt": "x" for i in range(5)})
-    docs = read_folder(tmp_path, Config())
+    docs = FolderSource(tmp_path, Config()).documents()
     first = next(docs)
     (tmp_path / "001.txt").write_text("changed")  # not read yet: a lazy reader sees the change
     (tmp_path / "004.txt").unlink()  # listed but gone: rejected, not lost
@@ -40,4 +41,4 @@ def test_reading_is_lazy(tmp_path: Path):
 
 def test_missing_source_is_a_usage_error(tmp_path: Path):
     with pytest.raises(UsageError, match="no such file or folder"):
-        list(read_folder(tmp_path / "nope", Config()))
+        open_source(tmp_path / "nope", Config())

@@ -12,7 +12,8 @@ import zstandard
 
 from cleaner.config import Config
 from cleaner.errors import UsageError
-from cleaner.io.record_reader import ZstdReader, input_format, parse_object, read_dicts, read_inputs, read_jsonl
+from cleaner.io.record_reader import ZstdReader, parse_object, read_dicts, read_jsonl
+from cleaner.io.sources import open_source
 from tests.helpers import FIXTURES, write_tree
 
 WIRE = FIXTURES / "records" / "wire.jsonl"
@@ -53,7 +54,7 @@ def test_a_record_must_be_an_object():
 
 
 def test_jsonl_records_keep_their_fields_and_line():
-    docs = list(read_inputs(WIRE, Config()))
+    docs = list(open_source(WIRE, Config()).documents())
     assert [d.id for d in docs] == ["wire-1", "wire-2", "wire-3", "wire-4"]
     first = json.loads(wire_lines()[0])
     assert docs[0].text == first["text"] and docs[0].raw is None
@@ -63,7 +64,7 @@ def test_jsonl_records_keep_their_fields_and_line():
 
 
 def test_every_kind_of_bad_record_is_rejected_with_its_line():
-    docs = list(read_inputs(BAD, Config()))
+    docs = list(open_source(BAD, Config()).documents())
     got = [(d.reject.line, d.reject.reason) if d.reject else d.id for d in docs]
     assert got == ["ok-1", (2, "malformed_json"), (3, "missing_text"), (4, "not_text"),
                    (5, "lone_surrogate"), "ok-2"]
@@ -72,19 +73,19 @@ def test_every_kind_of_bad_record_is_rejected_with_its_line():
 
 def test_a_line_of_invalid_utf8_is_rejected_not_the_file(tmp_path: Path):
     path = write_tree(tmp_path, {"x.jsonl": b'{"text": "ok"}\n{"text": "caf\xe9"}\n{"text": "fine"}\n'}) / "x.jsonl"
-    docs = list(read_inputs(path, Config()))
+    docs = list(open_source(path, Config()).documents())
     assert [d.reject.reason if d.reject else d.text for d in docs] == ["ok", "not_utf8", "fine"]
     assert docs[1].reject.line == 2
 
 
 def test_a_missing_id_is_made_from_file_and_line(tmp_path: Path):
     path = write_tree(tmp_path, {"x.jsonl": '{"text": "a"}\n\n{"text": "b", "id": 7}\n'}) / "x.jsonl"
-    assert [d.id for d in read_inputs(path, Config())] == ["x.jsonl:1", "7"]
+    assert [d.id for d in open_source(path, Config()).documents()] == ["x.jsonl:1", "7"]
 
 
 def test_other_field_names(tmp_path: Path):
     path = write_tree(tmp_path, {"x.jsonl": '{"body": "words here", "doc_id": "d1", "text": 3}\n'}) / "x.jsonl"
-    [doc] = read_inputs(path, Config(text_field="body", id_field="doc_id"))
+    [doc] = open_source(path, Config(text_field="body", id_field="doc_id")).documents()
     assert (doc.id, doc.text, doc.reject) == ("d1", "words here", None)
 
 
@@ -98,14 +99,15 @@ def compressed_copies(tmp_path: Path) -> list[Path]:
 
 
 def test_every_format_gives_the_same_documents(tmp_path: Path):
-    results = [[(d.id, d.text) for d in read_inputs(path, Config())] for path in compressed_copies(tmp_path)]
+    paths = compressed_copies(tmp_path)
+    results = [[(d.id, d.text) for d in open_source(path, Config()).documents()] for path in paths]
     assert all(r == results[0] for r in results) and len(results[0]) == 4
 
 
 def test_parquet_is_read_in_batches_with_its_schema(tmp_path: Path, monkeypatch):
     monkeypatch.setattr("cleaner.io.record_reader.PARQUET_BATCH_ROWS", 2)
     path = compressed_copies(tmp_path)[-1]
-    docs = list(read_inputs(path, Config()))
+    docs = list(open_source(path, Config()).documents())
     assert [d.origin.line for d in docs] == [1, 2, 3, 4]
     assert docs[0].origin.schema == pq.read_schema(path)
 
@@ -116,7 +118,7 @@ def test_a_truncated_stream_is_rejected_at_the_line_where_it_stops(tmp_path: Pat
     packed = gzip.compress(data) if suffix.endswith("gz") else zstandard.ZstdCompressor().compress(data)
     path = tmp_path / f"cut{suffix}"
     path.write_bytes(packed[: len(packed) * 2 // 3])
-    docs = list(read_inputs(path, Config()))
+    docs = list(open_source(path, Config()).documents())
     *good, last = docs
     assert last.reject is not None and last.reject.reason == "truncated"
     assert all(d.reject is None for d in good[:-1])  # the last line read may be cut mid-record
@@ -134,28 +136,30 @@ def test_zstd_reader_reads_every_frame_and_notices_a_cut():
 def test_stdin_stream_is_jsonl():
     docs = list(read_jsonl(io.BytesIO(WIRE.read_bytes()), "<stdin>", Config()))
     assert len(docs) == 4 and docs[0].source == "<stdin>"
-    assert list(read_inputs(io.BytesIO(WIRE.read_bytes()), Config()))[3].id == "wire-4"
+    assert list(open_source(io.BytesIO(WIRE.read_bytes()), Config()).documents())[3].id == "wire-4"
 
 
 def test_a_folder_mixes_record_files_and_text_files_in_path_order(tmp_path: Path):
     write_tree(tmp_path, {"b/part.jsonl": '{"id": "r1", "text": "one"}\n{"id": "r2", "text": "two"}\n',
                           "a.txt": "plain text", "c.md": "not matched"})
-    docs = list(read_inputs(tmp_path, Config(glob="*.*[lt]")))  # .jsonl and .txt
+    docs = list(open_source(tmp_path, Config(glob="*.*[lt]")).documents())  # .jsonl and .txt
     assert [(d.source, d.id) for d in docs] == [("a.txt", "a.txt"), ("b/part.jsonl", "r1"), ("b/part.jsonl", "r2")]
     assert docs[0].raw == b"plain text" and docs[1].text == "one"
 
 
 def test_input_format_by_name_or_glob(tmp_path: Path):
-    assert input_format(io.BytesIO(), "*.txt") == "jsonl"
-    assert input_format(tmp_path / "x.parquet", "*.txt") == "parquet"
-    assert input_format(tmp_path, "*.jsonl.zst") == "jsonl"
-    assert input_format(tmp_path, "*.txt") == "txt"
+    (tmp_path / "x.parquet").write_bytes(b"")
+    assert open_source(io.BytesIO(), Config()).format == "jsonl"
+    assert open_source(tmp_path / "x.parquet", Config()).format == "parquet"
+    assert open_source(tmp_path, Config(glob="*.jsonl.zst")).format == "jsonl"
+    assert open_source(tmp_path, Config(glob="*.jsonl.zst")).compression == "zstd"
+    assert open_source(tmp_path, Config()).format == "txt"
 
 
 def test_a_text_file_as_source_is_refused(tmp_path: Path):
     path = write_tree(tmp_path, {"a.txt": "x"}) / "a.txt"
     with pytest.raises(UsageError, match=r"text files are read from a folder \(give the folder that holds it\)"):
-        list(read_inputs(path, Config()))
+        list(open_source(path, Config()).documents())
 
 
 def test_dicts_from_python_are_records():
@@ -167,12 +171,12 @@ def test_dicts_from_python_are_records():
 def test_a_byte_order_mark_and_crlf_line_ends_are_accepted(tmp_path: Path):
     data = b'\xef\xbb\xbf{"id": "a", "text": "one"}\r\n{"id": "b", "text": "two"}\r\n'
     path = write_tree(tmp_path, {"x.jsonl": data})
-    docs = list(read_inputs(path / "x.jsonl", Config()))
+    docs = list(open_source(path / "x.jsonl", Config()).documents())
     assert [(d.id, d.text, d.reject) for d in docs] == [("a", "one", None), ("b", "two", None)]
     assert docs[0].origin.raw == '{"id": "a", "text": "one"}'
 
 
 def test_a_file_that_is_not_parquet_is_rejected(tmp_path: Path):
     path = write_tree(tmp_path, {"x.parquet": b"PAR1 but not really"}) / "x.parquet"
-    [doc] = read_inputs(path, Config())
+    [doc] = open_source(path, Config()).documents()
     assert doc.reject.reason == "unreadable" and doc.reject.line == 1 and "Parquet" in doc.reject.message

@@ -13,7 +13,6 @@ from cleaner.config import Config
 from cleaner.errors import OutputError
 from cleaner.io.atomic import write_atomic
 from cleaner.io.logs import RunLogs
-from cleaner.io.record_reader import read_inputs
 from cleaner.io.sinks import (
     JsonlShards,
     ParquetShards,
@@ -23,6 +22,7 @@ from cleaner.io.sinks import (
     output_record,
     remove_old_shards,
 )
+from cleaner.io.sources import open_source
 from cleaner.record import Document, Paragraph, Removal
 from tests.helpers import FIXTURES, write_tree
 
@@ -36,7 +36,7 @@ def cleaned(doc: Document, *paragraphs: str) -> Document:
 
 def test_output_line_replaces_only_the_text_value():
     line = WIRE.read_text(encoding="utf-8").splitlines()[3]  # \u escapes, nested metadata
-    [doc] = [d for d in read_inputs(WIRE, Config()) if d.id == "wire-4"]
+    [doc] = [d for d in open_source(WIRE, Config()).documents() if d.id == "wire-4"]
     out = output_line(cleaned(doc, "Café “new”", "Second."), Config())
     start, end = doc.origin.span
     assert out.endswith("\n") and out.count("\n") == 1
@@ -46,7 +46,7 @@ def test_output_line_replaces_only_the_text_value():
 
 def test_a_made_id_is_added_and_other_fields_kept(tmp_path: Path):
     path = write_tree(tmp_path, {"x.jsonl": '{"text": "a b", "n": 1.50}\n'}) / "x.jsonl"
-    [doc] = read_inputs(path, Config())
+    [doc] = open_source(path, Config()).documents()
     out = output_line(cleaned(doc, "a b"), Config())
     assert out == '{"text": "a b", "n": 1.50, "id": "x.jsonl:1"}\n'
     assert output_record(doc, Config()) == {"text": "a b", "n": 1.5, "id": "x.jsonl:1"}
@@ -74,7 +74,7 @@ def test_shards_split_by_count_and_read_back(tmp_path: Path, compression: str):
     names = sorted(p.name for p in tmp_path.iterdir())
     suffix = {"none": "", "gzip": ".gz", "zstd": ".zst"}[compression]
     assert names == [f"part-0000{i}.jsonl{suffix}" for i in range(3)]
-    ids = [d.id for name in names for d in read_inputs(tmp_path / name, Config())]
+    ids = [d.id for name in names for d in open_source(tmp_path / name, Config()).documents()]
     assert ids == [str(i) for i in range(10)]
 
 
@@ -96,8 +96,8 @@ def test_compressed_shards_split_where_plain_ones_do(tmp_path: Path, compression
         for doc in docs_from(10):
             shards.write(doc)
         shards.commit()
-    plain = [[d.id for d in read_inputs(p, Config())] for p in sorted((tmp_path / "plain").iterdir())]
-    packed = [[d.id for d in read_inputs(p, Config())] for p in sorted((tmp_path / "packed").iterdir())]
+    plain = [[d.id for d in open_source(p, Config()).documents()] for p in sorted((tmp_path / "plain").iterdir())]
+    packed = [[d.id for d in open_source(p, Config()).documents()] for p in sorted((tmp_path / "packed").iterdir())]
     assert len(plain) > 2 and packed == plain
 
 
@@ -129,7 +129,7 @@ def test_parquet_shards_keep_the_input_schema(tmp_path: Path):
     pq.write_table(pa.Table.from_pylist([{"id": "a", "text": "x y", "n": 1}, {"id": "b", "text": "z", "n": 2}],
                                         schema=schema), tmp_path / "in.parquet")
     shards = ParquetShards(tmp_path / "out", Config())
-    for doc in read_inputs(tmp_path / "in.parquet", Config()):
+    for doc in open_source(tmp_path / "in.parquet", Config()).documents():
         shards.write(cleaned(doc, doc.text.upper()))
     shards.commit()
     table = pq.read_table(tmp_path / "out/part-00000.parquet")
@@ -150,13 +150,14 @@ def test_stream_sink_writes_lines_and_a_closed_pipe_is_an_output_error():
 
 
 def test_text_files_are_named_by_a_safe_id(tmp_path: Path):
-    [doc] = read_inputs(write_tree(tmp_path, {"x.jsonl": '{"id": "../a b/c", "text": "t"}\n'}) / "x.jsonl", Config())
+    src = write_tree(tmp_path, {"x.jsonl": '{"id": "../a b/c", "text": "t"}\n'}) / "x.jsonl"
+    [doc] = open_source(src, Config()).documents()
     TextFiles(tmp_path / "out").write(cleaned(doc, "t"))
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["..%2Fa%20b%2Fc.txt"]
 
 
 def test_logs_name_file_and_line_of_records(tmp_path: Path):
-    docs = list(read_inputs(FIXTURES / "records" / "bad.jsonl", Config()))
+    docs = list(open_source(FIXTURES / "records" / "bad.jsonl", Config()).documents())
     removed = cleaned(docs[0], "x")
     removed.removal = Removal("exact_duplicate_document")
     logs = RunLogs(tmp_path / "logs", ("removed.jsonl", "rejects.jsonl"))
@@ -197,7 +198,7 @@ def test_parquet_from_mixed_records_keeps_every_field_or_says_why(tmp_path: Path
     monkeypatch.setattr("cleaner.io.shards.PARQUET_BATCH_ROWS", 2)
     lines = ['{"id": "a", "text": "x"}', '{"id": "b", "text": "y", "lang": "en"}', '{"id": "c", "text": "z"}',
              '{"id": "d", "text": "w", "url": "http://example.org"}']
-    docs = list(read_inputs(write_tree(tmp_path, {"x.jsonl": "\n".join(lines)}) / "x.jsonl", Config()))
+    docs = list(open_source(write_tree(tmp_path, {"x.jsonl": "\n".join(lines)}) / "x.jsonl", Config()).documents())
     shards = ParquetShards(tmp_path / "out", Config())
     for doc in docs[:3]:
         shards.write(cleaned(doc, doc.text))

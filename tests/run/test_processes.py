@@ -18,7 +18,7 @@ import pytest
 from cleaner import Config, clean_folder
 from cleaner.api import clean_records
 from cleaner.cli import main
-from cleaner.io.folder_reader import read_folder
+from cleaner.io.sources import FolderSource
 from cleaner.record import Document, batches
 from cleaner.run import processes as parallel
 from cleaner.run.chain import document_steps, prepare
@@ -166,7 +166,7 @@ def test_chunks_keep_order_and_respect_both_limits():
 
 def test_packed_documents_come_back_equal_field_for_field():
     config = Config()
-    docs = list(prepare(document_steps(config))(read_folder(FIXTURES / "demo", config)))
+    docs = list(prepare(document_steps(config))(FolderSource(FIXTURES / "demo", config).documents()))
     docs.append(Document(id="x", source="x", reject=None, text=None))  # no paragraphs at all
     # The main process still holds what it sent (id, source, origin, input size) and gets the rest back.
     held = [Document(id=d.id, source=d.source, origin=d.origin, bytes_in=d.bytes_in) for d in docs]
