@@ -1,0 +1,346 @@
+"""The numbers report.html shows, gathered from a run's state folder in bounded memory.
+
+`removed.jsonl` may hold millions of lines, so it is streamed, never loaded: the first pass
+counts everything exactly (by reason, by folder, the similarity histogram) and keeps only
+byte offsets of a sample, of the borderline removals and of candidate top texts and sources
+(Misra-Gries heavy hitters); the second pass counts those candidates exactly and collects
+the removed paragraph numbers of the documents whose kept copies the sample shows. The
+sample is stratified by reason and similarity band and chosen by a hash of each log line,
+so the same logs always give the same rows, whatever the order of the lines.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+import heapq
+import json
+from pathlib import Path
+from typing import Any
+
+import xxhash
+
+from cleaner.errors import UsageError
+
+SAMPLE_CAP = 2000  # side-by-side rows on the page
+BORDER_CAP = 200  # borderline rows on the page
+BORDER_MARGIN = 0.05  # a near copy this close above its threshold is borderline
+TOP = 20  # top repeated texts, top sources
+CANDIDATES = 2000  # Misra-Gries counters: any item in more than 1/2001 of the lines is found
+LISTED = 200  # rejects and audited files listed by name
+
+
+def read_json_lines(path: Path) -> Iterator[tuple[int, int, bytes, dict[str, Any]]]:
+    """(line number, byte offset, raw line, entry) for each line of a JSONL log; nothing if absent."""
+    if not path.is_file():
+        return
+    offset = 0
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, 1):
+            try:
+                entry = json.loads(raw)
+            except json.JSONDecodeError:
+                raise UsageError(f"{path}:{number}: not a JSON line") from None
+            yield number, offset, raw, entry
+            offset += len(raw)
+
+
+def read_at(path: Path, offsets: list[int]) -> dict[int, dict[str, Any]]:
+    """The entries of a JSONL log starting at these byte offsets."""
+    found = {}
+    with path.open("rb") as log:
+        for offset in sorted(set(offsets)):
+            log.seek(offset)
+            found[offset] = json.loads(log.readline())
+    return found
+
+
+def band(similarity: Any) -> str:
+    """The similarity band a removal is sampled in: "1.00", "0.95", "0.90"... (lower bounds)."""
+    if not isinstance(similarity, (int, float)):
+        return "n/a"
+    return "1.00" if similarity >= 1.0 else f"{int(similarity * 20) / 20:.2f}"
+
+
+def is_near(entry: dict[str, Any]) -> bool:
+    """A near copy: a removal whose verified similarity matters (not exact, not boilerplate)."""
+    reason, similarity = str(entry.get("reason")), entry.get("similarity")
+    if not isinstance(similarity, (int, float)) or reason in ("boilerplate", "emptied"):
+        return False
+    return reason.startswith("near_") or similarity < 1.0
+
+
+def level(entry: dict[str, Any]) -> str:
+    """"paragraph" for a line naming one paragraph, else "document"."""
+    return "paragraph" if "paragraph" in entry else "document"
+
+
+class HeavyHitters:
+    """Misra-Gries: at most `size` counters; every key seen in more than n/(size+1) of n
+    additions keeps one. Counts are lower bounds, made exact by a second pass."""
+
+    def __init__(self, size: int = CANDIDATES) -> None:
+        self.size = size
+        self.counts: dict[Any, int] = {}
+        self.first: dict[Any, int] = {}  # key -> byte offset of a line holding it
+
+    def add(self, key: Any, offset: int) -> None:
+        if key in self.counts:
+            self.counts[key] += 1
+        elif len(self.counts) < self.size:
+            self.counts[key] = 1
+            self.first.setdefault(key, offset)
+        else:
+            for other in list(self.counts):
+                self.counts[other] -= 1
+                if not self.counts[other]:
+                    del self.counts[other]
+                    self.first.pop(other, None)
+
+    def keys(self) -> set[Any]:
+        return set(self.counts)
+
+
+class BottomK:
+    """The `k` items with the smallest keys seen, in bounded memory (a max-heap)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.heap: list[tuple] = []
+        self.seen = 0
+
+    def add(self, key: tuple, value: Any) -> None:
+        self.seen += 1
+        item = (tuple(-part for part in key), value)
+        if len(self.heap) < self.k:
+            heapq.heappush(self.heap, item)
+        elif item > self.heap[0]:
+            heapq.heapreplace(self.heap, item)
+
+    def smallest(self, n: int | None = None) -> list[Any]:
+        ordered = sorted(self.heap, reverse=True)
+        return [value for _, value in ordered[:n]]
+
+
+def allocate(sizes: dict[Any, int], cap: int) -> dict[Any, int]:
+    """Split `cap` rows fairly among strata of these sizes (water-filling): small strata
+    are shown whole, the rest share what is left equally."""
+    share, left, todo = {}, cap, sorted(sizes, key=lambda s: (sizes[s], str(s)))
+    while todo:
+        fair = left // len(todo)
+        name = todo.pop(0)
+        share[name] = min(sizes[name], fair if todo else left)
+        left -= share[name]
+    return share
+
+
+def text_key(text: str) -> int:
+    return xxhash.xxh64_intdigest(text.encode("utf-8", "surrogatepass"))
+
+
+@dataclass
+class Pass:
+    """What one stream over removed.jsonl leaves: exact counters and bounded selections."""
+
+    threshold: float
+    doc_threshold: float
+    cap: int = SAMPLE_CAP
+    lines: int = 0
+    by_reason: Counter = field(default_factory=Counter)
+    by_group: Counter = field(default_factory=Counter)
+    paragraphs_lost: int = 0
+    bins: dict[str, Counter] = field(default_factory=lambda: {"paragraph": Counter(), "document": Counter()})
+    strata: dict[tuple[str, str], BottomK] = field(default_factory=dict)
+    borderline: BottomK = field(default_factory=lambda: BottomK(BORDER_CAP))
+    texts: HeavyHitters = field(default_factory=HeavyHitters)
+    sources: HeavyHitters = field(default_factory=HeavyHitters)
+
+    def add(self, number: int, offset: int, entry: dict[str, Any], raw_hash: int, group: str) -> None:
+        reason = str(entry.get("reason"))
+        self.lines += 1
+        self.by_reason[reason] += 1
+        self.by_group[group] += 1
+        self.paragraphs_lost += _paragraphs(entry)
+        stratum = (reason, band(entry.get("similarity")))
+        self.strata.setdefault(stratum, BottomK(self.cap)).add((raw_hash,), (offset, number))
+        if entry.get("text") is not None:
+            self.texts.add(text_key(entry["text"]), offset)
+        self.sources.add(str(entry.get("source")), offset)
+        if is_near(entry):
+            similarity = float(entry["similarity"])
+            self.bins[level(entry)][min(int(similarity * 100 + 1e-9), 100)] += 1
+            limit = self.threshold if level(entry) == "paragraph" else self.doc_threshold
+            if similarity - limit <= BORDER_MARGIN + 1e-9:
+                self.borderline.add((similarity, raw_hash), (offset, number))
+
+    def sample(self) -> list[tuple[int, int]]:
+        """(offset, line number) of the rows shown, stratified and capped."""
+        share = allocate({s: heap.seen for s, heap in self.strata.items()}, self.cap)
+        return [row for s in sorted(self.strata) for row in self.strata[s].smallest(share[s])]
+
+
+def _paragraphs(entry: dict[str, Any]) -> int:
+    """Paragraphs a removal-log line takes out: one, or a whole document's."""
+    if "paragraph" in entry:
+        return 1
+    count = entry.get("paragraphs")
+    return count if isinstance(count, int) else 0
+
+
+def group_of(source: str, folders: bool) -> str:
+    """The source folder of a text file (folder runs), else the input file itself."""
+    if folders:
+        return source.rsplit("/", 1)[0] if "/" in source else "(top level)"
+    return source
+
+
+@dataclass
+class Exact:
+    """The second stream over removed.jsonl: exact counts of the first pass's candidates,
+    and the removed paragraph numbers of the documents whose kept copies are shown."""
+
+    texts: Counter = field(default_factory=Counter)
+    documents: dict[int, int] = field(default_factory=dict)  # boilerplate: documents holding it
+    sources: dict[str, list[int]] = field(default_factory=dict)  # source -> [lines, paragraphs, whole]
+    removed_in: dict[str, list[int]] = field(default_factory=dict)
+
+
+def second_pass(log: Path, texts: set[int], sources: set[str], kept: set[str]) -> Exact:
+    exact = Exact(sources={s: [0, 0, 0] for s in sources}, removed_in={s: [] for s in kept})
+    for _, _, _, entry in read_json_lines(log):
+        source = str(entry.get("source"))
+        if entry.get("text") is not None:
+            key = text_key(entry["text"])
+            if key in texts:
+                exact.texts[key] += 1
+                if isinstance(entry.get("documents"), int):
+                    exact.documents[key] = entry["documents"]
+        if source in exact.sources:
+            counts = exact.sources[source]
+            counts[0] += 1
+            counts[1] += _paragraphs(entry)
+            counts[2] += "paragraph" not in entry
+        if source in exact.removed_in and isinstance(entry.get("paragraph"), int):
+            exact.removed_in[source].append(entry["paragraph"])
+    return exact
+
+
+@dataclass
+class Gathered:
+    """Everything the page shows, exact counts and bounded lists (see the module docstring)."""
+
+    report: dict[str, Any]
+    folders: bool
+    first: Pass
+    sample: list[dict[str, Any]]
+    borderline: list[dict[str, Any]]
+    top_texts: list[dict[str, Any]]
+    top_sources: list[dict[str, Any]]
+    removed_in: dict[str, list[int]]
+    files: FilesAudit
+    rejects: RejectsAudit
+
+
+@dataclass
+class FilesAudit:
+    """files.jsonl of a folder run: statuses, decode fallbacks, files that needed repair."""
+
+    files: int = 0
+    status: Counter = field(default_factory=Counter)
+    fallback: Counter = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)  # encoding -> a few files
+    repaired: int = 0
+    listed: BottomK = field(default_factory=lambda: BottomK(LISTED))
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.files += 1
+        self.status[str(entry.get("status"))] += 1
+        source = str(entry.get("source"))
+        if entry.get("fallback"):
+            self.fallback[str(entry["fallback"])] += 1
+        names = self.examples.setdefault(str(entry.get("decoded_as")), [])
+        if len(names) < 5:
+            names.append(source)
+        replaced, fixes = entry.get("replacement_chars") or 0, entry.get("fixes") or []
+        if replaced or fixes or entry.get("fallback"):
+            self.repaired += 1
+            self.listed.add((-replaced, -len(fixes), self.files), entry)
+
+
+@dataclass
+class RejectsAudit:
+    """rejects.jsonl: exact counts by reason and the first rejects by name."""
+
+    count: int = 0
+    by_reason: Counter = field(default_factory=Counter)
+    listed: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.count += 1
+        self.by_reason[str(entry.get("reason"))] += 1
+        if len(self.listed) < LISTED:
+            self.listed.append(entry)
+
+
+def load_report(state_dir: Path) -> dict[str, Any]:
+    path = state_dir / "report.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise UsageError(f"{path}: no readable report.json ({err}): is this a committed run's state folder?") from None
+
+
+def gather(state_dir: Path, cap: int = SAMPLE_CAP) -> Gathered:
+    """Read a state folder's report.json and logs; two streams over removed.jsonl."""
+    report = load_report(state_dir)
+    config = report.get("config", {})
+    folders = (state_dir / "files.jsonl").is_file()
+    first = Pass(float(config.get("threshold", 1.0)), float(config.get("doc_threshold", 1.0)), cap)
+    log = state_dir / "removed.jsonl"
+    for number, offset, raw, entry in read_json_lines(log):
+        first.add(number, offset, entry, xxhash.xxh64_intdigest(raw), group_of(str(entry.get("source")), folders))
+    sample = _fetch(log, first.sample())
+    borderline = _fetch(log, first.borderline.smallest())
+    kept = {str(e["duplicate_of"].get("source")) for e in sample + borderline if _kept_paragraph(e)}
+    exact = second_pass(log, first.texts.keys(), first.sources.keys(), kept)
+    return Gathered(report, folders, first, sample, borderline, _top_texts(log, first, exact),
+                    _top_sources(exact), exact.removed_in, _files(state_dir), _rejects(state_dir))
+
+
+def _kept_paragraph(entry: dict[str, Any]) -> bool:
+    ref = entry.get("duplicate_of")
+    return isinstance(ref, dict) and isinstance(ref.get("paragraph"), int)
+
+
+def _fetch(log: Path, rows: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """The log entries at these (offset, line number)s, each with its `_line` added."""
+    entries = read_at(log, [offset for offset, _ in rows]) if rows else {}
+    return [{**entries[offset], "_line": number} for offset, number in rows]
+
+
+def _top_texts(log: Path, first: Pass, exact: Exact) -> list[dict[str, Any]]:
+    ranked = sorted(exact.texts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    entries = read_at(log, [first.texts.first[key] for key, _ in ranked]) if ranked else {}
+    return [{"text": entries[first.texts.first[key]]["text"], "count": count,
+             "reason": entries[first.texts.first[key]].get("reason"), "documents": exact.documents.get(key)}
+            for key, count in ranked if count > 1]
+
+
+def _top_sources(exact: Exact) -> list[dict[str, Any]]:
+    ranked = sorted(exact.sources.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))[:TOP]
+    return [{"source": s, "lines": c[0], "paragraphs": c[1], "whole": bool(c[2])} for s, c in ranked if c[0]]
+
+
+def _files(state_dir: Path) -> FilesAudit:
+    audit = FilesAudit()
+    for _, _, _, entry in read_json_lines(state_dir / "files.jsonl"):
+        audit.add(entry)
+    return audit
+
+
+def _rejects(state_dir: Path) -> RejectsAudit:
+    audit = RejectsAudit()
+    for _, _, _, entry in read_json_lines(state_dir / "rejects.jsonl"):
+        audit.add(entry)
+    return audit
