@@ -123,13 +123,13 @@ def row(entry: dict[str, Any], kept: KeptCopies) -> dict[str, Any]:
         kept_text = kept.paragraph(kept_source, ref["paragraph"])
     elif kept_source is not None:
         paragraphs = kept.paragraphs(kept_source)
-        kept_text = None if paragraphs is None else "\n\n".join(paragraphs)
+        kept_text = None if paragraphs is None else _excerpt(paragraphs)
     text = entry.get("text")
     if text is not None and kept_text is not None:
         removed_runs, kept_runs = word_diff(text, kept_text)
     else:
         removed_runs = [(text, False)] if text is not None else []
-        kept_runs = word_diff(kept_text, kept_text)[1] if kept_text is not None else []
+        kept_runs = [(kept_text, False)] if kept_text is not None else []
     return {
         "reason": entry.get("reason"), "similarity": entry.get("similarity"),
         "estimated": entry.get("estimated_similarity"), "band": band(entry.get("similarity")),
@@ -138,6 +138,12 @@ def row(entry: dict[str, Any], kept: KeptCopies) -> dict[str, Any]:
         "documents": entry.get("documents"), "removed": removed_runs, "kept": kept_runs,
         "kept_where": _where(ref) if ref else None, "kept_href": kept.href(kept_source) if kept_source else None,
     }
+
+
+def _excerpt(paragraphs: list[str], limit: int = 1200) -> str:
+    """The start of a kept document, its paragraph breaks kept, about `limit` characters."""
+    text = "\n\n".join(paragraphs)
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def _where(ref: dict[str, Any]) -> str:
@@ -177,9 +183,15 @@ def context(data: Gathered, kept: KeptCopies, output_dir: Path | None) -> dict[s
     }
 
 
+REASON_ORDER = ("near_duplicate", "near_repeat", "duplicate_document", "exact_duplicate", "exact_repeat", "boilerplate")
+
+
 def _order(r: dict[str, Any]) -> tuple:
+    """Near copies first (what a reviewer checks), then exact ones; least similar first."""
+    reason = str(r["reason"])
+    rank = REASON_ORDER.index(reason) if reason in REASON_ORDER else len(REASON_ORDER)
     similarity = r["similarity"] if isinstance(r["similarity"], (int, float)) else 2.0
-    return (str(r["reason"]), similarity, r["where"], r["line"] or 0)
+    return (rank, reason, similarity, r["where"], r["line"] or 0)
 
 
 def _summary(report: dict[str, Any], first: Any) -> dict[str, Any]:

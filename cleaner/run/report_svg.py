@@ -8,7 +8,7 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 220, 44, 28, 16
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 230, 44, 28, 26
 
 
 def similarity_histogram(bins: Counter, threshold: float, label: str) -> Markup:
@@ -35,7 +35,8 @@ def similarity_histogram(bins: Counter, threshold: float, label: str) -> Markup:
                          f'text-anchor="middle">{slot / 100:.2f}</text>')
     tx = LEFT + (threshold * 100 - low) * step
     parts.append(f'<line class="threshold" x1="{tx:.1f}" x2="{tx:.1f}" y1="{TOP - 6}" y2="{TOP + plot_h}"/>'
-                 f'<text class="threshold-label" x="{tx + 4:.1f}" y="{TOP + 4}">threshold {threshold:g}</text>')
+                 f'<text class="threshold-label" x="{tx:.1f}" y="{TOP - 10}" text-anchor="middle">'
+                 f"threshold {threshold:g}</text>")
     return _svg(parts, f"Histogram of verified similarity of {label}")
 
 
@@ -46,26 +47,26 @@ def _axis_y(peak: int, plot_h: float) -> str:
             f'<text class="tick" x="{LEFT - 6}" y="{base}" text-anchor="end">0</text>')
 
 
-def bar_list(items: list[tuple[str, int]], total: int, title: str) -> Markup:
+def bar_list(items: list[tuple[str, int]], total: int, title: str, width: int = 560) -> Markup:
     """Horizontal bars, one per (label, count), longest first, each with its share of `total`."""
-    row, label_w = 24, 210
+    row, label_w = 26, 170
     peak = max((count for _, count in items), default=1)
     parts = []
     for i, (name, count) in enumerate(items):
         y = 6 + i * row
-        w = max(1.0, (WIDTH - label_w - 150) * count / peak)
+        w = max(1.0, (width - label_w - 110) * count / peak)
         share = f" ({100 * count / total:.1f}%)" if total else ""
-        short = name if len(name) <= 30 else name[:29] + "…"
+        short = name if len(name) <= 24 else name[:23] + "…"
         parts.append(f'<text class="label" x="{label_w - 8}" y="{y + 15}" text-anchor="end">{escape(short)}'
                      f"<title>{escape(name)}</title></text>"
                      f'<rect class="hbar" data-count="{count}" x="{label_w}" y="{y + 3}" '
                      f'width="{w:.1f}" height="{row - 8}"/>'
                      f'<text class="value" x="{label_w + w + 6:.1f}" y="{y + 15}">{count:,}{share}</text>')
-    return _svg(parts, title, height=12 + row * len(items))
+    return _svg(parts, title, height=12 + row * len(items), width=width)
 
 
-def _svg(parts: list[str], title: str, height: int = HEIGHT) -> Markup:
+def _svg(parts: list[str], title: str, height: int = HEIGHT, width: int = WIDTH) -> Markup:
     body = "".join(parts)
-    return Markup(f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-                  f'preserveAspectRatio="xMinYMin meet" style="max-width:{WIDTH}px">'
+    return Markup(f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+                  f'preserveAspectRatio="xMinYMin meet" style="max-width:{width}px">'
                   f"<title>{escape(title)}</title>{body}</svg>")
