@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 import heapq
 import json
+from json.decoder import scanstring
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ CANDIDATES = 2000  # Misra-Gries counters: any item in more than 1/2001 of the l
 LISTED = 200  # rejects and audited files listed by name
 
 
+_decode = json.JSONDecoder().decode
+
+
 def read_json_lines(path: Path) -> Iterator[tuple[int, int, bytes, dict[str, Any]]]:
     """(line number, byte offset, raw line, entry) for each line of a JSONL log; nothing if absent."""
     if not path.is_file():
@@ -39,8 +43,8 @@ def read_json_lines(path: Path) -> Iterator[tuple[int, int, bytes, dict[str, Any
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, 1):
             try:
-                entry = json.loads(raw)
-            except json.JSONDecodeError:
+                entry = _decode(raw.decode("utf-8", "surrogateescape"))
+            except ValueError:
                 raise UsageError(f"{path}:{number}: not a JSON line") from None
             yield number, offset, raw, entry
             offset += len(raw)
@@ -52,15 +56,18 @@ def read_at(path: Path, offsets: list[int]) -> dict[int, dict[str, Any]]:
     with path.open("rb") as log:
         for offset in sorted(set(offsets)):
             log.seek(offset)
-            found[offset] = json.loads(log.readline())
+            found[offset] = _decode(log.readline().decode("utf-8", "surrogateescape"))
     return found
+
+
+BANDS = [f"{i / 20:.2f}" for i in range(21)]
 
 
 def band(similarity: Any) -> str:
     """The similarity band a removal is sampled in: "1.00", "0.95", "0.90"... (lower bounds)."""
     if not isinstance(similarity, (int, float)):
         return "n/a"
-    return "1.00" if similarity >= 1.0 else f"{int(similarity * 20) / 20:.2f}"
+    return BANDS[max(0, min(int(similarity * 20), 20))]
 
 
 def is_near(entry: dict[str, Any]) -> bool:
@@ -78,21 +85,25 @@ def level(entry: dict[str, Any]) -> str:
 
 class HeavyHitters:
     """Misra-Gries: at most `size` counters; every key seen in more than n/(size+1) of n
-    additions keeps one. Counts are lower bounds, made exact by a second pass."""
+    additions keeps one. Counts are exact while no counter was ever dropped (`exact`),
+    else lower bounds, made exact by a second pass."""
 
     def __init__(self, size: int = CANDIDATES) -> None:
         self.size = size
         self.counts: dict[Any, int] = {}
         self.first: dict[Any, int] = {}  # key -> byte offset of a line holding it
+        self.exact = True
 
     def add(self, key: Any, offset: int) -> None:
-        if key in self.counts:
-            self.counts[key] += 1
-        elif len(self.counts) < self.size:
-            self.counts[key] = 1
+        counts = self.counts
+        if key in counts:
+            counts[key] += 1
+        elif len(counts) < self.size:
+            counts[key] = 1
             self.first.setdefault(key, offset)
         else:
-            for other in list(self.counts):
+            self.exact = False
+            for other in list(counts):
                 self.counts[other] -= 1
                 if not self.counts[other]:
                     del self.counts[other]
@@ -110,17 +121,21 @@ class BottomK:
         self.heap: list[tuple] = []
         self.seen = 0
 
-    def add(self, key: tuple, value: Any) -> None:
+    def add(self, key: float, tiebreak: int, value: Any) -> None:
+        """Offer `value` under the key (key, tiebreak)."""
         self.seen += 1
-        item = (tuple(-part for part in key), value)
-        if len(self.heap) < self.k:
-            heapq.heappush(self.heap, item)
-        elif item > self.heap[0]:
-            heapq.heapreplace(self.heap, item)
+        heap = self.heap
+        if len(heap) >= self.k and -key < heap[0][0]:
+            return  # the common case once full: not among the smallest
+        item = (-key, -tiebreak, value)
+        if len(heap) < self.k:
+            heapq.heappush(heap, item)
+        elif item > heap[0]:
+            heapq.heapreplace(heap, item)
 
     def smallest(self, n: int | None = None) -> list[Any]:
         ordered = sorted(self.heap, reverse=True)
-        return [value for _, value in ordered[:n]]
+        return [item[2] for item in ordered[:n]]
 
 
 def allocate(sizes: dict[Any, int], cap: int) -> dict[Any, int]:
@@ -149,30 +164,40 @@ class Pass:
     lines: int = 0
     by_reason: Counter = field(default_factory=Counter)
     by_group: Counter = field(default_factory=Counter)
-    paragraphs_lost: int = 0
     bins: dict[str, Counter] = field(default_factory=lambda: {"paragraph": Counter(), "document": Counter()})
     strata: dict[tuple[str, str], BottomK] = field(default_factory=dict)
     borderline: BottomK = field(default_factory=lambda: BottomK(BORDER_CAP))
     texts: HeavyHitters = field(default_factory=HeavyHitters)
     sources: HeavyHitters = field(default_factory=HeavyHitters)
+    lost: dict[str, list[int]] = field(default_factory=dict)  # source -> [lines, paragraphs, whole], while exact
 
     def add(self, number: int, offset: int, entry: dict[str, Any], raw_hash: int, group: str) -> None:
-        reason = str(entry.get("reason"))
+        reason, similarity, text = str(entry.get("reason")), entry.get("similarity"), entry.get("text")
         self.lines += 1
         self.by_reason[reason] += 1
         self.by_group[group] += 1
-        self.paragraphs_lost += _paragraphs(entry)
-        stratum = (reason, band(entry.get("similarity")))
-        self.strata.setdefault(stratum, BottomK(self.cap)).add((raw_hash,), (offset, number))
-        if entry.get("text") is not None:
-            self.texts.add(text_key(entry["text"]), offset)
-        self.sources.add(str(entry.get("source")), offset)
-        if is_near(entry):
-            similarity = float(entry["similarity"])
-            self.bins[level(entry)][min(int(similarity * 100 + 1e-9), 100)] += 1
-            limit = self.threshold if level(entry) == "paragraph" else self.doc_threshold
+        stratum = (reason, band(similarity))
+        heap = self.strata.get(stratum) or self.strata.setdefault(stratum, BottomK(self.cap))
+        heap.add(raw_hash, 0, (offset, number))
+        if text is not None:
+            self.texts.add(text_key(text), offset)
+        self._count_source(str(entry.get("source")), entry, offset)
+        if (similarity != 1.0 or reason.startswith("near_")) and is_near(entry):  # cheap test first
+            kind = level(entry)
+            self.bins[kind][min(int(similarity * 100 + 1e-9), 100)] += 1
+            limit = self.threshold if kind == "paragraph" else self.doc_threshold
             if similarity - limit <= BORDER_MARGIN + 1e-9:
-                self.borderline.add((similarity, raw_hash), (offset, number))
+                self.borderline.add(similarity, raw_hash, (offset, number))
+
+    def _count_source(self, source: str, entry: dict[str, Any], offset: int) -> None:
+        self.sources.add(source, offset)
+        if not self.sources.exact:
+            self.lost.clear()
+            return
+        counts = self.lost.get(source) or self.lost.setdefault(source, [0, 0, 0])
+        counts[0] += 1
+        counts[1] += _paragraphs(entry)
+        counts[2] += "paragraph" not in entry
 
     def sample(self) -> list[tuple[int, int]]:
         """(offset, line number) of the rows shown, stratified and capped."""
@@ -201,29 +226,52 @@ class Exact:
     and the removed paragraph numbers of the documents whose kept copies are shown."""
 
     texts: Counter = field(default_factory=Counter)
-    documents: dict[int, int] = field(default_factory=dict)  # boilerplate: documents holding it
     sources: dict[str, list[int]] = field(default_factory=dict)  # source -> [lines, paragraphs, whole]
     removed_in: dict[str, list[int]] = field(default_factory=dict)
 
 
-def second_pass(log: Path, texts: set[int], sources: set[str], kept: set[str]) -> Exact:
-    exact = Exact(sources={s: [0, 0, 0] for s in sources}, removed_in={s: [] for s in kept})
-    for _, _, _, entry in read_json_lines(log):
-        source = str(entry.get("source"))
-        if entry.get("text") is not None:
-            key = text_key(entry["text"])
-            if key in texts:
+def second_pass(log: Path, first: Pass, kept: set[str]) -> Exact:
+    """Count the candidates exactly, reading as little of each line as it can: the source
+    (always first) and the text are scanned out of the line; a line is parsed whole only
+    when its source is one asked about."""
+    texts = set() if first.texts.exact else first.texts.keys()
+    exact = Exact(Counter(first.texts.counts) if first.texts.exact else Counter(),
+                  {s: list(c) for s, c in first.lost.items()}, {s: [] for s in kept})
+    recount = set() if first.sources.exact else first.sources.keys()
+    exact.sources.update({s: [0, 0, 0] for s in recount})
+    if not (texts or recount or kept):
+        return exact
+    with log.open("rb") as lines:
+        for raw in lines:
+            line = raw.decode("utf-8", "surrogateescape")
+            source, text = _scan(line)
+            entry = _decode(line) if source is None or source in recount or source in kept else None
+            if entry is not None:
+                source, text = str(entry.get("source")), entry.get("text")
+                _recount(exact, source, entry, source in recount)
+            if texts and text is not None and (key := text_key(text)) in texts:
                 exact.texts[key] += 1
-                if isinstance(entry.get("documents"), int):
-                    exact.documents[key] = entry["documents"]
-        if source in exact.sources:
-            counts = exact.sources[source]
-            counts[0] += 1
-            counts[1] += _paragraphs(entry)
-            counts[2] += "paragraph" not in entry
-        if source in exact.removed_in and isinstance(entry.get("paragraph"), int):
-            exact.removed_in[source].append(entry["paragraph"])
     return exact
+
+
+def _scan(line: str) -> tuple[str | None, str | None]:
+    """(source, text) of a removal-log line as cleaner.io.logs writes it, or (None, None)
+    when it is not laid out so (then it is parsed whole)."""
+    if not line.startswith('{"source": "'):
+        return None, None
+    source, end = scanstring(line, 12)
+    at = line.find('"text": "', end)
+    return source, (scanstring(line, at + 9)[0] if at != -1 else None)
+
+
+def _recount(exact: Exact, source: str, entry: dict[str, Any], count: bool) -> None:
+    if count:
+        counts = exact.sources[source]
+        counts[0] += 1
+        counts[1] += _paragraphs(entry)
+        counts[2] += "paragraph" not in entry
+    if source in exact.removed_in and isinstance(entry.get("paragraph"), int):
+        exact.removed_in[source].append(entry["paragraph"])
 
 
 @dataclass
@@ -265,7 +313,7 @@ class FilesAudit:
         replaced, fixes = entry.get("replacement_chars") or 0, entry.get("fixes") or []
         if replaced or fixes or entry.get("fallback"):
             self.repaired += 1
-            self.listed.add((-replaced, -len(fixes), self.files), entry)
+            self.listed.add(-(replaced * 1000 + min(len(fixes), 999)), self.files, entry)
 
 
 @dataclass
@@ -303,7 +351,7 @@ def gather(state_dir: Path, cap: int = SAMPLE_CAP) -> Gathered:
     sample = _fetch(log, first.sample())
     borderline = _fetch(log, first.borderline.smallest())
     kept = {str(e["duplicate_of"].get("source")) for e in sample + borderline if _kept_paragraph(e)}
-    exact = second_pass(log, first.texts.keys(), first.sources.keys(), kept)
+    exact = second_pass(log, first, kept)
     return Gathered(report, folders, first, sample, borderline, _top_texts(log, first, exact),
                     _top_sources(exact), exact.removed_in, _files(state_dir), _rejects(state_dir))
 
@@ -323,7 +371,8 @@ def _top_texts(log: Path, first: Pass, exact: Exact) -> list[dict[str, Any]]:
     ranked = sorted(exact.texts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
     entries = read_at(log, [first.texts.first[key] for key, _ in ranked]) if ranked else {}
     return [{"text": entries[first.texts.first[key]]["text"], "count": count,
-             "reason": entries[first.texts.first[key]].get("reason"), "documents": exact.documents.get(key)}
+             "reason": entries[first.texts.first[key]].get("reason"),
+             "documents": entries[first.texts.first[key]].get("documents")}
             for key, count in ranked if count > 1]
 
 
