@@ -140,14 +140,23 @@ class BottomK:
 
 def allocate(sizes: dict[Any, int], cap: int) -> dict[Any, int]:
     """Split `cap` rows fairly among strata of these sizes (water-filling): small strata
-    are shown whole, the rest share what is left equally."""
+    are shown whole, the rest share what is left equally (rounded up, first come first)."""
     share, left, todo = {}, cap, sorted(sizes, key=lambda s: (sizes[s], str(s)))
     while todo:
-        fair = left // len(todo)
         name = todo.pop(0)
-        share[name] = min(sizes[name], fair if todo else left)
+        share[name] = min(sizes[name], -(-left // (len(todo) + 1)))
         left -= share[name]
     return share
+
+
+def stratified(sizes: dict[tuple[str, str], int], cap: int) -> dict[tuple[str, str], int]:
+    """Rows per (reason, band): shared among reasons first, so every reason is shown when
+    `cap` allows, then among a reason's similarity bands."""
+    reasons: dict[str, dict[tuple[str, str], int]] = {}
+    for stratum, size in sizes.items():
+        reasons.setdefault(stratum[0], {})[stratum] = size
+    per_reason = allocate({r: sum(bands.values()) for r, bands in reasons.items()}, cap)
+    return {s: n for r, bands in reasons.items() for s, n in allocate(bands, per_reason[r]).items()}
 
 
 def text_key(text: str) -> int:
@@ -186,7 +195,7 @@ class Pass:
             kind = level(entry)
             self.bins[kind][min(int(similarity * 100 + 1e-9), 100)] += 1
             limit = self.threshold if kind == "paragraph" else self.doc_threshold
-            if similarity - limit <= BORDER_MARGIN + 1e-9:
+            if round(similarity - limit, 4) <= BORDER_MARGIN:
                 self.borderline.add(similarity, raw_hash, (offset, number))
 
     def _count_source(self, source: str, entry: dict[str, Any], offset: int) -> None:
@@ -201,7 +210,7 @@ class Pass:
 
     def sample(self) -> list[tuple[int, int]]:
         """(offset, line number) of the rows shown, stratified and capped."""
-        share = allocate({s: heap.seen for s, heap in self.strata.items()}, self.cap)
+        share = stratified({s: heap.seen for s, heap in self.strata.items()}, self.cap)
         return [row for s in sorted(self.strata) for row in self.strata[s].smallest(share[s])]
 
 
@@ -307,9 +316,10 @@ class FilesAudit:
         source = str(entry.get("source"))
         if entry.get("fallback"):
             self.fallback[str(entry["fallback"])] += 1
-        names = self.examples.setdefault(str(entry.get("decoded_as")), [])
-        if len(names) < 5:
-            names.append(source)
+        if entry.get("decoded_as"):
+            names = self.examples.setdefault(str(entry["decoded_as"]), [])
+            if len(names) < 5:
+                names.append(source)
         replaced, fixes = entry.get("replacement_chars") or 0, entry.get("fixes") or []
         if replaced or fixes or entry.get("fallback"):
             self.repaired += 1

@@ -164,8 +164,9 @@ def context(data: Gathered, kept: KeptCopies, output_dir: Path | None) -> dict[s
     near = {lvl: sum(bins.values()) for lvl, bins in first.bins.items()}
     groups = sorted(first.by_group.items(), key=lambda kv: (-kv[1], kv[0]))
     shown_groups = groups[:15] + ([("(other)", sum(n for _, n in groups[15:]))] if len(groups) > 15 else [])
+    title = output_dir.name if output_dir is not None else "run"
     return {
-        "title": output_dir.name if output_dir is not None else "run", "report": report, "config": config,
+        "title": title, "report": report, "config": config,
         "folders": data.folders, "first": first, "reasons": sorted(first.by_reason.items(), key=lambda kv: -kv[1]),
         "rows": rows, "row_reasons": sorted({r["reason"] for r in rows}), "cap": first.cap,
         "borderline": [row(e, kept) for e in data.borderline], "margin": BORDER_MARGIN,
@@ -179,7 +180,7 @@ def context(data: Gathered, kept: KeptCopies, output_dir: Path | None) -> dict[s
         "groups": bar_list(shown_groups, first.lines, "Removals per source") if groups else None,
         "group_count": len(groups), "top_sources": data.top_sources, "top_texts": data.top_texts,
         "files": data.files, "files_listed": data.files.listed.smallest(), "rejects": data.rejects,
-        "summary_json": _summary(report, first),
+        "summary_json": _summary(title, report, first),
     }
 
 
@@ -194,9 +195,9 @@ def _order(r: dict[str, Any]) -> tuple:
     return (rank, reason, similarity, r["where"], r["line"] or 0)
 
 
-def _summary(report: dict[str, Any], first: Any) -> dict[str, Any]:
+def _summary(title: str, report: dict[str, Any], first: Any) -> dict[str, Any]:
     """Machine-readable numbers embedded in the page (JSON, escaped by Jinja's tojson)."""
-    return {"documents": report.get("documents", {}), "paragraphs": report.get("paragraphs", {}),
+    return {"output": title, "documents": report.get("documents", {}), "paragraphs": report.get("paragraphs", {}),
             "removed_by_reason": dict(sorted(first.by_reason.items())),
             "rejected_by_reason": report.get("rejected_by_reason", {}), "removal_lines": first.lines}
 

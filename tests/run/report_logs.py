@@ -57,22 +57,25 @@ def line(rng: random.Random, n: int, reason: str, pool: list[str], threshold: fl
             f'"duplicate_of": {ref}, "similarity": {similarity}, "estimated_similarity": {similarity}{extra}}}\n')
 
 
-def write_million_run(state: Path, removals: int = 1_000_000, seed: int = 14) -> Counter:
+def write_million_run(state: Path, removals: int = 1_000_000, seed: int = 14) -> tuple[Counter, Counter]:
     """Write report.json, removed.jsonl and rejects.jsonl of a record run with `removals`
-    removal lines into `state`; return the removal count by reason."""
+    removal lines into `state`; return the removal counts by reason and by boilerplate text."""
     rng, threshold = random.Random(seed), 0.7
     pool = paragraphs(rng, 20_000)
     state.mkdir(parents=True, exist_ok=True)
     counts: Counter = Counter()
+    boilerplate: Counter = Counter()
     reasons = rng.choices(REASONS, WEIGHTS, k=removals)
     with (state / "removed.jsonl").open("w", encoding="utf-8") as out:
         for n, reason in enumerate(reasons):
             counts[reason] += 1
+            if reason == "boilerplate":
+                boilerplate[BOILERPLATE[n % len(BOILERPLATE)]] += 1
             out.write(line(rng, n, reason, pool, threshold))
     (state / "rejects.jsonl").write_text(
         '{"source": "wire-07.jsonl", "id": null, "line": 12, "reason": "bad_json", "message": "not JSON"}\n')
     (state / "report.json").write_text(json.dumps(_report(counts, removals, threshold), indent=2))
-    return counts
+    return counts, boilerplate
 
 
 def _report(counts: Counter, removals: int, threshold: float) -> dict:
