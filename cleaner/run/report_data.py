@@ -27,7 +27,8 @@ from cleaner.errors import UsageError
 SAMPLE_CAP = 2000  # side-by-side rows on the page
 BORDER_CAP = 200  # borderline rows on the page
 BORDER_MARGIN = 0.05  # a near copy this close above its threshold is borderline
-TOP = 20  # top repeated texts, top sources
+TOP = 20  # top repeated texts
+TOP_SOURCES = 10  # sources that lost the most
 CANDIDATES = 2000  # Misra-Gries counters: any item in more than 1/2001 of the lines is found
 LISTED = 200  # rejects and audited files listed by name
 
@@ -387,7 +388,7 @@ def _top_texts(log: Path, first: Pass, exact: Exact) -> list[dict[str, Any]]:
 
 
 def _top_sources(exact: Exact) -> list[dict[str, Any]]:
-    ranked = sorted(exact.sources.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))[:TOP]
+    ranked = sorted(exact.sources.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))[:TOP_SOURCES]
     return [{"source": s, "lines": c[0], "paragraphs": c[1], "whole": bool(c[2])} for s, c in ranked if c[0]]
 
 

@@ -49,8 +49,17 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
     env.filters["n"] = lambda value: f"{value:,}" if isinstance(value, int) else value
+    env.filters["size"] = _size
     env.filters["pct"] = lambda part, whole: f"{100 * part / whole:.1f}%" if whole else "–"
     return env
+
+
+def _size(count: int) -> str:
+    """A byte count for people: 5.0 MB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
 
 
 class KeptCopies:

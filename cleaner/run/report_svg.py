@@ -8,7 +8,7 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 230, 44, 28, 26
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 560, 230, 44, 28, 26
 
 
 def similarity_histogram(bins: Counter, threshold: float, label: str) -> Markup:
@@ -31,7 +31,7 @@ def similarity_histogram(bins: Counter, threshold: float, label: str) -> Markup:
                          f'y="{TOP + plot_h - h:.1f}" width="{max(step - 2, 1):.1f}" height="{h:.1f}">'
                          f"<title>{escape(tip)}</title></rect>")
         if slot % 5 == 0:
-            parts.append(f'<text class="tick" x="{x + step / 2:.1f}" y="{HEIGHT - 10}" '
+            parts.append(f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 10}" '
                          f'text-anchor="middle">{slot / 100:.2f}</text>')
     tx = LEFT + (threshold * 100 - low) * step
     parts.append(f'<line class="threshold" x1="{tx:.1f}" x2="{tx:.1f}" y1="{TOP - 6}" y2="{TOP + plot_h}"/>'
