@@ -18,7 +18,8 @@ from urllib.parse import quote
 import jinja2
 
 from cleaner.io.atomic import write_atomic
-from cleaner.run.report_data import BORDER_MARGIN, SAMPLE_CAP, Gathered, band, gather, level
+from cleaner.run.report_data import Gathered, gather
+from cleaner.run.report_stream import BORDER_MARGIN, SAMPLE_CAP, band, level
 from cleaner.run.report_svg import bar_list, similarity_histogram
 
 STATE_DIR = ".cleaner"

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from cleaner.run.report_data import is_near
 from cleaner.run.report_html import write_report_html
+from cleaner.run.report_stream import is_near
 from tests.helpers import ROOT, SHARED, needs_shared
 from tests.run.report_logs import write_million_run
 from tests.run.report_pages import SCRIPT, clean, report_counts, script_corpus

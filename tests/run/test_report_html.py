@@ -12,8 +12,8 @@ import shutil
 
 import pytest
 
-from cleaner.run.report_data import BORDER_MARGIN, SAMPLE_CAP
 from cleaner.run.report_html import word_diff, write_report_html
+from cleaner.run.report_stream import BORDER_MARGIN, SAMPLE_CAP
 from tests.helpers import FIXTURES, SHARED, needs_shared
 from tests.run.report_logs import write_million_run
 from tests.run.report_pages import NEAR_A, NEAR_B, SCRIPT, clean, read_page, report_counts, script_corpus
@@ -165,6 +165,6 @@ def test_thirty_thousand_removals(tmp_path: Path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("CLEANER_SLOW"), reason="slow (~40 s): make test-slow")
+@pytest.mark.skipif(not os.environ.get("CLEANER_SLOW"), reason="slow (~30 s of CPU): make test-slow")
 def test_million_removals_bounded_page_exact_counts(tmp_path: Path):
     many_removals(tmp_path / "state", 1_000_000)
