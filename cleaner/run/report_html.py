@@ -168,7 +168,7 @@ def _where(ref: dict[str, Any]) -> str:
 
 def context(data: Gathered, kept: KeptCopies, output_dir: Path | None) -> dict[str, Any]:
     """Everything the template needs, numbers exact, lists bounded (see report_data)."""
-    report, first = data.report, data.first
+    report, first = with_defaults(data.report), data.first
     config = report.get("config", {})
     rows = sorted((row(e, kept) for e in data.sample), key=_order)
     near = {lvl: sum(bins.values()) for lvl, bins in first.bins.items()}
@@ -195,6 +195,21 @@ def context(data: Gathered, kept: KeptCopies, output_dir: Path | None) -> dict[s
 
 
 REASON_ORDER = ("near_duplicate", "near_repeat", "duplicate_document", "exact_duplicate", "exact_repeat", "boilerplate")
+
+
+COUNTED = {"documents": ("in", "out", "removed", "rejected", "emptied"),
+           "paragraphs": ("in", "out", "removed", "in_removed_documents"), "bytes": ("in", "out"),
+           "replacement_chars": ("count", "documents")}
+
+
+def with_defaults(report: dict[str, Any]) -> dict[str, Any]:
+    """report.json with every count the page shows present (0 when a run did not count it),
+    so a report from an older or partial run still renders."""
+    filled = {key: report.get(key) or {} for key in ("removed_by_reason", "rejected_by_reason", "fixes",
+                                                     "decoded_as", "decode_fallback", "config")}
+    for group, names in COUNTED.items():
+        filled[group] = {**{name: 0 for name in names}, **(report.get(group) or {})}
+    return {**report, **filled}
 
 
 def _order(r: dict[str, Any]) -> tuple:

@@ -6,7 +6,7 @@ byte offsets of a sample, of the borderline removals and of candidate top texts 
 (Misra-Gries heavy hitters); the second pass counts those candidates exactly and collects
 the removed paragraph numbers of the documents whose kept copies the sample shows. The
 sample is stratified by reason and similarity band and chosen by a hash of each log line,
-so the same logs always give the same rows, whatever the order of the lines.
+so the same logs always give the same rows (and a reordered log the same sample).
 """
 
 from __future__ import annotations

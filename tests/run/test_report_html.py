@@ -168,3 +168,21 @@ def test_thirty_thousand_removals(tmp_path: Path):
 @pytest.mark.skipif(not os.environ.get("CLEANER_SLOW"), reason="slow (~30 s of CPU): make test-slow")
 def test_million_removals_bounded_page_exact_counts(tmp_path: Path):
     many_removals(tmp_path / "state", 1_000_000)
+
+
+def test_run_without_removals_renders(tmp_path: Path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "only.txt").write_text(f"{NEAR_A}\n\n{SCRIPT}\n")
+    state = clean(src, tmp_path / "out")
+    html = write_report_html(state).read_text()
+    shown_equals_report(state)
+    assert "Nothing was removed." in html and read_page(state).rows == []
+
+
+def test_sparse_report_json_still_renders(tmp_path: Path):
+    """A report.json from an older run, without the newer counts: absent counts show as 0."""
+    (tmp_path / "report.json").write_text(json.dumps({"documents": {"in": 3, "out": 3}, "config": {}}))
+    write_report_html(tmp_path)
+    page = read_page(tmp_path)
+    assert page.values["documents.in"] == "3" and page.values["documents.rejected"] == "0"
