@@ -41,7 +41,7 @@ def write_report_html(state_dir: Path, output_dir: Path | None = None, cap: int 
     kept = KeptCopies(output_dir, state_dir, data)
     html = _environment().get_template("report.html.j2").render(**context(data, kept, output_dir))
     path = state_dir / "report.html"
-    write_atomic(path, html.encode("utf-8", "surrogateescape"))
+    write_atomic(path, html.encode("utf-8", "backslashreplace"))  # a non-UTF-8 file name shows as \udcxx
     return path
 
 
@@ -102,9 +102,10 @@ class KeptCopies:
         return path if path.is_file() else None
 
     def href(self, source: str) -> str | None:
-        """A link relative to report.html, so the folder can be moved or zipped whole."""
+        """A link relative to report.html, so the folder can be moved or zipped whole; a
+        file name that is not UTF-8 is linked by its bytes."""
         path = self.path(source)
-        return None if path is None else quote(os.path.relpath(path, self.state_dir))
+        return None if path is None else quote(os.fsencode(os.path.relpath(path, self.state_dir)))
 
 
 def word_diff(removed: str, kept: str) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:

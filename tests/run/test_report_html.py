@@ -186,3 +186,13 @@ def test_sparse_report_json_still_renders(tmp_path: Path):
     write_report_html(tmp_path)
     page = read_page(tmp_path)
     assert page.values["documents.in"] == "3" and page.values["documents.rejected"] == "0"
+
+
+def test_file_name_that_is_not_utf8_is_shown_and_linked(tmp_path: Path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(f"{SCRIPT}\n\n{NEAR_A}\n")
+    (Path(os.fsdecode(bytes(src) + b"/caf\xe9.txt"))).write_text(f"Another story of the day\n\n{SCRIPT}\n")
+    state = clean(src, tmp_path / "out")
+    html = write_report_html(state).read_bytes().decode("utf-8")  # valid UTF-8
+    assert 'href="../caf%E9.txt"' in html and "caf\\udce9.txt" in html
