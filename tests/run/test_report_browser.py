@@ -29,6 +29,7 @@ pytestmark = [
 
 BBC = SHARED / "data" / "bbc"
 SCREENSHOT = ROOT / "docs" / "report.png"
+ROWS_SCREENSHOT = ROOT / "docs" / "report-rows.png"  # the borderline list: removals beside their kept copies
 BINARIES = ("chromium-headless-shell", "chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -130,6 +131,9 @@ def test_bbc_report_in_chromium(browser, bbc_report: Path):
     opened.page.set_viewport_size({"width": 1280, "height": 1800})
     opened.page.evaluate("window.scrollTo(0, 0)")
     opened.page.screenshot(path=str(SCREENSHOT))
+    box = opened.page.locator("#borderline").bounding_box()
+    opened.page.screenshot(path=str(ROWS_SCREENSHOT), full_page=True,
+                           clip={"x": 0, "y": box["y"], "width": 1280, "height": min(box["height"], 1000)})
 
 
 def test_script_paragraph_is_text_in_chromium(browser, tmp_path: Path):
