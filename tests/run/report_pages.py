@@ -46,6 +46,7 @@ def script_corpus(root: Path) -> Path:
 @dataclass
 class Row:
     reason: str
+    band: str = ""
     removed: str = ""
     kept: str = ""
     notes: list[str] = field(default_factory=list)
@@ -72,7 +73,8 @@ class Page(HTMLParser):
         if "data-key" in a:
             self.values[a["data-key"] or ""] = a.get("data-value") or ""
         if tag == "tr" and a.get("class") == "removal":
-            (self.rows if self._section == "removals" else self.borderline).append(Row(a.get("data-reason") or ""))
+            row = Row(a.get("data-reason") or "", a.get("data-band") or "")
+            (self.rows if self._section == "removals" else self.borderline).append(row)
         if tag not in ("br", "meta", "input", "line", "rect"):
             self._stack.append((tag, a.get("class") or a.get("id") or ""))
 

@@ -4,11 +4,13 @@ give a bounded page with exact counts."""
 
 from __future__ import annotations
 
+from collections import Counter
 import json
 import os
 from pathlib import Path
 import re
 import shutil
+from urllib.parse import unquote
 
 import pytest
 
@@ -155,6 +157,9 @@ def many_removals(state: Path, removals: int) -> None:
     assert len(page.rows) == SAMPLE_CAP and page.values["sample.total"] == str(removals)
     assert {r: int(page.values[f"removed_by_reason.{r}"]) for r in counts} == dict(counts)
     assert {r.reason for r in page.rows} == set(counts), "every reason sampled"
+    near_bands = Counter(r.band for r in page.rows if r.reason == "near_duplicate")
+    assert set(near_bands) == {"0.70", "0.75", "0.80", "0.85", "0.90", "0.95"}, "and every similarity band"
+    assert max(near_bands.values()) - min(near_bands.values()) <= 1, "shared fairly"
     text, count = boilerplate.most_common(1)[0]
     assert int(page.values["top_texts.0"]) == count and text in path.read_text()
     assert write_report_html(state).read_bytes() == path.read_bytes()
@@ -196,3 +201,13 @@ def test_file_name_that_is_not_utf8_is_shown_and_linked(tmp_path: Path):
     state = clean(src, tmp_path / "out")
     html = write_report_html(state).read_bytes().decode("utf-8")  # valid UTF-8
     assert 'href="../caf%E9.txt"' in html and "caf\\udce9.txt" in html
+
+
+def test_links_reach_the_output_files(demo: Path):
+    """Every file link is relative to report.html and reaches a file of the output folder;
+    the kept copy's link is there for each paragraph row."""
+    html = (demo / "report.html").read_text()
+    links = {unquote(h) for h in re.findall(r'href="([^"#][^"]*)"', html)}
+    assert links and all((demo / link).resolve().is_file() for link in links)
+    assert all((demo / link).resolve().parent.parent == demo.parent.resolve() for link in links)
+    assert "../city/council-budget.txt" in links and "../science/comet.txt" in links
