@@ -49,3 +49,10 @@ clean:
 .PHONY: test-slow
 test-slow: $(STAMP)  ## the slow tests: the whole Reuters file through a real pipe (needs ../shared)
 	CLEANER_SLOW=1 $(BIN)/python -m pytest -m slow
+
+.PHONY: test-browser
+test-browser: $(STAMP)  ## report.html in headless Chromium (Debian's, installed if missing) via Playwright; writes docs/report.png
+	command -v chromium-headless-shell >/dev/null || command -v chromium >/dev/null || { \
+	  apt-get update && (apt-get install -y chromium-headless-shell || apt-get install -y chromium); }
+	$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,browser]'
+	CLEANER_BROWSER=1 $(BIN)/python -m pytest -m browser tests/run/test_report_browser.py

@@ -1,0 +1,150 @@
+"""The numbers report.html shows, gathered from a run's state folder: report.json, the
+removal log (streamed twice, see cleaner.run.report_stream), files.jsonl and rejects.jsonl."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+import json
+from pathlib import Path
+from typing import Any
+
+import xxhash
+
+from cleaner.errors import UsageError
+from cleaner.run.report_stream import (
+    SAMPLE_CAP,
+    BottomK,
+    Exact,
+    Pass,
+    group_of,
+    read_at,
+    read_json_lines,
+    second_pass,
+)
+
+TOP = 20  # top repeated texts
+TOP_SOURCES = 10  # sources that lost the most
+LISTED = 200  # rejects and audited files listed by name
+
+
+@dataclass
+class Gathered:
+    """Everything the page shows, exact counts and bounded lists (see the module docstring)."""
+
+    report: dict[str, Any]
+    folders: bool
+    first: Pass
+    sample: list[dict[str, Any]]
+    borderline: list[dict[str, Any]]
+    top_texts: list[dict[str, Any]]
+    top_sources: list[dict[str, Any]]
+    removed_in: dict[str, list[int]]
+    files: FilesAudit
+    rejects: RejectsAudit
+
+
+@dataclass
+class FilesAudit:
+    """files.jsonl of a folder run: statuses, decode fallbacks, files that needed repair."""
+
+    files: int = 0
+    status: Counter = field(default_factory=Counter)
+    fallback: Counter = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)  # encoding -> a few files
+    repaired: int = 0
+    listed: BottomK = field(default_factory=lambda: BottomK(LISTED))
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.files += 1
+        self.status[str(entry.get("status"))] += 1
+        source = str(entry.get("source"))
+        if entry.get("fallback"):
+            self.fallback[str(entry["fallback"])] += 1
+        if entry.get("decoded_as"):
+            names = self.examples.setdefault(str(entry["decoded_as"]), [])
+            if len(names) < 5:
+                names.append(source)
+        replaced, fixes = entry.get("replacement_chars") or 0, entry.get("fixes") or []
+        if replaced or fixes or entry.get("fallback"):
+            self.repaired += 1
+            self.listed.add(-(replaced * 1000 + min(len(fixes), 999)), self.files, entry)
+
+
+@dataclass
+class RejectsAudit:
+    """rejects.jsonl: exact counts by reason and the first rejects by name."""
+
+    count: int = 0
+    by_reason: Counter = field(default_factory=Counter)
+    listed: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.count += 1
+        self.by_reason[str(entry.get("reason"))] += 1
+        if len(self.listed) < LISTED:
+            self.listed.append(entry)
+
+
+def load_report(state_dir: Path) -> dict[str, Any]:
+    path = state_dir / "report.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise UsageError(f"{path}: no readable report.json ({err}): is this a committed run's state folder?") from None
+
+
+def gather(state_dir: Path, cap: int = SAMPLE_CAP) -> Gathered:
+    """Read a state folder's report.json and logs; two streams over removed.jsonl."""
+    report = load_report(state_dir)
+    config = report.get("config", {})
+    folders = (state_dir / "files.jsonl").is_file()
+    first = Pass(float(config.get("threshold", 1.0)), float(config.get("doc_threshold", 1.0)), cap)
+    log = state_dir / "removed.jsonl"
+    for number, offset, raw, entry in read_json_lines(log):
+        first.add(number, offset, entry, xxhash.xxh64_intdigest(raw), group_of(str(entry.get("source")), folders))
+    sample = _fetch(log, first.sample())
+    borderline = _fetch(log, first.borderline.smallest())
+    kept = {str(e["duplicate_of"].get("source")) for e in sample + borderline if _kept_paragraph(e)}
+    exact = second_pass(log, first, kept)
+    return Gathered(report, folders, first, sample, borderline, _top_texts(log, first, exact),
+                    _top_sources(exact), exact.removed_in, _files(state_dir), _rejects(state_dir))
+
+
+def _kept_paragraph(entry: dict[str, Any]) -> bool:
+    ref = entry.get("duplicate_of")
+    return isinstance(ref, dict) and isinstance(ref.get("paragraph"), int)
+
+
+def _fetch(log: Path, rows: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """The log entries at these (offset, line number)s, each with its `_line` added."""
+    entries = read_at(log, [offset for offset, _ in rows]) if rows else {}
+    return [{**entries[offset], "_line": number} for offset, number in rows]
+
+
+def _top_texts(log: Path, first: Pass, exact: Exact) -> list[dict[str, Any]]:
+    ranked = sorted(exact.texts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    entries = read_at(log, [first.texts.first[key] for key, _ in ranked]) if ranked else {}
+    return [{"text": entries[first.texts.first[key]]["text"], "count": count,
+             "reason": entries[first.texts.first[key]].get("reason"),
+             "documents": entries[first.texts.first[key]].get("documents")}
+            for key, count in ranked if count > 1]
+
+
+def _top_sources(exact: Exact) -> list[dict[str, Any]]:
+    ranked = sorted(exact.sources.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))[:TOP_SOURCES]
+    return [{"source": s, "lines": c[0], "paragraphs": c[1], "whole": bool(c[2])} for s, c in ranked if c[0]]
+
+
+def _files(state_dir: Path) -> FilesAudit:
+    audit = FilesAudit()
+    for _, _, _, entry in read_json_lines(state_dir / "files.jsonl"):
+        audit.add(entry)
+    return audit
+
+
+def _rejects(state_dir: Path) -> RejectsAudit:
+    audit = RejectsAudit()
+    for _, _, _, entry in read_json_lines(state_dir / "rejects.jsonl"):
+        audit.add(entry)
+    return audit
