@@ -96,13 +96,14 @@ class Fingerprinter:
 
     def fingerprint_words(self, tokens: list[bytes], ngram: int) -> Fingerprint:
         """The fingerprint of a word sequence (its own shingle tokens)."""
-        return self.fingerprint_tokens(Tokens(tokens, tokens, len(tokens)), ngram)
+        return self.fingerprint_tokens((tokens, tokens, len(tokens)), ngram)
 
     def fingerprint_tokens(self, tokens: Tokens, ngram: int) -> Fingerprint:
         """Exact key always; shingles and signature once there are `min_words` words and `ngram` tokens."""
-        fp = Fingerprint(key=exact_key(tokens.words), words=tokens.count)
-        if tokens.count >= self.config.min_words and len(tokens.shingled) >= ngram:
-            fp.shingles = shingle_hashes(tokens.shingled, ngram)
+        key_words, shingled, count = tokens
+        fp = Fingerprint(key=exact_key(key_words), words=count)
+        if count >= self.config.min_words and len(shingled) >= ngram:
+            fp.shingles = shingle_hashes(shingled, ngram)
             fp.signature = self.signature(fp.shingles)
         return fp
 
@@ -127,25 +128,24 @@ class Fingerprinter:
         return docs
 
     def fingerprint_documents(self, docs: list[list[Tokens]]) -> list[tuple[list[Fingerprint], Fingerprint]]:
-        """For each document (its paragraphs' Tokens), the paragraphs' fingerprints and the
-        document's (its `doc_ngram` shingles run across paragraph breaks), from one hashing
-        of all the words (and of the tokens, where they differ) and one MinHash pass over
-        every shingle set of the chunk. With `keys_only`, paragraphs get only their keys."""
+        """For each document (its paragraphs' Tokens: words, shingle tokens, length in
+        words), the paragraphs' fingerprints and the document's (its `doc_ngram` shingles
+        run across paragraph breaks), from one hashing of all the words (and of the tokens,
+        where they differ) and one MinHash pass over every shingle set of the chunk. With
+        `keys_only`, paragraphs get only their keys."""
         paragraphs = list(chain.from_iterable(docs))
-        hashes = word_hashes(list(chain.from_iterable(t.words for t in paragraphs)))
-        key_lengths = [len(t.words) for t in paragraphs]
-        fps = _keyed(hashes, key_lengths, [t.count for t in paragraphs])
-        per_doc = [(sum(len(t.words) for t in doc), sum(t.count for t in doc)) for doc in docs]
-        doc_fps = _keyed(hashes, [n for n, _ in per_doc], [count for _, count in per_doc])
-        lengths = key_lengths
-        if not all(t.words is t.shingled for t in paragraphs):  # script tokens somewhere
-            hashes = word_hashes(list(chain.from_iterable(t.shingled for t in paragraphs)))
-            lengths = [len(t.shingled) for t in paragraphs]
         bounds = np.cumsum([0, *map(len, docs)]).tolist()
+        hashes = word_hashes(list(chain.from_iterable(t[0] for t in paragraphs)))
+        key_lengths, counts = [len(t[0]) for t in paragraphs], [t[2] for t in paragraphs]
+        fps = _keyed(hashes, key_lengths, counts)
+        doc_fps = _keyed(hashes, _sums(key_lengths, bounds), _sums(counts, bounds))
+        lengths = key_lengths
+        if not all(t[0] is t[1] for t in paragraphs):  # script tokens somewhere
+            hashes = word_hashes(list(chain.from_iterable(t[1] for t in paragraphs)))
+            lengths = [len(t[1]) for t in paragraphs]
         shingled = [] if self.keys_only else self._shingle(hashes, fps, lengths, self.config.ngram)
         if self.config.documents_compared:
-            doc_lengths = [sum(lengths[a:b]) for a, b in pairwise(bounds)]
-            shingled += self._shingle(hashes, doc_fps, doc_lengths, self.config.doc_ngram)
+            shingled += self._shingle(hashes, doc_fps, _sums(lengths, bounds), self.config.doc_ngram)
         self._sign(shingled)
         return [(fps[a:b], doc_fp) for a, b, doc_fp in zip(bounds[:-1], bounds[1:], doc_fps, strict=True)]
 
@@ -177,6 +177,11 @@ class Fingerprinter:
         """The whole text's fingerprint from its paragraphs' words: `doc_ngram`-word shingles
         across paragraph breaks (as `fingerprint_documents` makes it for `tokens="words"`)."""
         return self.fingerprint_words([w for ws in paragraph_words for w in ws], self.config.doc_ngram)
+
+
+def _sums(values: list[int], bounds: list[int]) -> list[int]:
+    """The sum of each run values[bounds[i]:bounds[i + 1]]: per document, from per paragraph."""
+    return [sum(values[a:b]) for a, b in pairwise(bounds)]
 
 
 def _keyed(hashes: np.ndarray, lengths: list[int], counts: list[int]) -> list[Fingerprint]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import re
 import string
-from typing import NamedTuple
 import unicodedata
 
 _WORD = re.compile(r"\w+")
@@ -119,12 +118,10 @@ def weight(text: str, tokens: int) -> int:
     return max(1, tokens - sum(chars.values()) + math.ceil(share - 1e-9))
 
 
-class Tokens(NamedTuple):
-    """A paragraph's `words` (its exact key), its shingle tokens, and its length in words."""
-
-    words: list[bytes]
-    shingled: list[bytes]
-    count: int
+# A paragraph's (words, shingle tokens, length in words): its words make the exact key, its
+# tokens the shingles. A plain tuple, not a NamedTuple: one is made per paragraph, and a
+# NamedTuple costs several times as much to build.
+Tokens = tuple[list[bytes], list[bytes], int]
 
 
 def tokenize(text: str, script: bool) -> Tokens:
@@ -132,9 +129,9 @@ def tokenize(text: str, script: bool) -> Tokens:
     not a copy, whenever the two are equal, which the fingerprinter uses to hash once."""
     if text.isascii():
         key = text.encode("ascii").translate(_ASCII_WORDS).split()
-        return Tokens(key, key, len(key))
+        return key, key, len(key)
     key = words(text)
     if script and _ANY.search(text) is not None:
         shingled = script_tokens(text)
-        return Tokens(key, shingled, weight(text, len(shingled)))
-    return Tokens(key, key, len(key))
+        return key, shingled, weight(text, len(shingled))
+    return key, key, len(key)
