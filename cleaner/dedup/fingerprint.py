@@ -15,7 +15,8 @@ when that is on (`--scope corpus` and `--doc-threshold` above 0).
 
 from __future__ import annotations
 
-from itertools import chain, pairwise
+from collections.abc import Iterable
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,7 +30,7 @@ from cleaner.dedup.sketch import (
     shingle_sets,
     word_hashes,
 )
-from cleaner.dedup.tokens import Tokens, tokenize, words
+from cleaner.dedup.tokens import Tokens, has_unspaced, script_tokens, tokenize, weight, words
 from cleaner.record import Document, Fingerprint
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEME", "Fingerprinter", "as_minhash", "exact_key", "jaccard", "shingle_hashes", "words"]
 SCHEME = "affine32"
+# Position in a chunk -> (script tokens, length in words), for the paragraphs that need them.
+Unspaced = dict[int, tuple[list[bytes], int]]
 
 
 def exact_key(tokens: list[bytes]) -> int:
@@ -119,47 +122,63 @@ class Fingerprinter:
         shingle set signed, in one numpy pass (cleaner.sketch), so the numpy call overhead is
         paid per chunk, not per paragraph; the result is the same as one by one."""
         alive = [doc for doc in docs if doc.alive]
-        tokens = [[self.tokenize(paragraph.text) for paragraph in doc.paragraphs] for doc in alive]
-        for doc, (fps, doc_fp) in zip(alive, self.fingerprint_documents(tokens), strict=True):
+        texts = [[paragraph.text for paragraph in doc.paragraphs] for doc in alive]
+        unspaced = self.unspaced(chain.from_iterable(texts)) if self._script else None
+        tokens = [[words(text) for text in doc] for doc in texts]
+        for doc, (fps, doc_fp) in zip(alive, self.fingerprint_documents(tokens, unspaced), strict=True):
             for paragraph, fp in zip(doc.paragraphs, fps, strict=True):
                 paragraph.fingerprint = fp
             if self.config.documents_compared:
                 doc.fingerprint = doc_fp
         return docs
 
-    def fingerprint_documents(self, docs: list[list[Tokens]]) -> list[tuple[list[Fingerprint], Fingerprint]]:
-        """For each document (its paragraphs' Tokens: words, shingle tokens, length in
-        words), the paragraphs' fingerprints and the document's (its `doc_ngram` shingles
-        run across paragraph breaks), from one hashing of all the words (and of the tokens,
-        where they differ) and one MinHash pass over every shingle set of the chunk. With
-        `keys_only`, paragraphs get only their keys."""
+    @staticmethod
+    def unspaced(texts: Iterable[str]) -> Unspaced:
+        """Position -> (script tokens, length in words) of each of `texts` (paragraphs in
+        order) with characters of a script written without spaces; the others need none."""
+        found = {}
+        for i, text in enumerate(texts):
+            if has_unspaced(text):
+                tokens = script_tokens(text)
+                found[i] = (tokens, weight(text, len(tokens)))
+        return found
+
+    def fingerprint_documents(self, docs: list[list[list[bytes]]],
+                              unspaced: Unspaced | None = None,
+                              ) -> list[tuple[list[Fingerprint], Fingerprint]]:
+        """For each document (its paragraphs' words), the paragraphs' fingerprints and the
+        document's (its `doc_ngram` shingles run across paragraph breaks), from one hashing
+        of all the words and one MinHash pass over every shingle set of the chunk. The
+        paragraphs in `unspaced` (by position in the chunk, as `unspaced` gives) are
+        shingled on those tokens instead. With `keys_only`, paragraphs get only their keys."""
         paragraphs = list(chain.from_iterable(docs))
-        bounds = np.cumsum([0, *map(len, docs)]).tolist()
-        hashes = word_hashes(list(chain.from_iterable(t[0] for t in paragraphs)))
-        key_lengths, counts = [len(t[0]) for t in paragraphs], [t[2] for t in paragraphs]
-        fps = _keyed(hashes, key_lengths, counts)
-        doc_fps = _keyed(hashes, _sums(key_lengths, bounds), _sums(counts, bounds))
-        lengths = key_lengths
-        if not all(t[0] is t[1] for t in paragraphs):  # script tokens somewhere
-            hashes = word_hashes(list(chain.from_iterable(t[1] for t in paragraphs)))
-            lengths = [len(t[1]) for t in paragraphs]
+        hashes = word_hashes(list(chain.from_iterable(paragraphs)))
+        lengths = np.fromiter(map(len, paragraphs), np.int64, len(paragraphs))
+        doc_lengths = np.fromiter((sum(map(len, doc)) for doc in docs), np.int64, len(docs))
+        fps, doc_fps = _keyed(hashes, lengths), _keyed(hashes, doc_lengths)
+        if unspaced:
+            bounds = np.cumsum([0, *map(len, docs)])
+            hashes, lengths = _script_tokens(paragraphs, unspaced, fps, doc_fps, bounds)
+            ends = np.concatenate([[0], np.cumsum(lengths)])
+            doc_lengths = ends[bounds[1:]] - ends[bounds[:-1]]
         shingled = [] if self.keys_only else self._shingle(hashes, fps, lengths, self.config.ngram)
         if self.config.documents_compared:
-            shingled += self._shingle(hashes, doc_fps, _sums(lengths, bounds), self.config.doc_ngram)
+            shingled += self._shingle(hashes, doc_fps, doc_lengths, self.config.doc_ngram)
         self._sign(shingled)
+        bounds = np.cumsum([0, *map(len, docs)]).tolist()
         return [(fps[a:b], doc_fp) for a, b, doc_fp in zip(bounds[:-1], bounds[1:], doc_fps, strict=True)]
 
-    def _shingle(self, hashes: np.ndarray, fps: list[Fingerprint], lengths: list[int],
+    def _shingle(self, hashes: np.ndarray, fps: list[Fingerprint], lengths: np.ndarray,
                  ngram: int) -> list[Fingerprint]:
         """Give each of `fps` (of consecutive runs, `lengths` long, of the tokens `hashes` are
         of) with `min_words` words and `ngram` tokens its shingle set (a view of the chunk's
         array: the index copies what it keeps); return those."""
         if not fps:
             return []
-        sets, starts = shingle_sets(hashes, np.array(lengths, dtype=np.int64), ngram)
+        sets, starts = shingle_sets(hashes, lengths, ngram)
         ends = np.append(starts[1:], len(sets)).tolist()
         shingled = []
-        for fp, length, start, end in zip(fps, lengths, starts.tolist(), ends, strict=True):
+        for fp, length, start, end in zip(fps, lengths.tolist(), starts.tolist(), ends, strict=True):
             if fp.words >= self.config.min_words and length >= ngram:
                 fp.shingles = sets[start:end]
                 shingled.append(fp)
@@ -179,13 +198,20 @@ class Fingerprinter:
         return self.fingerprint_words([w for ws in paragraph_words for w in ws], self.config.doc_ngram)
 
 
-def _sums(values: list[int], bounds: list[int]) -> list[int]:
-    """The sum of each run values[bounds[i]:bounds[i + 1]]: per document, from per paragraph."""
-    return [sum(values[a:b]) for a, b in pairwise(bounds)]
+def _script_tokens(paragraphs: list[list[bytes]], unspaced: Unspaced, fps: list[Fingerprint],
+                   doc_fps: list[Fingerprint], bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Put the script tokens of the `unspaced` paragraphs in place of their words, setting
+    their (and their documents') length in words; the hashes and run lengths of the tokens."""
+    tokens = list(paragraphs)
+    owners = (np.searchsorted(bounds, list(unspaced), side="right") - 1).tolist()
+    for (i, (shingled, count)), owner in zip(unspaced.items(), owners, strict=True):
+        doc_fps[owner].words += count - fps[i].words
+        fps[i].words = count
+        tokens[i] = shingled
+    return word_hashes(list(chain.from_iterable(tokens))), np.fromiter(map(len, tokens), np.int64, len(tokens))
 
 
-def _keyed(hashes: np.ndarray, lengths: list[int], counts: list[int]) -> list[Fingerprint]:
-    """A Fingerprint with its exact key for each run of `lengths` words of `hashes`, and
-    `counts` words long (equal to the lengths for word tokens)."""
-    keys = sequence_keys(hashes, np.array(lengths, dtype=np.int64)).tolist()
-    return [Fingerprint(key=key, words=n) for key, n in zip(keys, counts, strict=True)]
+def _keyed(hashes: np.ndarray, lengths: np.ndarray) -> list[Fingerprint]:
+    """A Fingerprint with its exact key for each run of `lengths` words of `hashes`."""
+    keys = sequence_keys(hashes, lengths).tolist()
+    return [Fingerprint(key=key, words=n) for key, n in zip(keys, lengths.tolist(), strict=True)]
