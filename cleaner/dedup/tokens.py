@@ -18,9 +18,11 @@ A character carries less than a word, so `weight` counts them by script, in "wor
 
 from __future__ import annotations
 
+from functools import cache
 import math
 import re
 import string
+from typing import NamedTuple
 import unicodedata
 
 _WORD = re.compile(r"\w+")
@@ -78,15 +80,24 @@ def _script_classes() -> dict[str, tuple[str, str]]:
     return classes
 
 
-_CLASSES = _script_classes()
-_BASES = "".join(base for base, _ in _CLASSES.values())
-_MARKS = "".join(mark for _, mark in _CLASSES.values())
-_ANY = re.compile(f"[{_BASES}]")
-# One character of those scripts with its marks, or a run of other word characters.
-_TOKEN = re.compile(f"[{_BASES}][{_MARKS}]*|[^\\W{_BASES}]+")
-_OTHER_WORD = re.compile(f"[^\\W{_BASES}]+")
-_SCRIPT_CHAR = {name: re.compile(f"[{base}][{mark}]*" if mark else f"[{base}]")
-                for name, (base, mark) in _CLASSES.items()}
+class _Patterns(NamedTuple):
+    any: re.Pattern[str]  # a character of those scripts
+    token: re.Pattern[str]  # one with its marks, or a run of other word characters
+    other_word: re.Pattern[str]  # a run of other word characters
+    script_char: dict[str, re.Pattern[str]]  # per script, a character with its marks
+
+
+@cache
+def patterns() -> _Patterns:
+    """The regexes, made on first use: building them takes a noticeable part of a
+    second, which a run over ASCII text never needs to pay."""
+    classes = _script_classes()
+    bases = "".join(base for base, _ in classes.values())
+    marks = "".join(mark for _, mark in classes.values())
+    return _Patterns(re.compile(f"[{bases}]"), re.compile(f"[{bases}][{marks}]*|[^\\W{bases}]+"),
+                     re.compile(f"[^\\W{bases}]+"),
+                     {name: re.compile(f"[{base}][{mark}]*" if mark else f"[{base}]")
+                      for name, (base, mark) in classes.items()})
 
 
 def words(text: str) -> list[bytes]:
@@ -98,14 +109,14 @@ def words(text: str) -> list[bytes]:
 
 def has_unspaced(text: str) -> bool:
     """Whether `text` holds a character of a script that `script_tokens` splits into characters."""
-    return not text.isascii() and _ANY.search(text) is not None
+    return not text.isascii() and patterns().any.search(text) is not None
 
 
 def script_tokens(text: str) -> list[bytes]:
     """`words(text)`, except that each character of an unspaced script (and its marks) is a token."""
     if not has_unspaced(text):
         return words(text)
-    return [token.encode("utf-8", "surrogatepass") for token in _TOKEN.findall(text.casefold())]
+    return [token.encode("utf-8", "surrogatepass") for token in patterns().token.findall(text.casefold())]
 
 
 def weight(text: str, tokens: int) -> int:
@@ -114,9 +125,10 @@ def weight(text: str, tokens: int) -> int:
     if not tokens or not has_unspaced(text):
         return tokens
     folded = text.casefold()
-    other_words = len(_OTHER_WORD.findall(folded))
+    found = patterns()
+    other_words = len(found.other_word.findall(folded))
     # Han, the commonest, is what is left: counting it alone cost as much as tokenizing.
-    chars = {name: len(pattern.findall(folded)) for name, pattern in _SCRIPT_CHAR.items() if name != "han"}
+    chars = {name: len(pattern.findall(folded)) for name, pattern in found.script_char.items() if name != "han"}
     chars["han"] = tokens - other_words - sum(chars.values())
     share = sum(count / CHARS_PER_WORD[name] for name, count in chars.items())
     return max(1, other_words + math.ceil(share - 1e-9))
@@ -135,7 +147,7 @@ def tokenize(text: str, script: bool) -> Tokens:
         key = text.encode("ascii").translate(_ASCII_WORDS).split()
         return key, key, len(key)
     key = words(text)
-    if script and _ANY.search(text) is not None:
+    if script and patterns().any.search(text) is not None:
         shingled = script_tokens(text)
         return key, shingled, weight(text, len(shingled))
     return key, key, len(key)

@@ -17,7 +17,7 @@ import pytest
 from cleaner import Cleaner, Config, ConfigError, clean_text
 from cleaner.cli import main
 from cleaner.dedup.fingerprint import Fingerprinter, exact_key
-from cleaner.dedup.tokens import _TOKEN, has_unspaced, script_tokens, tokenize, weight, words
+from cleaner.dedup.tokens import has_unspaced, patterns, script_tokens, tokenize, weight, words
 from tests.helpers import FIXTURES, write_tree
 
 CASES = [json.loads(line) for line in (FIXTURES / "tokens" / "near_copies.jsonl").open(encoding="utf-8")]
@@ -57,7 +57,7 @@ def test_text_without_unspaced_scripts_gets_its_words_as_the_same_list(text):
 @given(st.text(st.sampled_from(UNSPACED + SPACED) | st.characters(max_codepoint=127), max_size=40))
 def test_tokens_do_not_depend_on_the_shortcuts(text):
     """The ASCII and no-unspaced-script shortcuts give what the general pattern gives."""
-    assert _decoded(script_tokens(text)) == _TOKEN.findall(text.casefold())
+    assert _decoded(script_tokens(text)) == patterns().token.findall(text.casefold())
 
 
 @settings(max_examples=300)

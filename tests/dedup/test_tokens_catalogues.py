@@ -18,7 +18,7 @@ import re
 import pytest
 
 from cleaner import Config
-from cleaner.dedup.tokens import _SCRIPT_CHAR, words
+from cleaner.dedup.tokens import patterns, words
 from cleaner.record import Document
 from cleaner.run.chain import clean_documents
 
@@ -49,7 +49,7 @@ def paragraphs(language: str) -> dict[str, list[tuple[str, str]]]:
     for path in catalogues(language):
         joined: list[tuple[str, str]] = []
         for english, text in translations(path):
-            script = sum(len(_SCRIPT_CHAR[name].findall(text)) for name in SCRIPTS[language])
+            script = sum(len(patterns().script_char[name].findall(text)) for name in SCRIPTS[language])
             if text in seen or english in seen or not 8 <= len(text) <= 120 or script < len(text) / 2:
                 continue
             seen.update((text, english))
@@ -74,7 +74,7 @@ def near(a: str, b: str) -> bool:
 
 def edited(text: str, language: str, donor: str, rng: random.Random) -> str:
     """`text` with one phrase (PHRASE characters of its script in a row) taken from `donor`."""
-    character = "|".join(_SCRIPT_CHAR[name].pattern for name in SCRIPTS[language])
+    character = "|".join(patterns().script_char[name].pattern for name in SCRIPTS[language])
     phrase = re.compile(f"(?:{character}){{{PHRASE[language]}}}")
     start, end = rng.choice([m.span() for m in phrase.finditer(text)])
     replacements = [m.group() for m in phrase.finditer(donor) if m.group() != text[start:end]]
