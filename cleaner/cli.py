@@ -23,7 +23,7 @@ import click
 from tqdm import tqdm
 
 from cleaner import __version__
-from cleaner.config import COMPRESSIONS, FORMATS, ON_ERROR, PARAGRAPH_MODES, REPAIR_PROFILES, SCOPES, Config
+from cleaner.config import COMPRESSIONS, FORMATS, ON_ERROR, PARAGRAPH_MODES, REPAIR_PROFILES, SCOPES, TOKENS, Config
 from cleaner.errors import CleanerError, ConfigError, Interrupted, OutputError, UsageError
 from cleaner.io.layout import STATE_DIR
 from cleaner.options import RunOptions
@@ -70,6 +70,9 @@ def main() -> None:
               help="Jaccard similarity of word n-grams at which a paragraph is a near repeat.")
 @click.option("--ngram", type=int, default=DEFAULTS.ngram, show_default=True, help="Words per shingle.")
 @click.option("--num-perm", type=int, default=DEFAULTS.num_perm, show_default=True, help="MinHash permutations.")
+@click.option("--tokens", type=click.Choice(TOKENS), default=DEFAULTS.tokens, show_default=True,
+              help="What shingles are made of: words, and characters in scripts written without spaces "
+                   "(Chinese, Japanese, Korean, Thai, Lao, Khmer, Burmese); or words everywhere.")
 @click.option("--min-words", type=int, default=DEFAULTS.min_words, show_default=True,
               help="Shorter paragraphs are only removed as exact repeats inside one document.")
 @click.option("--doc-threshold", type=float, default=DEFAULTS.doc_threshold, show_default=True,

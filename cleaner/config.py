@@ -14,6 +14,7 @@ PARAGRAPH_MODES = ("blank", "indent", "line", "auto")
 FORMATS = ("txt", "jsonl", "parquet")
 COMPRESSIONS = ("none", "gzip", "zstd")
 ON_ERROR = ("skip", "fail")
+TOKENS = ("script", "words")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,10 @@ class Config:
       enough to find candidates; every candidate is then verified on its real shingle set.
     - `min_words=5`: a paragraph shorter than that ("Reuters", "He added:") is never
       matched fuzzily and never removed because another document has it.
+    - `tokens="script"`: shingles of words, but of characters in Chinese, Japanese, Korean,
+      Thai, Lao, Khmer and Burmese (cleaner.dedup.tokens), so near copies in scripts without
+      spaces are found; "words" shingles the `\\w+` words everywhere. Text without those
+      scripts gets the same fingerprints either way.
     - `paragraphs="blank"`: blank lines are what most scraped text uses; `indent` is for
       hard-wrapped newswire, `auto` decides per document (see cleaner.segment).
     - `format=None`, `compression=None`: write what was read (JSONL stays JSONL, .gz stays .gz).
@@ -62,6 +67,7 @@ class Config:
     num_perm: int = 128
     seed: int = 1
     min_words: int = 5
+    tokens: str = "script"
     lsh_recall: float = 0.99
     paragraphs: str = "blank"
     unwrap: bool = False
@@ -95,6 +101,8 @@ class Config:
             raise ConfigError(f"num_perm must be in [16, 1024], got {self.num_perm}")
         if self.min_words < 1:
             raise ConfigError(f"min_words must be at least 1, got {self.min_words}")
+        if self.tokens not in TOKENS:
+            raise ConfigError(f"tokens must be one of {', '.join(TOKENS)}, got {self.tokens!r}")
         if not 0.5 <= self.lsh_recall < 1.0:
             raise ConfigError(f"lsh_recall must be in [0.5, 1.0), got {self.lsh_recall}")
         self._check_formats()

@@ -1,9 +1,12 @@
-"""Paragraph and document fingerprints: an exact key, word n-gram shingles, a datasketch MinHash.
+"""Paragraph and document fingerprints: an exact key, token n-gram shingles, a datasketch MinHash.
 
-The exact key ignores case, whitespace and punctuation, so "Hello, world!" and
-"hello world" are one paragraph. Shingles are hashed to 32 bits (xxhash per word,
-combined in numpy, as datasketch's default "affine32" scheme expects) and kept as a sorted unique array: the
-index verifies every MinHash candidate against them, so no removal rests on an estimate.
+The exact key (of the `\\w+` words) ignores case, whitespace and punctuation, so "Hello,
+world!" and "hello world" are one paragraph. Shingles are n-grams of `Config.tokens`:
+words, or with "script" (cleaner.dedup.tokens) characters of the scripts written without
+spaces, so a Chinese or Thai near copy shares most of its shingles. Shingles are hashed to
+32 bits (xxhash per token, combined in numpy, as datasketch's default "affine32" scheme
+expects) and kept as a sorted unique array: the index verifies every MinHash candidate
+against them, so no removal rests on an estimate.
 
 A document gets its own fingerprint (`Config.doc_ngram`-word shingles over the whole
 normalised text, paragraph breaks ignored) for near-duplicate document removal, made only
@@ -12,9 +15,8 @@ when that is on (`--scope corpus` and `--doc-threshold` above 0).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import chain
-import re
-import string
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,24 +30,16 @@ from cleaner.dedup.sketch import (
     shingle_sets,
     word_hashes,
 )
+from cleaner.dedup.tokens import Tokens, has_unspaced, script_tokens, tokenize, weight, words
 from cleaner.record import Document, Fingerprint
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
 
-_WORD = re.compile(r"\w+")
-# For ASCII text, `\w+` of the case-folded text is: letters (lower-cased), digits and "_";
-# every other byte separates words. bytes.translate + split do that in C, 5x faster.
-_WORD_BYTES = (string.ascii_letters + string.digits + "_").encode()
-_ASCII_WORDS = bytes((c | 0x20 if chr(c).isalpha() else c) if c in _WORD_BYTES else 32 for c in range(256))
+__all__ = ["SCHEME", "Fingerprinter", "as_minhash", "exact_key", "jaccard", "shingle_hashes", "words"]
 SCHEME = "affine32"
-
-
-def words(text: str) -> list[bytes]:
-    """The case-folded words (`\\w+`) of `text` as UTF-8, punctuation and whitespace dropped."""
-    if text.isascii():
-        return text.encode("ascii").translate(_ASCII_WORDS).split()
-    return [word.encode("utf-8", "surrogatepass") for word in _WORD.findall(text.casefold())]
+# Position in a chunk -> (script tokens, length in words), for the paragraphs that need them.
+Unspaced = dict[int, tuple[list[bytes], int]]
 
 
 def exact_key(tokens: list[bytes]) -> int:
@@ -82,25 +76,37 @@ def as_minhash(signature: np.ndarray, seed: int) -> LeanMinHash:
 class Fingerprinter:
     """Per-document step (`many` takes a chunk): a Fingerprint for every paragraph and the document.
 
-    Paragraphs with fewer than `min_words` words, or fewer words than one n-gram, get only
-    the exact key: they are compared exactly, never as empty shingle sets. With
-    `keys_only`, every paragraph gets only its exact key (the boilerplate count needs no
-    more); the document fingerprint is complete either way.
+    `Fingerprint.words` is the length in words (`Tokens.count`: a character of Chinese or
+    Thai counts a fraction of a word). Paragraphs under `min_words` words, or with fewer
+    tokens than one n-gram, get only the exact key: they are compared exactly, never as
+    empty shingle sets. With `keys_only`, every paragraph gets only its exact key (the
+    boilerplate count needs no more); the document fingerprint is complete either way.
     """
 
     def __init__(self, config: Config, keys_only: bool = False) -> None:
         self.config = config
         self.keys_only = keys_only
+        self._script = config.tokens == "script"
         self._permutations = permutations(config.num_perm, config.seed)  # datasketch's, for this seed
 
+    def tokenize(self, text: str) -> Tokens:
+        """The words and shingle tokens of `text`, as `Config.tokens` says."""
+        return tokenize(text, self._script)
+
     def fingerprint(self, text: str) -> Fingerprint:
-        return self.fingerprint_words(words(text), self.config.ngram)
+        """One paragraph's fingerprint, as `many` makes it."""
+        return self.fingerprint_tokens(self.tokenize(text), self.config.ngram)
 
     def fingerprint_words(self, tokens: list[bytes], ngram: int) -> Fingerprint:
-        """Exact key always; shingles and signature once there are `min_words` and `ngram` words."""
-        fp = Fingerprint(key=exact_key(tokens), words=len(tokens))
-        if len(tokens) >= max(self.config.min_words, ngram):
-            fp.shingles = shingle_hashes(tokens, ngram)
+        """The fingerprint of a word sequence (its own shingle tokens)."""
+        return self.fingerprint_tokens((tokens, tokens, len(tokens)), ngram)
+
+    def fingerprint_tokens(self, tokens: Tokens, ngram: int) -> Fingerprint:
+        """Exact key always; shingles and signature once there are `min_words` words and `ngram` tokens."""
+        key_words, shingled, count = tokens
+        fp = Fingerprint(key=exact_key(key_words), words=count)
+        if count >= self.config.min_words and len(shingled) >= ngram:
+            fp.shingles = shingle_hashes(shingled, ngram)
             fp.signature = self.signature(fp.shingles)
         return fp
 
@@ -112,47 +118,68 @@ class Fingerprinter:
         return self.many([doc])[0]
 
     def many(self, docs: list[Document]) -> list[Document]:
-        """Fingerprint a chunk of documents: every word of the chunk is hashed, and every
+        """Fingerprint a chunk of documents: every token of the chunk is hashed, and every
         shingle set signed, in one numpy pass (cleaner.sketch), so the numpy call overhead is
         paid per chunk, not per paragraph; the result is the same as one by one."""
         alive = [doc for doc in docs if doc.alive]
-        tokens = [[words(paragraph.text) for paragraph in doc.paragraphs] for doc in alive]
-        for doc, (fps, doc_fp) in zip(alive, self.fingerprint_documents(tokens), strict=True):
+        texts = [[paragraph.text for paragraph in doc.paragraphs] for doc in alive]
+        unspaced = self.unspaced(chain.from_iterable(texts)) if self._script else None
+        tokens = [[words(text) for text in doc] for doc in texts]
+        for doc, (fps, doc_fp) in zip(alive, self.fingerprint_documents(tokens, unspaced), strict=True):
             for paragraph, fp in zip(doc.paragraphs, fps, strict=True):
                 paragraph.fingerprint = fp
             if self.config.documents_compared:
                 doc.fingerprint = doc_fp
         return docs
 
-    def fingerprint_documents(self, docs: list[list[list[bytes]]]) -> list[tuple[list[Fingerprint], Fingerprint]]:
+    @staticmethod
+    def unspaced(texts: Iterable[str]) -> Unspaced:
+        """Position -> (script tokens, length in words) of each of `texts` (paragraphs in
+        order) with characters of a script written without spaces; the others need none."""
+        found = {}
+        for i, text in enumerate(texts):
+            if has_unspaced(text):
+                tokens = script_tokens(text)
+                found[i] = (tokens, weight(text, len(tokens)))
+        return found
+
+    def fingerprint_documents(self, docs: list[list[list[bytes]]],
+                              unspaced: Unspaced | None = None,
+                              ) -> list[tuple[list[Fingerprint], Fingerprint]]:
         """For each document (its paragraphs' words), the paragraphs' fingerprints and the
-        document's (as `document_fingerprint`), from one hashing of all the words and one
-        MinHash pass over every shingle set of the chunk. With `keys_only`, paragraphs get
-        only their exact keys."""
+        document's (its `doc_ngram` shingles run across paragraph breaks), from one hashing
+        of all the words and one MinHash pass over every shingle set of the chunk. The
+        paragraphs in `unspaced` (by position in the chunk, as `unspaced` gives) are
+        shingled on those tokens instead. With `keys_only`, paragraphs get only their keys."""
         paragraphs = list(chain.from_iterable(docs))
         hashes = word_hashes(list(chain.from_iterable(paragraphs)))
-        fps = _keyed(hashes, np.fromiter(map(len, paragraphs), np.int64, len(paragraphs)))
-        doc_fps = _keyed(hashes, np.fromiter((sum(map(len, doc)) for doc in docs), np.int64, len(docs)))
-        shingled = [] if self.keys_only else self._shingle(hashes, fps, self.config.ngram)
+        lengths = np.fromiter(map(len, paragraphs), np.int64, len(paragraphs))
+        doc_lengths = np.fromiter((sum(map(len, doc)) for doc in docs), np.int64, len(docs))
+        fps, doc_fps = _keyed(hashes, lengths), _keyed(hashes, doc_lengths)
+        if unspaced:
+            bounds = np.cumsum([0, *map(len, docs)])
+            hashes, lengths = _script_tokens(paragraphs, unspaced, fps, doc_fps, bounds)
+            ends = np.concatenate([[0], np.cumsum(lengths)])
+            doc_lengths = ends[bounds[1:]] - ends[bounds[:-1]]
+        shingled = [] if self.keys_only else self._shingle(hashes, fps, lengths, self.config.ngram)
         if self.config.documents_compared:
-            shingled += self._shingle(hashes, doc_fps, self.config.doc_ngram)
+            shingled += self._shingle(hashes, doc_fps, doc_lengths, self.config.doc_ngram)
         self._sign(shingled)
         bounds = np.cumsum([0, *map(len, docs)]).tolist()
         return [(fps[a:b], doc_fp) for a, b, doc_fp in zip(bounds[:-1], bounds[1:], doc_fps, strict=True)]
 
-    def _shingle(self, hashes: np.ndarray, fps: list[Fingerprint], ngram: int) -> list[Fingerprint]:
-        """Give each of `fps` (consecutive runs of the words `hashes` are of) that has enough
-        words its shingle set (a view of the chunk's array: the index copies what it keeps);
-        return those."""
+    def _shingle(self, hashes: np.ndarray, fps: list[Fingerprint], lengths: np.ndarray,
+                 ngram: int) -> list[Fingerprint]:
+        """Give each of `fps` (of consecutive runs, `lengths` long, of the tokens `hashes` are
+        of) with `min_words` words and `ngram` tokens its shingle set (a view of the chunk's
+        array: the index copies what it keeps); return those."""
         if not fps:
             return []
-        lengths = np.fromiter((fp.words for fp in fps), np.int64, len(fps))
         sets, starts = shingle_sets(hashes, lengths, ngram)
         ends = np.append(starts[1:], len(sets)).tolist()
-        shortest = max(self.config.min_words, ngram)
         shingled = []
-        for fp, start, end in zip(fps, starts.tolist(), ends, strict=True):
-            if fp.words >= shortest:
+        for fp, length, start, end in zip(fps, lengths.tolist(), starts.tolist(), ends, strict=True):
+            if fp.words >= self.config.min_words and length >= ngram:
                 fp.shingles = sets[start:end]
                 shingled.append(fp)
         return shingled
@@ -166,8 +193,22 @@ class Fingerprinter:
             fp.signature = signature
 
     def document_fingerprint(self, paragraph_words: list[list[bytes]]) -> Fingerprint:
-        """The whole text's fingerprint: `doc_ngram`-word shingles across paragraph breaks."""
+        """The whole text's fingerprint from its paragraphs' words: `doc_ngram`-word shingles
+        across paragraph breaks (as `fingerprint_documents` makes it for `tokens="words"`)."""
         return self.fingerprint_words([w for ws in paragraph_words for w in ws], self.config.doc_ngram)
+
+
+def _script_tokens(paragraphs: list[list[bytes]], unspaced: Unspaced, fps: list[Fingerprint],
+                   doc_fps: list[Fingerprint], bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Put the script tokens of the `unspaced` paragraphs in place of their words, setting
+    their (and their documents') length in words; the hashes and run lengths of the tokens."""
+    tokens = list(paragraphs)
+    owners = (np.searchsorted(bounds, list(unspaced), side="right") - 1).tolist()
+    for (i, (shingled, count)), owner in zip(unspaced.items(), owners, strict=True):
+        doc_fps[owner].words += count - fps[i].words
+        fps[i].words = count
+        tokens[i] = shingled
+    return word_hashes(list(chain.from_iterable(tokens))), np.fromiter(map(len, tokens), np.int64, len(tokens))
 
 
 def _keyed(hashes: np.ndarray, lengths: np.ndarray) -> list[Fingerprint]:
