@@ -22,7 +22,8 @@ demo: $(STAMP)  ## clean the bundled fixtures into demo-out/ and show what was r
 	rm -rf $(DEMO_OUT)
 	$(BIN)/cleaner clean fixtures/demo $(DEMO_OUT); status=$$?; \
 	echo "--- what was removed, and the kept copy it repeated (cleaner show $(DEMO_OUT)):"; \
-	$(BIN)/cleaner show $(DEMO_OUT) && exit $$status
+	$(BIN)/cleaner show $(DEMO_OUT) || exit 3; \
+	echo "--- the report, to open in a browser: $(CURDIR)/$(DEMO_OUT)/.cleaner/report.html"; exit $$status
 
 test: $(STAMP)  ## lint, then the whole suite (pytest's "no tests ran" exits 5 and fails)
 	$(BIN)/ruff check .

@@ -267,3 +267,26 @@ def show(output: Path, reason: str | None, width: int) -> None:
             click.echo(line)
     except CleanerError as err:
         raise CleanerFailure(err) from None
+
+
+@main.command()
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option("--log-dir", type=click.Path(path_type=Path), default=None,
+              help="The run's log folder, when it was not OUTPUT/.cleaner.")
+def report(output: Path, log_dir: Path | None) -> None:
+    """Write the report of a finished run again (OUTPUT/.cleaner/report.html, or in
+    --log-dir), and print its path. Every run writes it at its end; this renders it anew,
+    e.g. for a run of an older cleaner.
+
+    \b
+    Example:
+        cleaner report cleaned/
+    """
+    from cleaner.run.job import write_reports
+
+    state = log_dir or (output / STATE_DIR if (output / STATE_DIR).is_dir() else output)
+    try:
+        for path in write_reports(state, output if output != state else None):
+            click.echo(str(path))
+    except CleanerError as err:
+        raise CleanerFailure(err) from None

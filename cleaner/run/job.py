@@ -12,6 +12,7 @@ that stops early leaves it without the marker, and `resume` finishes it (cleaner
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from importlib import import_module
 import itertools
 import json
 import os
@@ -42,6 +43,10 @@ from cleaner.run.report import Report
 
 TMP_DIR = "tmp"
 LOGS = ("removed.jsonl", "rejects.jsonl")
+# One line per report a run writes at its commit: name -> "module:function(state_dir, output_dir)".
+REPORTS = {
+    "html": "cleaner.run.report_html:write_report_html",
+}
 FILES_LOG = "files.jsonl"  # per text file read: how it was decoded and repaired
 
 
@@ -270,6 +275,7 @@ class Job:
         logs.commit()
         summary = {"config": self.config.as_dict(), **report.as_dict()}
         write_atomic(self.state_dir / "report.json", (json.dumps(summary, indent=2) + "\n").encode(), durable=True)
+        write_reports(self.state_dir, self.dst if isinstance(self.dst, Path) else None)
         counts = {k: v for k, v in report.as_dict().items() if k != "seconds"}
         success = {"config": self.config.digest(), "manifest": self.manifest, "accounts": accounts.as_dict(), **counts}
         write_atomic(self.state_dir / SUCCESS, (json.dumps(success) + "\n").encode(), durable=True)
@@ -295,6 +301,15 @@ def _writer(sink: Sink, logs: RunLogs):
             yield doc
 
     return write
+
+
+def write_reports(state_dir: Path, output_dir: Path | None) -> list[Path]:
+    """Every registered report of a committed state folder (report.json and the logs)."""
+    written = []
+    for target in REPORTS.values():
+        module, name = target.split(":")
+        written.append(getattr(import_module(module), name)(state_dir, output_dir))
+    return written
 
 
 def run_job(source: Source, dst: Path | BinaryIO, config: Config, options: RunOptions) -> Report:

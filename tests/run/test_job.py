@@ -205,3 +205,23 @@ def test_every_reuters_id_is_in_the_output_or_a_log_through_a_pipe(tmp_path: Pat
     assert all(i in written or i in removed or i in rejected for i in ids)
     assert set(removed.values()) <= {"duplicate_document", "emptied", "empty"}
     assert list(removed.values()).count("emptied") == report.documents_emptied
+
+
+def test_every_run_commits_its_html_report_and_cleaner_report_renders_it_again(tmp_path: Path):
+    clean(FIXTURES / "demo", tmp_path / "out", Config())
+    page = tmp_path / "out/.cleaner/report.html"
+    first = page.read_bytes()
+    assert b"council-budget.txt" in first and b"exact_duplicate" in first
+    page.unlink()
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "out")])
+    assert result.exit_code == 0 and result.output.strip() == str(page)
+    assert page.read_bytes() == first  # the same run renders to the same bytes
+    with open(FIXTURES / "records" / "wire.jsonl", "rb") as stream, open(tmp_path / "out.jsonl", "wb") as out:
+        clean(stream, out, Config(), RunOptions(log_dir=tmp_path / "logs"))
+    assert (tmp_path / "logs/report.html").read_bytes().count(b"wire-") > 0
+
+
+def test_cleaner_report_of_a_folder_without_a_run_is_one_line_and_exit_2(tmp_path: Path):
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "report.json" in result.output
