@@ -25,7 +25,7 @@ import re
 from cleaner.config import Config
 from cleaner.record import Document, Reject
 from cleaner.text.detect import detect_legacy, is_single_byte
-from cleaner.text.sniff import sniff_binary, sniff_utf16_32
+from cleaner.text.sniff import STRAY_CONTROL_BYTES, sniff_binary, sniff_utf16_32
 
 REPLACEMENT = "\ufffd"
 # Longest BOMs first: the UTF-32 LE BOM starts with the UTF-16 LE one.
@@ -45,8 +45,6 @@ _STRAY_BYTE_SHARE = 0.01
 # 7-bit ISO-2022: the escape sequence that designates a double-byte set, and the codec.
 _ISO_2022 = ((b"\x1b$)C", "iso2022_kr"), (b"\x1b$B", "iso2022_jp"), (b"\x1b$@", "iso2022_jp"),
              (b"\x1b$(D", "iso2022_jp_1"), (b"\x1b$A", "iso2022_jp_2"))
-# C0 controls the normalise stage removes: all but tab and the line breaks, and DEL.
-_STRAY_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
 _STRAY_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
 
 
@@ -201,7 +199,7 @@ def count_stray_controls(raw: bytes, decoded: Decoded) -> int:
     """How many C0 controls (not tab or line breaks) and DELs the text holds; the normalise
     stage removes them. From the bytes where each such byte is that character."""
     if decoded.encoding in ("utf-8", "utf-8-sig"):
-        return len(raw) - len(raw.translate(None, _STRAY_CONTROL_BYTES))
+        return len(raw) - len(raw.translate(None, STRAY_CONTROL_BYTES))
     return len(_STRAY_CONTROL.findall(decoded.text))
 
 

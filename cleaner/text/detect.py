@@ -14,7 +14,7 @@ import re
 from charset_normalizer import from_bytes
 from ftfy.badness import is_bad
 
-from cleaner.text.sniff import CONTROL_BYTES
+from cleaner.text.sniff import STRAY_CONTROL_BYTES
 
 # A cp1252 reading that is not Western text: three Latin-1 letters in a row ("Ïðèâåò" is
 # cp1251 Russian), a symbol or an undefined byte between two letters ("f\u0178r", "k\u201er":
@@ -68,14 +68,18 @@ def is_single_byte(encoding: str) -> bool:
 
 def detect_legacy(data: bytes) -> str:
     """The most likely single- or multi-byte legacy encoding of `data` (a Python codec name):
-    cp1252 when its reading looks Western, else charset-normalizer's best guess. When stray
-    control bytes make charset-normalizer give up, it is asked again without them (they are
-    ASCII in every byte-oriented encoding)."""
+    cp1252 when its reading looks Western, else charset-normalizer's best guess. Stray
+    control bytes mislead charset-normalizer or make it give up, so it is also asked
+    without them (they are ASCII in every byte-oriented encoding); the less chaotic
+    reading wins (UTF-16 of CJK holds control bytes that are part of its characters)."""
     if looks_western(data.decode("cp1252", "replace")):
         return "cp1252"
     matches = list(from_bytes(data))
-    if not matches:
-        matches = list(from_bytes(data.translate(None, CONTROL_BYTES)))
+    stripped = data.translate(None, STRAY_CONTROL_BYTES)
+    if len(stripped) < len(data):
+        without = list(from_bytes(stripped))
+        if without and (not matches or without[0].chaos <= matches[0].chaos):
+            matches = without
     return _best(matches)
 
 

@@ -42,6 +42,8 @@ _SAMPLE = 1 << 16
 # ISO-2022 shifts), and DEL. SO and SI are ISO-2022-KR's shifts, so they count only as
 # one kind between them.
 CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F])
+# The C0 controls the normalise stage removes: all but tab and the line breaks, and DEL.
+STRAY_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
 _TEXT_BYTES = bytes(b for b in range(256) if b not in CONTROL_BYTES)
 # Binary data: compressed data and images hold ~11% control bytes of all 29 kinds; text
 # with stray controls holds one or a few kinds.
@@ -72,7 +74,10 @@ def sniff_utf16_32(raw: bytes) -> str | None:
     even, odd = sample[0:units * 2:2].count(0), sample[1:units * 2:2].count(0)
     if not _ascii_text(sample):
         # A script with little ASCII (Thai, CJK) gives few NULs, on either parity (a
-        # newline, or a character such as U+4E00): the reading that is all text wins.
+        # newline, or a character such as U+4E00): the reading that is all text wins,
+        # unless the bytes are UTF-8 (with a stray NUL).
+        if _all_text(sample, "utf-8"):
+            return None
         order = ("utf-16-le", "utf-16-be") if odd >= even else ("utf-16-be", "utf-16-le")
         return next((codec for codec in order if _all_text(sample[:units * 2], codec)), None)
     if odd >= _UTF16_MIN_NUL_SHARE * units and even <= odd / 20:
