@@ -25,7 +25,7 @@ import re
 from cleaner.config import Config
 from cleaner.record import Document, Reject
 from cleaner.text.detect import detect_legacy, is_single_byte
-from cleaner.text.sniff import STRAY_CONTROL_BYTES, sniff_binary, sniff_utf16_32
+from cleaner.text.sniff import NOT_STRAY_CONTROL_BYTES, sniff_binary, sniff_utf16_32
 
 REPLACEMENT = "\ufffd"
 # Longest BOMs first: the UTF-32 LE BOM starts with the UTF-16 LE one.
@@ -45,7 +45,7 @@ _STRAY_BYTE_SHARE = 0.01
 # 7-bit ISO-2022: the escape sequence that designates a double-byte set, and the codec.
 _ISO_2022 = ((b"\x1b$)C", "iso2022_kr"), (b"\x1b$B", "iso2022_jp"), (b"\x1b$@", "iso2022_jp"),
              (b"\x1b$(D", "iso2022_jp_1"), (b"\x1b$A", "iso2022_jp_2"))
-_STRAY_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+_STRAY_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # sniff.STRAY_CONTROL_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +184,7 @@ def _decode_almost_utf8(raw: bytes) -> Decoded | None:
 
 def _iso_2022(raw: bytes) -> Decoded | None:
     """7-bit ISO-2022 text, named by the escape sequence of its double-byte set; else None."""
-    if b"\x1b$" not in raw or not raw.isascii():
+    if b"\x1b" not in raw or b"\x1b$" not in raw or not raw.isascii():  # memchr first: 2-byte search is slower
         return None
     for escape, codec in _ISO_2022:
         if escape in raw:
@@ -199,7 +199,7 @@ def count_stray_controls(raw: bytes, decoded: Decoded) -> int:
     """How many C0 controls (not tab or line breaks) and DELs the text holds; the normalise
     stage removes them. From the bytes where each such byte is that character."""
     if decoded.encoding in ("utf-8", "utf-8-sig"):
-        return len(raw) - len(raw.translate(None, STRAY_CONTROL_BYTES))
+        return len(raw.translate(None, NOT_STRAY_CONTROL_BYTES))  # keeps only them: a small copy
     return len(_STRAY_CONTROL.findall(decoded.text))
 
 

@@ -44,6 +44,7 @@ _SAMPLE = 1 << 16
 CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F])
 # The C0 controls the normalise stage removes: all but tab and the line breaks, and DEL.
 STRAY_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
+NOT_STRAY_CONTROL_BYTES = bytes(b for b in range(256) if b not in STRAY_CONTROL_BYTES)
 _TEXT_BYTES = bytes(b for b in range(256) if b not in CONTROL_BYTES)
 # Binary data: compressed data and images hold ~11% control bytes of all 29 kinds; text
 # with stray controls holds one or a few kinds.
