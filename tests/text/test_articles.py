@@ -10,12 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 
+from cleaner import clean_folder
 from cleaner.config import Config
 from cleaner.record import Document
 from cleaner.text.decode import decode_bytes, decode_document
 from cleaner.text.normalize import normalize_document
 from cleaner.text.sniff import _MAGIC, sniff_binary
-from tests.helpers import FIXTURES, SHARED, needs_shared
+from tests.helpers import FIXTURES, SHARED, needs_shared, write_tree
 
 CASES = [json.loads(line) for line in (FIXTURES / "cases" / "articles.jsonl").open(encoding="utf-8")]
 TEXTS = {c["name"]: (FIXTURES / "articles" / c["file"]).read_text(encoding="utf-8") for c in CASES}
@@ -117,3 +118,16 @@ def test_a_magic_number_makes_binary_whatever_follows(magic, rest):
 @given(st.integers(0, 2**32), st.integers(1024, 8192))
 def test_random_bytes_are_binary(seed, size):
     assert sniff_binary(random.Random(seed).randbytes(size)) is not None
+
+
+def test_files_jsonl_counts_the_controls_removed_and_nothing_is_rejected(tmp_path):
+    write_tree(tmp_path / "in", {
+        "wire.txt": b"GRAIN SALES UP\n    Grain sales rose 3 pct in May, the board said.\n Reuter\n\x03",
+        "short.txt": b"\x02TOKYO\x02 Bank of Japan bought dollars, dealers said.\n",
+        "plain.txt": b"Nothing odd here at all.\n",
+    })
+    report = clean_folder(tmp_path / "in", tmp_path / "out", Config())
+    files = {r["source"]: r for r in map(json.loads, (tmp_path / "out/.cleaner/files.jsonl").open())}
+    assert {name: r["controls_removed"] for name, r in files.items()} == {"wire.txt": 1, "short.txt": 2, "plain.txt": 0}
+    assert report.documents_rejected == 0
+    assert (tmp_path / "out/short.txt").read_text(encoding="utf-8").startswith("TOKYO Bank of Japan")
