@@ -54,7 +54,7 @@ class Decoded:
 
     `encoding` names what was used (`utf-8-sig`, `utf-16` for UTF-16 with a BOM,
     `utf-16-le` without, `cp1252`, `gb18030`, ...). `fallback` is None when the bytes
-    were what they claimed or what the NUL pattern showed; "lines" when a UTF-8 file had
+    were what they claimed, or what the NUL pattern or ISO-2022 escapes showed; "lines" when a UTF-8 file had
     `fallback_lines` lines with stray bytes decoded as `fallback_encoding`; "detector" when
     the whole file is in a legacy encoding found by the detector. `replacements` counts
     the U+FFFD put in for bytes that no encoding could decode.
@@ -156,8 +156,10 @@ def _decode_almost_utf8(raw: bytes) -> Decoded | None:
     """Line by line, when a UTF-8 file holds a few lines with stray bytes; else None.
 
     "A few": at most a tenth of the lines or a hundredth of the bytes are invalid, or valid
-    non-ASCII (so surely UTF-8) lines are at least as many as invalid ones. The stray bytes of all bad lines together
-    choose their encoding, so a pasted cp1251 paragraph is read as cp1251, a pound sign as cp1252.
+    non-ASCII (so surely UTF-8) lines are at least as many as invalid ones; never when the
+    stray bytes come in runs with no valid non-ASCII line (Big5, GB2312: the detector's).
+    The stray bytes of all bad lines together choose their encoding, so a pasted cp1251
+    paragraph is read as cp1251, a pound sign as cp1252.
     """
     lines = raw.splitlines(keepends=True)
     bad = {i for i, line in enumerate(lines) if not _is_utf8(line)}
@@ -206,7 +208,7 @@ def count_stray_controls(raw: bytes, decoded: Decoded) -> int:
 def decode_bytes(raw: bytes) -> Decoded:
     """Decode the bytes of one text (a file, or one record's field) into Unicode.
 
-    Call `detect.sniff_binary` first to turn binary data away; this function always
+    Call `sniff.sniff_binary` first to turn binary data away; this function always
     returns text, with U+FFFD (counted) for whatever cannot be decoded.
     """
     if raw.startswith(codecs.BOM_UTF8):
