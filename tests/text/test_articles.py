@@ -131,3 +131,11 @@ def test_files_jsonl_counts_the_controls_removed_and_nothing_is_rejected(tmp_pat
     assert {name: r["controls_removed"] for name, r in files.items()} == {"wire.txt": 1, "short.txt": 2, "plain.txt": 0}
     assert report.documents_rejected == 0
     assert (tmp_path / "out/short.txt").read_text(encoding="utf-8").startswith("TOKYO Bank of Japan")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.binary(max_size=300), st.sampled_from(SENTENCES).map(str.encode).flatmap(
+    lambda raw: st.binary(max_size=8).map(lambda noise: raw[: len(raw) // 2] + noise + raw[len(raw) // 2:]))))
+def test_any_bytes_are_either_text_or_binary_never_an_exception(raw):
+    doc = decode_document(Document(id="t", source="t.txt", raw=raw), Config())
+    assert (doc.reject is not None and doc.reject.reason == "binary") or isinstance(doc.text, str)
