@@ -3,14 +3,17 @@
 The decision order, cheapest and surest first:
 
 1. a byte order mark (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE) names the encoding; it is dropped;
-2. binary data (a known magic number, or many control bytes) is not text: rejected `binary`;
+2. binary data (`sniff.sniff_binary`: a magic number, NULs, many kinds of control bytes)
+   is not text: rejected `binary`;
 3. UTF-16/32 without a BOM is recognised from where its NUL bytes fall;
-4. strict UTF-8;
-5. a file that is almost UTF-8 (a few lines with stray bytes, e.g. one Latin-1 pound sign)
-   is decoded line by line: valid lines as UTF-8, the stray bytes in a legacy encoding;
+4. 7-bit ISO-2022 (Japanese, Korean), from its escape sequences; then strict UTF-8;
+5. a file that is almost UTF-8 (a few lines with stray single bytes, e.g. one Latin-1
+   pound sign) is decoded line by line: valid lines as UTF-8, the stray bytes in a legacy
+   encoding; runs of stray bytes with no real UTF-8 around them are multi-byte CJK instead;
 6. otherwise a legacy encoding for the whole file, from `detect.detect_legacy`.
 
-Nothing is dropped: a byte that cannot be decoded becomes U+FFFD and is counted.
+Nothing is dropped: a byte that cannot be decoded becomes U+FFFD and is counted. Stray C0
+controls are kept here (the normalise stage removes them) and counted in the audit.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import re
 
 from cleaner.config import Config
 from cleaner.record import Document, Reject
-from cleaner.text.detect import MULTI_BYTE, detect_legacy, sniff_binary, sniff_utf16_32
+from cleaner.text.detect import detect_legacy, is_single_byte
+from cleaner.text.sniff import NOT_STRAY_CONTROL_BYTES, sniff_binary, sniff_utf16_32
 
 REPLACEMENT = "\ufffd"
 # Longest BOMs first: the UTF-32 LE BOM starts with the UTF-16 LE one.
@@ -38,6 +42,10 @@ _ESCAPED_RUN = re.compile("[\udc80-\udcff]+")
 # its invalid bytes are at most this share of all bytes (legacy CJK or Cyrillic: over 30%).
 _STRAY_LINE_SHARE = 0.1
 _STRAY_BYTE_SHARE = 0.01
+# 7-bit ISO-2022: the escape sequence that designates a double-byte set, and the codec.
+_ISO_2022 = ((b"\x1b$)C", "iso2022_kr"), (b"\x1b$B", "iso2022_jp"), (b"\x1b$@", "iso2022_jp"),
+             (b"\x1b$(D", "iso2022_jp_1"), (b"\x1b$A", "iso2022_jp_2"))
+_STRAY_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # sniff.STRAY_CONTROL_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +54,7 @@ class Decoded:
 
     `encoding` names what was used (`utf-8-sig`, `utf-16` for UTF-16 with a BOM,
     `utf-16-le` without, `cp1252`, `gb18030`, ...). `fallback` is None when the bytes
-    were what they claimed or what the NUL pattern showed; "lines" when a UTF-8 file had
+    were what they claimed, or what the NUL pattern or ISO-2022 escapes showed; "lines" when a UTF-8 file had
     `fallback_lines` lines with stray bytes decoded as `fallback_encoding`; "detector" when
     the whole file is in a legacy encoding found by the detector. `replacements` counts
     the U+FFFD put in for bytes that no encoding could decode.
@@ -101,7 +109,7 @@ def _decode_resuming(raw: bytes, encoding: str) -> tuple[str, int]:
 
 def _decode_legacy(raw: bytes, encoding: str) -> tuple[str, int]:
     """Decode in a legacy encoding; single-byte codecs never map a byte to U+FFFD themselves."""
-    if encoding in MULTI_BYTE:
+    if not is_single_byte(encoding):
         return decode_counting(raw, encoding)
     text = raw.decode(encoding, "replace")
     return text, text.count(REPLACEMENT)
@@ -137,22 +145,34 @@ def _stray_bytes_in_context(line: bytes) -> bytes:
                    for ch in text).encode("utf-8", "surrogateescape")
 
 
+def _runs_of_stray_bytes(lines: list[bytes], bad: set[int]) -> bool:
+    """Whether most stray bytes come in runs, as multi-byte CJK characters do (a stray
+    Latin-1 letter or sign is one byte between ASCII ones)."""
+    runs = [len(run) for i in bad for run in _ESCAPED_RUN.findall(lines[i].decode("utf-8", "surrogateescape"))]
+    return sum(n for n in runs if n > 1) > sum(runs) / 2
+
+
 def _decode_almost_utf8(raw: bytes) -> Decoded | None:
     """Line by line, when a UTF-8 file holds a few lines with stray bytes; else None.
 
     "A few": at most a tenth of the lines or a hundredth of the bytes are invalid, or valid
-    non-ASCII (so surely UTF-8) lines are at least as many as invalid ones. The stray bytes of all bad lines together
-    choose their encoding, so a pasted cp1251 paragraph is read as cp1251, a pound sign as cp1252.
+    non-ASCII (so surely UTF-8) lines are at least as many as invalid ones; never when the
+    stray bytes come in runs with no valid non-ASCII line (Big5, GB2312: the detector's).
+    The stray bytes of all bad lines together choose their encoding, so a pasted cp1251
+    paragraph is read as cp1251, a pound sign as cp1252.
     """
     lines = raw.splitlines(keepends=True)
     bad = {i for i, line in enumerate(lines) if not _is_utf8(line)}
     utf8_evidence = sum(1 for line in lines if not line.isascii()) - len(bad)
     stray = sum(len(_ESCAPED_BYTE.findall(lines[i].decode("utf-8", "surrogateescape"))) for i in bad)
     few = len(bad) <= _STRAY_LINE_SHARE * len(lines) or stray <= _STRAY_BYTE_SHARE * len(raw)
-    if not few and utf8_evidence < len(bad):
+    if (not few and utf8_evidence < len(bad)) or (utf8_evidence <= 0 and _runs_of_stray_bytes(lines, bad)):
         return None
-    encoding = detect_legacy(b"".join(_stray_bytes_in_context(lines[i]) for i in sorted(bad)))
-    decode_bad_line = decode_counting if encoding in MULTI_BYTE else _utf8_with_stray_bytes
+    # With no real UTF-8 beside them, the stray bytes are the file's only non-ASCII: all of
+    # it is evidence of their encoding.
+    evidence = raw if utf8_evidence <= 0 else b"".join(_stray_bytes_in_context(lines[i]) for i in sorted(bad))
+    encoding = detect_legacy(evidence)
+    decode_bad_line = _utf8_with_stray_bytes if is_single_byte(encoding) else decode_counting
     texts, replacements = [], 0
     for number, line in enumerate(lines):
         if number in bad:
@@ -164,10 +184,31 @@ def _decode_almost_utf8(raw: bytes) -> Decoded | None:
     return Decoded("".join(texts), "utf-8", "lines", encoding, len(bad), replacements)
 
 
+def _iso_2022(raw: bytes) -> Decoded | None:
+    """7-bit ISO-2022 text, named by the escape sequence of its double-byte set; else None."""
+    if b"\x1b" not in raw or b"\x1b$" not in raw or not raw.isascii():  # memchr first: 2-byte search is slower
+        return None
+    for escape, codec in _ISO_2022:
+        if escape in raw:
+            try:
+                return Decoded(raw.decode(codec), codec)
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def count_stray_controls(raw: bytes, decoded: Decoded) -> int:
+    """How many C0 controls (not tab or line breaks) and DELs the text holds; the normalise
+    stage removes them. From the bytes where each such byte is that character."""
+    if decoded.encoding in ("utf-8", "utf-8-sig"):
+        return len(raw.translate(None, NOT_STRAY_CONTROL_BYTES))  # keeps only them: a small copy
+    return len(_STRAY_CONTROL.findall(decoded.text))
+
+
 def decode_bytes(raw: bytes) -> Decoded:
     """Decode the bytes of one text (a file, or one record's field) into Unicode.
 
-    Call `detect.sniff_binary` first to turn binary data away; this function always
+    Call `sniff.sniff_binary` first to turn binary data away; this function always
     returns text, with U+FFFD (counted) for whatever cannot be decoded.
     """
     if raw.startswith(codecs.BOM_UTF8):
@@ -181,6 +222,9 @@ def decode_bytes(raw: bytes) -> Decoded:
     if wide is not None:
         text, bad = decode_counting(raw, wide)
         return Decoded(text, wide, replacements=bad)
+    iso_2022 = _iso_2022(raw)
+    if iso_2022 is not None:
+        return iso_2022
     try:
         return Decoded(raw.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
@@ -208,5 +252,6 @@ def decode_document(doc: Document, config: Config) -> Document:
         decoded = decode_bytes(doc.raw)
         doc.text = decoded.text
         doc.audit.update(decoded.audit())
+        doc.audit["controls_removed"] = count_stray_controls(doc.raw, decoded)
     doc.raw = None
     return doc

@@ -7,7 +7,9 @@ import pytest
 from cleaner.config import Config
 from cleaner.record import Document
 from cleaner.text.decode import decode_bytes, decode_counting, decode_document
-from cleaner.text.detect import detect_legacy, sniff_binary, sniff_utf16_32
+from cleaner.text.detect import detect_legacy
+from cleaner.text.normalize import normalize_document
+from cleaner.text.sniff import sniff_binary, sniff_utf16_32
 from tests.helpers import FIXTURES, SHARED, needs_shared
 
 ENCODING_CASES = [json.loads(line) for line in (FIXTURES / "cases" / "encodings.jsonl").open(encoding="utf-8")]
@@ -25,7 +27,7 @@ def decode(raw: bytes) -> Document:
 def test_utf8_is_decoded_and_raw_bytes_released():
     doc = decode("naïve café – “quoted”".encode())
     assert doc.text == "naïve café – “quoted”"
-    assert doc.audit == {"decoded_as": "utf-8", "fallback": None, "replacement_chars": 0}
+    assert doc.audit == {"decoded_as": "utf-8", "fallback": None, "replacement_chars": 0, "controls_removed": 0}
     assert doc.raw is None
 
 
@@ -67,7 +69,7 @@ def test_a_stray_latin1_byte_in_utf8_is_decoded_line_by_line():
     doc = decode(raw)
     assert doc.text.endswith("Fee: £15.8m\n") and doc.text.startswith("Header\n\n“Utf-8” line\n")
     assert doc.audit == {"decoded_as": "utf-8", "fallback": "lines", "fallback_encoding": "cp1252",
-                         "fallback_lines": 1, "replacement_chars": 0}
+                         "fallback_lines": 1, "replacement_chars": 0, "controls_removed": 0}
 
 
 def test_utf8_and_stray_bytes_on_one_line_are_both_kept():
@@ -125,6 +127,19 @@ def test_binary_data_is_rejected_with_reason_binary(name):
 
 def test_a_stray_nul_or_escape_does_not_make_text_binary():
     assert sniff_binary(("Plain text. " * 50 + "\x00 \x1b[1m bold").encode()) is None
+
+
+@pytest.mark.parametrize(("raw", "expected", "controls"), [
+    (b"COCOA EXPORTS RISE\n    Ghana's cocoa exports rose 4 pct, the board said.\n Reuter\n\x03",
+     "COCOA EXPORTS RISE\nGhana's cocoa exports rose 4 pct, the board said.\nReuter", 1),
+    (b"\x02TOKYO\x02 Bank of Japan intervened.\n", "TOKYO Bank of Japan intervened.", 2),
+    (b"The minister\x19s plan didn\x19t pass.\n", "The ministers plan didnt pass.", 2),
+    ("Кабинет принял закон.\x03".encode("cp1251"), "Кабинет принял закон.", 1),
+])
+def test_text_with_a_few_controls_is_decoded_and_the_controls_removed_and_counted(raw, expected, controls):
+    assert sniff_binary(raw) is None
+    doc = normalize_document(decode(raw), Config())
+    assert (doc.reject, doc.text, doc.audit["controls_removed"]) == (None, expected, controls)
 
 
 def test_a_record_that_arrives_as_text_is_untouched():
