@@ -175,7 +175,7 @@ def context(data: Gathered, kept: KeptCopies, output_dir: Path | None) -> dict[s
     near = {lvl: sum(bins.values()) for lvl, bins in first.bins.items()}
     groups = sorted(first.by_group.items(), key=lambda kv: (-kv[1], kv[0]))
     shown_groups = groups[:15] + ([("(other)", sum(n for _, n in groups[15:]))] if len(groups) > 15 else [])
-    title = output_dir.name if output_dir is not None else "run"
+    title = "run"  # not the output folder's name: the same run renders the same bytes wherever it was written
     return {
         "title": title, "report": report, "config": config,
         "folders": data.folders, "first": first, "reasons": sorted(first.by_reason.items(), key=lambda kv: -kv[1]),

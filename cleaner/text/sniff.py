@@ -80,12 +80,27 @@ def sniff_utf16_32(raw: bytes) -> str | None:
         if _all_text(sample, "utf-8"):
             return None
         order = ("utf-16-le", "utf-16-be") if odd >= even else ("utf-16-be", "utf-16-le")
-        return next((codec for codec in order if _all_text(sample[:units * 2], codec)), None)
+        return next((codec for codec in order if _all_text(sample[:units * 2], codec)
+                     and _in_unspaced_scripts(sample[:units * 2], codec)), None)
     if odd >= _UTF16_MIN_NUL_SHARE * units and even <= odd / 20:
         return _if_clean(sample[:units * 2], "utf-16-le")
     if even >= _UTF16_MIN_NUL_SHARE * units and odd <= even / 20:
         return _if_clean(sample[:units * 2], "utf-16-be")
     return None
+
+
+# What bytes that only happen to decode as UTF-16 turn into, and real text hardly holds: C1
+# controls, combining marks on their own, punctuation, super- and subscripts, symbols,
+# surrogates, private use, specials (U+FFFD among them).
+_UNLIKELY_IN_UTF16_TEXT = ((0x0080, 0x009F), (0x0300, 0x036F), (0x2000, 0x2BFF), (0xD800, 0xF8FF), (0xFFF0, 0xFFFF))
+
+
+def _in_unspaced_scripts(sample: bytes, codec: str) -> bool:
+    """Whether nearly all of the reading is letters of some script: bytes that only happen
+    to decode (a binary blob read as UTF-16) scatter into symbols and marks."""
+    text = sample.decode(codec, "replace")
+    unlikely = sum(any(low <= ord(ch) <= high for low, high in _UNLIKELY_IN_UTF16_TEXT) for ch in text)
+    return unlikely <= 0.1 * len(text)
 
 
 def _all_text(sample: bytes, codec: str) -> bool:

@@ -13,10 +13,12 @@ from cleaner.errors import ConfigError
 from cleaner.run import executor
 from tests.helpers import FIXTURES
 
+TIMED = ("report.json", "report.html", "_SUCCESS")  # hold the run's timing or config digest
+
 
 def digest(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name not in ("report.json", "_SUCCESS")}
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name not in TIMED}
 
 
 @pytest.fixture

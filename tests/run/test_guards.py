@@ -116,7 +116,7 @@ def test_links_are_rejected_unless_followed(tmp_path: Path):
     assert {(r["source"], r["reason"]) for r in rejects(tmp_path / "out")} == {
         ("dirlink", "symlink"), ("link.txt", "symlink")}
     assert tree(tmp_path / "out") == [".cleaner", *sorted(f".cleaner/{n}" for n in (
-        "_SUCCESS", "files.jsonl", "rejects.jsonl", "removed.jsonl", "report.json")),
+        "_SUCCESS", "files.jsonl", "rejects.jsonl", "removed.jsonl", "report.html", "report.json")),
         "real", "real/a.txt"]
 
     clean_folder(src, tmp_path / "followed", Config(follow_symlinks=True, scope="document"))

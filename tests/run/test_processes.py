@@ -59,7 +59,7 @@ def synthetic_corpus(root: Path, documents: int, seed: int = 5) -> Path:
 def output_files(dst: Path) -> dict[str, bytes]:
     """Every file a run wrote, except the two that hold timings."""
     return {str(p.relative_to(dst)): p.read_bytes() for p in sorted(dst.rglob("*"))
-            if p.is_file() and p.name not in ("report.json", "_SUCCESS")}
+            if p.is_file() and p.name not in ("report.json", "report.html", "_SUCCESS")}
 
 
 def test_workers_give_the_same_output_byte_for_byte(tmp_path: Path, monkeypatch):

@@ -78,13 +78,16 @@ def test_script_run_counts_rejects_and_near_copy(scripted: Path):
     assert "weather/blob.txt" in (scripted / "report.html").read_text()
 
 
-def test_output_name_with_closing_script_tag_cannot_end_the_json(tmp_path: Path):
-    """The output folder's name goes into the embedded JSON: `</script>` in it stays inside."""
-    out = tmp_path / "x</script><script>alert(1)</script>"
-    state = clean(FIXTURES / "demo", out)
+def test_source_names_with_a_script_tag_are_shown_as_text(tmp_path: Path):
+    """File names are corpus data too: a folder named `x</script><script>alert(1)</script>`
+    (three folders deep, as "/" splits it) shows as text, never as markup."""
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURES / "demo", src / "x</script><script>alert(1)</script>")
+    shutil.copytree(FIXTURES / "demo", src / "plain")
+    state = clean(src, tmp_path / "out")
     html = write_report_html(state).read_text()
-    assert "<script>alert(1)" not in html
-    assert read_page(state).data["output"] == out.name
+    assert "<script>alert(1)" not in html and "x&lt;/script&gt;&lt;script&gt;alert(1)&lt;" in html
+    assert read_page(state).data is not None
 
 
 def test_two_renders_are_byte_identical_and_need_no_clock(scripted: Path, tmp_path: Path):
