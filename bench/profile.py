@@ -39,9 +39,12 @@ def load(path: Path) -> dict[str, list[tuple[list[str], int]]]:
     stacks: dict[str, list[tuple[list[str], int]]] = defaultdict(list)
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         frames, _, count = line.rpartition(" ")
-        root, *rest = frames.split(";")
+        rest = frames.split(";")
+        process = ""
+        while rest and rest[0].startswith("process "):  # a worker's stack starts with its parent's frame
+            process = rest.pop(0).split(":", 1)[0]
         thread = rest.pop(0) if rest and rest[0].startswith("thread ") else ""
-        stacks[f"{root[:48]} {thread}"].append((rest, int(count)))
+        stacks[f"{process} {thread}"].append((rest, int(count)))
     return stacks
 
 
