@@ -51,6 +51,7 @@ class Job:
     command: list[str]  # DST (or WORK) is appended
     kind: str  # "cleaner" (removed.jsonl in DST) or "anchor" (JSON counts on stdout)
     runs: list[Measured] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)  # the 1-minute load average as each run started
     recall: dict = field(default_factory=dict)
     removed: int = 0
     error: str = ""
@@ -107,11 +108,13 @@ def run_once(job: Job) -> None:
     """Run `job` once in a fresh output folder; the first successful run also scores recall."""
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:
         dst = Path(tmp) / "out"
+        load = os.getloadavg()[0]
         measured = run([*job.command, str(dst)])
         if measured.returncode not in (0, 1):
             job.error = (measured.stderr.strip().splitlines() or ["failed"])[-1]
             return
         job.runs.append(measured)
+        job.loads.append(load)
         if job.recall:
             return
         if job.kind == "cleaner":
@@ -157,7 +160,16 @@ def main() -> None:
             "cleaner": versions(str(ROOT / ".venv" / "bin" / "python"), ["cleaner", "numpy", "datasketch"]),
             "anchors": versions(args.anchor_python, ["datatrove", "datasketch", "ftfy", "numpy"]),
             "previous": args.previous, "full": full, "slice": part}
+    save(jobs, WORK / "scale-runs.json")
     print(write_scale_section(jobs, info, args.output))
+
+
+def save(jobs: list[Job], path: Path) -> None:
+    """Every run's numbers, for a later look (the section shows medians)."""
+    keep = ("seconds", "cpu_seconds", "peak_mb", "max_rss_mb")
+    path.write_text(json.dumps([{"label": j.label, "corpus": j.corpus.name, "loads": j.loads, "recall": j.recall,
+                                 "runs": [{k: getattr(m, k) for k in keep} for m in j.runs]} for j in jobs],
+                               indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

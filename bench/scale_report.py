@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import statistics
 
 from generate import sidecars
 
@@ -28,7 +29,8 @@ def row(job, scale: float = 1.0, note: str = "") -> str:
         return f"| {mb:.0f} | {job.label} | 0 | failed: {job.error} |"
     wall, cpu = job.median("seconds") * scale, job.median("cpu_seconds") * scale
     memory = "n/a | n/a" if note else f"{job.median('peak_mb'):.0f} | {job.median('max_rss_mb'):.0f}"
-    return (f"| {mb:.0f} | {job.label}{note} | {len(job.runs)} | {wall:.1f} | {cpu:.1f} | {mb / wall:.2f} | "
+    load = f"{statistics.median(job.loads):.1f}" if job.loads and not note else "n/a"
+    return (f"| {mb:.0f} | {job.label}{note} | {len(job.runs)} | {load} | {wall:.1f} | {cpu:.1f} | {mb / wall:.2f} | "
             f"{mb / cpu:.2f} | {memory} | {_recall(job)} |")
 
 
@@ -41,8 +43,16 @@ def _ratio(line: str, slow, fast, target: float | None = None) -> str:
         return f"- {line}: n/a (a run failed or was not planned)"
     wall = slow.median("seconds") / fast.median("seconds")
     cpu = slow.median("cpu_seconds") / fast.median("cpu_seconds")
-    goal = f" (target >= {target:g}x: {'met' if wall >= target else 'not met'})" if target else ""
-    return f"- {line}: **{wall:.2f}x** wall, {cpu:.2f}x CPU{goal}"
+    goal = f" (target >= {target:g}x wall: {'met' if wall >= target else 'not met'})" if target else ""
+    return f"- {line}: **{wall:.2f}x** wall, {cpu:.2f}x CPU; per round {_paired(slow, fast)}{goal}"
+
+
+def _paired(slow, fast) -> str:
+    """The ratio within each round (the two runs were minutes apart, not a whole bench)."""
+    rounds = min(len(slow.runs), len(fast.runs))
+    walls = [slow.runs[i].seconds / fast.runs[i].seconds for i in range(rounds)]
+    cpus = [slow.runs[i].cpu_seconds / fast.runs[i].cpu_seconds for i in range(rounds)]
+    return "wall " + "/".join(f"{w:.2f}" for w in walls) + ", CPU " + "/".join(f"{c:.2f}" for c in cpus)
 
 
 def ratios(jobs, info: dict) -> list[str]:
@@ -72,9 +82,9 @@ def ratios(jobs, info: dict) -> list[str]:
 
 def table(jobs, info: dict) -> list[str]:
     full, part = info["full"], info["slice"]
-    lines = ["| MB | tool | runs | wall s | CPU s | MB/s | MB per CPU s | peak MB | max RSS MB | removed | "
+    lines = ["| MB | tool | runs | load | wall s | CPU s | MB/s | MB per CPU s | peak MB | max RSS MB | removed | "
              "recall | para exact | para near | doc exact | doc near | other removed |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [row(job) for job in jobs]
     if part is not None:
         scale = corpus_mb(full) / corpus_mb(part)
@@ -101,11 +111,25 @@ def section(jobs, info: dict) -> str:
         "then again). Wall seconds are process start to exit; CPU s is user + system over the whole process "
         "tree; peak MB the largest sampled sum of PSS over the tree, max RSS the largest single process. "
         "Recall: injected copies (paragraph units; a copied document is all its paragraphs) that the tool "
-        "removed; `other removed` are removals that are no injected copy.", "",
+        "removed; `other removed` are removals that are no injected copy (mostly real near copies the "
+        "generator made by chance: two paragraphs sharing one long sentence; they grow with the square of "
+        "the size). load: median 1-minute load average as the runs started.", "",
+        *_loaded(jobs, machine), "",
         *table(jobs, info), "",
         "Ratios (the other run's median time / this one's):", "",
         *ratios(jobs, info), "",
     ])
+
+
+def _loaded(jobs, machine: dict) -> list[str]:
+    """A warning when the machine ran more than its cores' worth of processes during the bench."""
+    loads = [load for job in jobs for load in job.loads]
+    cores = int(machine["cores"] or 1)
+    if not loads or max(loads) <= cores:
+        return []
+    return [f"**The machine was loaded** (1-minute load {min(loads):.1f} to {max(loads):.1f} on {cores} cores "
+            "as runs started): wall times here measure the neighbours as much as the tools, so wall ratios "
+            "(and the wall targets) are not reliable; CPU seconds are."]
 
 
 def write_scale_section(jobs, info: dict, path: Path) -> str:
