@@ -7,8 +7,9 @@ DEMO_OUT := demo-out
 BENCH_VENV := bench/.venv
 BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cksum bench/requirements.txt | cut -d' ' -f1)
 BENCH_ARGS ?=
+SCALE_ARGS ?=
 
-.PHONY: setup demo test lint bench clean stress
+.PHONY: setup demo test lint bench bench-scale clean stress
 
 setup: $(STAMP)
 
@@ -34,6 +35,9 @@ stress: $(STAMP)  ## heavy robustness tests: huge inputs, floods, kill -9 + resu
 
 bench: $(STAMP) $(BENCH_STAMP)  ## cleaner vs the naive script and datatrove -> bench/RESULTS.md (BENCH_ARGS="--repeat 3")
 	$(BIN)/python bench/run.py --anchor-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
+
+bench-scale: $(STAMP) $(BENCH_STAMP)  ## generated 200 MB corpus (made if missing): cleaner --workers 1/2, previous release, anchors -> bench/RESULTS.md (SCALE_ARGS="--size 500MB --repeat 5")
+	$(BIN)/python bench/scale.py --anchor-python $(BENCH_VENV)/bin/python $(SCALE_ARGS)
 
 $(BENCH_STAMP): bench/requirements.txt
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)

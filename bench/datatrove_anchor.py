@@ -9,9 +9,11 @@ examples/minhash_deduplication.py:
 2. MinhashDedupBuckets   3. MinhashDedupCluster
 4. read the repaired text -> MinhashDedupFilter -> JsonlWriter (the output)
 
-MinhashConfig: word 3-grams like cleaner; datatrove's default 14 buckets x 8 hashes (an
-S-curve centred near Jaccard 0.72, next to cleaner's 0.7); datatrove decides on bucket
-collisions alone, without verifying. The word tokenizer is spaCy's multilingual one that
+MinhashConfig: word 3-grams like cleaner; 16 buckets x 8 hashes = 128 hashes, cleaner's
+num_perm (an S-curve centred near Jaccard (1/16)^(1/8) = 0.71, next to cleaner's 0.7;
+datatrove's default is 14 x 8); datatrove decides on bucket collisions alone, without
+verifying. A paragraph under cleaner's min_words (5) gets no shingle, so it is kept
+unmatched, as cleaner keeps it. The word tokenizer is spaCy's multilingual one that
 datatrove ships as `WhitespaceTokenizer` (the English default needs a spaCy model).
 
     python bench/datatrove_anchor.py SRC WORK [--workers N]
@@ -41,16 +43,20 @@ from datatrove.pipeline.formatters import FTFYFormatter
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.word_tokenizers import WordTokenizer
+from readers import documents
 
 BLANK_LINES = re.compile(r"\n\s*\n")
-CONFIG = MinhashConfig(n_grams=3)
+CONFIG = MinhashConfig(n_grams=3, num_buckets=16, hashes_per_bucket=8)
+MIN_WORDS = 5
 
 
 class SplitTokenizer(WordTokenizer):
-    """Words split on whitespace (datatrove has already lowered case and removed punctuation)."""
+    """Words split on whitespace (datatrove has already lowered case and removed punctuation);
+    none for a text under MIN_WORDS words, so it is never matched."""
 
     def word_tokenize(self, text: str) -> list[str]:
-        return text.split()
+        words = text.split()
+        return words if len(words) >= MIN_WORDS else []
 
     def sent_tokenize(self, text: str) -> list[str]:
         return [text]
@@ -60,7 +66,7 @@ class SplitTokenizer(WordTokenizer):
 
 
 class ParagraphReader(PipelineStep):
-    """A folder of .txt (or a JSONL file with "text"), one Document per paragraph; task
+    """A folder of .txt (or a JSONL file with "text", plain, .gz or .zst), one Document per paragraph; task
     `rank` of `world_size` takes every world_size-th input."""
 
     name = "paragraph reader"
@@ -70,19 +76,8 @@ class ParagraphReader(PipelineStep):
         super().__init__()
         self.src = Path(src)
 
-    def inputs(self):
-        if self.src.is_dir():
-            for path in sorted(self.src.rglob("*.txt")):
-                yield str(path.relative_to(self.src)), path.read_bytes().decode("utf-8", errors="replace")
-            return
-        opener = gzip.open if self.src.suffix == ".gz" else open
-        with opener(self.src, "rt", encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                record = json.loads(line)
-                yield str(record.get("id", number)), record["text"]
-
     def run(self, data=None, rank: int = 0, world_size: int = 1):
-        for n, (name, text) in enumerate(self.inputs()):
+        for n, (name, text) in enumerate(documents(self.src)):
             if n % world_size != rank:
                 continue
             for index, paragraph in enumerate(p.strip() for p in BLANK_LINES.split(text) if p.strip()):

@@ -5,7 +5,7 @@ per paragraph fed one word 3-gram at a time with `update()`, and one MinHashLSH 
 corpus: query, drop the paragraph if anything comes back, else insert it. Paragraphs under
 three words are kept as they are (they have no shingle).
 
-    python bench/naive.py SRC DST      SRC: a folder of .txt, or a .jsonl[.gz] with "text"
+    python bench/naive.py SRC DST      SRC: a folder of .txt, or a .jsonl[.gz|.zst] with "text"
 
 Prints one JSON line of counts on stdout. Same options as cleaner's defaults: 128
 permutations, threshold 0.7, word 3-grams.
@@ -13,7 +13,6 @@ permutations, threshold 0.7, word 3-grams.
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 import re
@@ -21,23 +20,11 @@ import sys
 
 from datasketch import MinHash, MinHashLSH
 import ftfy
+from readers import documents
 
 NUM_PERM, THRESHOLD, NGRAM = 128, 0.7, 3
 WORD = re.compile(r"\w+")
 BLANK_LINES = re.compile(r"\n\s*\n")
-
-
-def documents(src: Path):
-    """(name, text) for every .txt under a folder, or every record of a JSONL file."""
-    if src.is_dir():
-        for path in sorted(src.rglob("*.txt")):
-            yield str(path.relative_to(src)), path.read_bytes().decode("utf-8", errors="replace")
-        return
-    opener = gzip.open if src.suffix == ".gz" else open
-    with opener(src, "rt", encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            record = json.loads(line)
-            yield str(record.get("id", number)), record["text"]
 
 
 def main(src: Path, dst: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from corpora import Corpus
 from measure import Measured
+from scale_report import kept_section
 
 
 @dataclass
@@ -165,5 +166,6 @@ def write_results(rows: list[Row], info: dict, path: Path) -> str:
         *_memory(rows),
         "",
     ])
-    path.write_text(text, encoding="utf-8")
+    scale = kept_section(path)  # bench/scale.py's section, rewritten only by bench/scale.py
+    path.write_text(text + ("\n" + scale if scale else ""), encoding="utf-8")
     return text
