@@ -79,8 +79,8 @@ class Job:
             raise UsageError("a run writing to standard output cannot be resumed: rerun it with --overwrite")
         if config.boilerplate_min_docs and not source.rereadable:
             raise UsageError("--boilerplate-min-docs reads the input twice; it cannot read standard input")
+        self.store: Store | None = None  # the persistent index (--index), locked for this run
         self._locks = self._guard()
-        self.store = self._open_store()  # the persistent index (--index), locked; None without one
         self._last_checkpoint = time.monotonic()
 
     def _folders(self) -> list[Path]:
@@ -101,9 +101,12 @@ class Job:
             self.manifest = self.source.manifest()
             self.resumed = self._resumable() if self.options.resume else None
             self.complete = self.options.resume and self.resumed is None and (self.state_dir / SUCCESS).exists()
+            self.store = self._open_store()
             if not self.complete:
                 check_writable(self.state_dir)
         except BaseException:
+            if self.store is not None:
+                self.store.close()
             for lock in reversed(locks):
                 lock.release(remove_if_unused=True)
             raise
@@ -116,17 +119,12 @@ class Job:
         if self.options.index is None or self.complete:
             return None
         saved = self.resumed.state if self.resumed else {}
-        try:
-            if self.resumed is not None and saved.get("index") != self.options.index:
-                raise UsageError(f"cannot resume: the interrupted run used --index {saved.get('index')}, "
-                                 f"not {self.options.index}; give the same one, or --overwrite")
-            store = open_store(self.options.index, self.config)
-            self.index_run = store.begin(saved.get("index_run") or self.options.run_id,
-                                         keep_staged=bool(self.resumed and self.resumed.final))
-        except BaseException:
-            for lock in reversed(self._locks):
-                lock.release(remove_if_unused=True)
-            raise
+        if self.resumed is not None and saved.get("index") != self.options.index:
+            raise UsageError(f"cannot resume: the interrupted run used --index {saved.get('index')}, "
+                             f"not {self.options.index}; give the same one, or --overwrite")
+        store = open_store(self.options.index, self.config)
+        self.index_run = store.begin(saved.get("index_run") or self.options.run_id,
+                                     keep_staged=bool(self.resumed and self.resumed.final))
         return store
 
     def _resumable(self) -> Checkpoint | None:
