@@ -49,3 +49,9 @@ clean:
 .PHONY: test-slow
 test-slow: $(STAMP)  ## the slow tests: the whole Reuters file through a real pipe (needs ../shared)
 	CLEANER_SLOW=1 $(BIN)/python -m pytest -m slow
+
+.PHONY: test-redis
+test-redis: $(STAMP)  ## the Redis index tests against a real redis-server (installed if missing; started on 127.0.0.1 by the tests)
+	command -v redis-server || (apt-get update && apt-get install -y redis-server)
+	$(BIN)/python -m pip install --quiet -e '.[dev,redis]'
+	CLEANER_REDIS=1 $(BIN)/python -m pytest -m redis

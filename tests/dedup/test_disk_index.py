@@ -46,7 +46,7 @@ def edited(seed: int, originals: list[str]) -> list[str]:
     return out
 
 
-def commit(location: Path, run: str, refs: list[Ref], fps: list) -> None:
+def commit(location: Path | str, run: str, refs: list[Ref], fps: list) -> None:
     store = open_store(str(location), CONFIG)
     store.begin(run, keep_staged=False)
     paragraph_index(CONFIG, store=store).add_many(refs, fps)
