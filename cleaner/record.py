@@ -24,6 +24,10 @@ class Ref:
     paragraph: int | None = None
     run: str | None = None
 
+    def __repr__(self) -> str:  # `run` only when set: a run without an index reprs as before
+        run = "" if self.run is None else f", run={self.run!r}"
+        return f"Ref(source={self.source!r}, id={self.id!r}, paragraph={self.paragraph!r}{run})"
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "id": self.id}
         if self.paragraph is not None:

@@ -14,6 +14,7 @@ the lock. A second run on the same index is refused while the first holds the lo
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 import contextlib
 import fcntl
@@ -73,7 +74,7 @@ class DiskCommitted(Committed):
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
         out = []
         for slot in slots:
-            segment = self.segments[np.searchsorted(self._firsts, slot, side="right") - 1]
+            segment = self.segments[bisect.bisect_right(self._firsts, slot) - 1]
             source, doc_id, paragraph, shingles = segment.entry(slot)
             out.append((Ref(source, doc_id, None if paragraph < 0 else paragraph, self.runs(slot)), shingles))
         return out

@@ -2,6 +2,7 @@
 checksum per file.
 
     bands.npy        uint64, sorted: band key << 32 | slot (8 bytes a band key)
+    directory.npy    uint64: where each bucket of band keys begins (cleaner.dedup.buckets)
     exact_keys.npy   uint64, sorted; exact_slots.npy uint32 beside it (earliest slot first)
     slots.npy        uint32, sorted: the slots this segment holds; per slot, in that order:
     offsets.npy      uint64 into shingles.npy (uint32), for verification
@@ -24,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import xxhash
 
-from cleaner.dedup.keytable import SHIFT, SLOT_MASK, search_run
+from cleaner.dedup.buckets import directory, search
+from cleaner.dedup.keytable import SHIFT, SLOT_MASK
 from cleaner.errors import UsageError
 
 ARRAYS = ("bands", "exact_keys", "exact_slots", "slots", "offsets", "shingles", "doc_of", "para", "docs_at")
@@ -72,6 +74,7 @@ def write_segment(folder: Path, columns: Columns) -> dict[str, list]:
     for name in ARRAYS:
         array = docs_at if name == "docs_at" else getattr(columns, name)
         _write(folder / f"{name}.npy", lambda out, a=array: np.save(out, np.ascontiguousarray(a)))
+    _write(folder / "directory.npy", lambda out: np.save(out, directory(columns.bands)))
     _write(folder / "docs.bin", lambda out: out.writelines(blobs))
     for path in sorted(folder.iterdir()):
         files[path.name] = [path.stat().st_size, checksum(path)]
@@ -105,12 +108,16 @@ class Segment:
                 raise UsageError(f"{path}: damaged index file (size or checksum differs from the manifest); "
                                  "restore the index from a copy or start a new one")
         try:
-            for name in ARRAYS:
-                setattr(self, name, np.load(folder / f"{name}.npy", mmap_mode="r"))
+            for name in ARRAYS:  # plain views of the maps: no np.memmap overhead on every access
+                setattr(self, name, np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r")))
         except (OSError, ValueError) as err:
             raise UsageError(f"{folder}: unreadable index segment ({err})") from err
         self.docs = np.memmap(folder / "docs.bin", dtype=np.uint8, mode="r") if self.docs_at[-1] else None
+        listed = "directory.npy" in files
+        self.directory = np.asarray(np.load(folder / "directory.npy", mmap_mode="r")) if listed else \
+            directory(self.bands)
         self.first = int(self.slots[0]) if len(self.slots) else 0
+        self._documents: dict[int, tuple[str, str]] = {}  # decoded, most recent first out
 
     def __len__(self) -> int:
         return len(self.slots)
@@ -127,7 +134,7 @@ class Segment:
         return out
 
     def bands_of(self, low: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        return search_run(self.bands, low, order)
+        return search(self.bands, self.directory, low, order)
 
     def columns(self, keep: np.ndarray | None = None) -> Columns:
         """This segment in memory, only the slots where `keep` (over `slots`) is True."""
@@ -146,13 +153,18 @@ class Segment:
                        doc_of.astype(np.uint32), np.asarray(self.para)[keep], docs)
 
     def document(self, number: int) -> tuple[str, str]:
-        start, end = int(self.docs_at[number]), int(self.docs_at[number + 1])
-        source, doc_id = json.loads(bytes(self.docs[start:end]))  # type: ignore[index]
-        return source, doc_id
+        found = self._documents.get(number)
+        if found is None:
+            start, end = int(self.docs_at[number]), int(self.docs_at[number + 1])
+            source, doc_id = json.loads(bytes(self.docs[start:end]))  # type: ignore[index]
+            if len(self._documents) >= 4096:
+                self._documents.clear()
+            found = self._documents[number] = (source, doc_id)
+        return found
 
     def entry(self, slot: int) -> tuple[str, str, int, np.ndarray]:
         """(source, id, paragraph, shingles) of a slot held here."""
-        i = int(np.searchsorted(self.slots, slot))
+        i = int(self.slots.searchsorted(np.uint32(slot)))  # a Python int would cast the whole array
         source, doc_id = self.document(int(self.doc_of[i]))
         return source, doc_id, int(self.para[i]), np.array(self.shingles[int(self.offsets[i]):int(self.offsets[i + 1])])
 
