@@ -144,7 +144,7 @@ def measured_run(work: Path, index: Path | None) -> dict:
     shutil.rmtree(work / "bbc-out", ignore_errors=True)
     command = [sys.executable, "-m", "cleaner", "clean", str(available()["bbc"]), str(work / "bbc-out"), "-q"]
     measured = run(command + (["--index", str(index)] if index else []))
-    return {"seconds": round(measured.seconds, 2), "max_rss_mb": round(measured.max_rss_mb),
+    return {"seconds": round(measured.seconds, 2), "peak_mb": round(measured.peak_mb),
             "returncode": measured.returncode}
 
 
@@ -175,7 +175,7 @@ def run_rss(work: Path) -> list[dict]:
             command = [sys.executable, "-m", "cleaner", "clean", str(source.path), str(work / "out"), "-q"]
             measured = run(command + (["--index", str(index)] if index else []))
             rows.append({"corpus": f"reuters x{scale}", "mb": round(source.mb, 1), "index": bool(index),
-                         "seconds": round(measured.seconds, 2), "max_rss_mb": round(measured.max_rss_mb),
+                         "seconds": round(measured.seconds, 2), "peak_mb": round(measured.peak_mb),
                          "returncode": measured.returncode})
     return rows
 

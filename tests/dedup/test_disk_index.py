@@ -4,8 +4,14 @@ checksums that catch a damaged file, compact and forget that keep what they must
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -146,3 +152,46 @@ def test_bytes_per_paragraph_are_reported(tmp_path):
     on_disk = sum(p.stat().st_size for p in (tmp_path / "i" / "segments").rglob("*") if p.is_file())
     assert info["paragraphs"] == 500 and info["bytes"] == on_disk
     assert np.isclose(info["runs"][0]["paragraphs"], 500)
+
+
+def test_kill_9_during_forget_leaves_the_index_as_before_or_after(tmp_path):
+    fingerprint = Fingerprinter(CONFIG).fingerprint
+    kept = [fingerprint(t) for t in texts(19, 3000)]
+    refs = [Ref(f"d{i}", f"d{i}", 0) for i in range(3000)]
+    pristine = tmp_path / "pristine"
+    for run, part in (("r1", slice(0, 1000)), ("r2", slice(1000, 2000)), ("r3", slice(2000, 3000))):
+        commit(pristine, run, refs[part], kept[part])
+    queries = [fingerprint(t) for t in edited(20, texts(19, 3000)[::10])]
+
+    def state(location: Path) -> tuple[list[str], list]:
+        store = open_store(str(location), CONFIG)
+        store.begin(None, keep_staged=True)
+        try:
+            return [r["id"] for r in store.manifest["runs"]], answers(paragraph_index(CONFIG, store=store), queries)
+        finally:
+            store.close()
+
+    before = state(pristine)
+    rng, seen = random.Random(1), set()
+    for _ in range(6):
+        index = tmp_path / "index"
+        shutil.rmtree(index, ignore_errors=True)
+        shutil.copytree(pristine, index)
+        run = subprocess.Popen([sys.executable, "-m", "cleaner", "index", str(index), "forget", "r2"])
+        time.sleep(rng.uniform(0.3, 2.0))
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        runs, got = state(index)
+        if runs == before[0]:
+            assert got == before[1]
+        else:
+            assert runs == ["r1", "r3"]
+            after = got
+        seen.add(len(runs))
+    if 2 not in seen:  # every kill came before the new manifest: finish one to compare
+        subprocess.run([sys.executable, "-m", "cleaner", "index", str(index), "forget", "r2"], check=True)
+        after = state(index)[1]
+    without = paragraph_index(CONFIG)
+    without.add_many(refs[:1000], kept[:1000])
+    without.add_many(refs[2000:], kept[2000:])
+    assert after == answers(without, queries)
