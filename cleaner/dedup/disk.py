@@ -113,6 +113,8 @@ class DiskStore(Store):
 
     def _open(self) -> None:
         """Lock the folder, read and check the manifest (new if there is none)."""
+        if self.config is None and not (self.root / MANIFEST).exists():
+            raise UsageError(f"{self.root}: not an index (no {MANIFEST})")  # and nothing created
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             self._lock = (self.root / "lock").open("a+")

@@ -117,6 +117,7 @@ class Segment:
         self.directory = np.asarray(np.load(folder / "directory.npy", mmap_mode="r")) if listed else \
             directory(self.bands)
         self.first = int(self.slots[0]) if len(self.slots) else 0
+        self._contiguous = not len(self.slots) or int(self.slots[-1]) - self.first + 1 == len(self.slots)
         self._documents: dict[int, tuple[str, str]] = {}  # decoded, most recent first out
 
     def __len__(self) -> int:
@@ -164,9 +165,12 @@ class Segment:
 
     def entry(self, slot: int) -> tuple[str, str, int, np.ndarray]:
         """(source, id, paragraph, shingles) of a slot held here."""
-        i = int(self.slots.searchsorted(np.uint32(slot)))  # a Python int would cast the whole array
+        if self._contiguous:  # one run's segment, or a compaction of runs never forgotten
+            i = slot - self.first
+        else:
+            i = int(self.slots.searchsorted(np.uint32(slot)))  # a Python int would cast the whole array
         source, doc_id = self.document(int(self.doc_of[i]))
-        return source, doc_id, int(self.para[i]), np.array(self.shingles[int(self.offsets[i]):int(self.offsets[i + 1])])
+        return source, doc_id, int(self.para[i]), self.shingles[int(self.offsets[i]):int(self.offsets[i + 1])]
 
 
 def merge(parts: Sequence[Columns]) -> Columns:
