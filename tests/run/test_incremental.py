@@ -154,29 +154,33 @@ def test_kill_9_during_the_commit_leaves_the_index_as_before_or_after(tmp_path):
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "cleaner", "index", str(pristine), "info"], check=True, capture_output=True)
     startup = time.monotonic() - started
-    rng, kills, in_commit = random.Random(0), 0, 0
-    # None: kill as soon as a segment of B appears (its commit has begun: prepare, then
-    # publish, then _SUCCESS), up to 8 tries, as the window is milliseconds; else after
-    # that many seconds, around when the run commits (it starts like `index info`).
-    delays = [None] * 8 + [rng.uniform(0.8, 2.5) * startup for _ in range(4)]
+    rng, kills, in_commit, published = random.Random(0), 0, 0, 0
+    # "staging": kill as soon as a segment of B appears (its commit has begun: prepare,
+    # then publish, then _SUCCESS); "published": as soon as the manifest names B (between
+    # publish and _SUCCESS); up to 8 tries each, as the windows are milliseconds; a number:
+    # after that many seconds, around when the run commits (it starts like `index info`).
+    delays = ["staging"] * 8 + ["published"] * 8 + [rng.uniform(0.8, 2.5) * startup for _ in range(4)]
+    manifest = index / "manifest.json"
     for delay in delays:
-        if delay is None and in_commit:
+        if (delay == "staging" and in_commit) or (delay == "published" and published):
             continue
         shutil.rmtree(index)
         shutil.copytree(pristine, index)
         shutil.rmtree(tmp_path / "outB", ignore_errors=True)
         start = time.monotonic()
+        triggers = {"staging": lambda: any((index / "segments").glob("B.*")),
+                    "published": lambda: b'"id": "B"' in manifest.read_bytes()}
         killed = _kill_when(_cleaner(tmp_path / "B", tmp_path / "outB", index),
-                            lambda d=delay, s=start: any((index / "segments").glob("B.*")) if d is None
-                            else time.monotonic() - s > d)
+                            triggers.get(delay, lambda d=delay, s=start: time.monotonic() - s > d))
         state = manifest_content(index)
         assert state in (before, after), "the index is neither as before nor as after the run"
         if killed:
             kills += 1
-            in_commit += not (tmp_path / "outB" / ".cleaner" / "_SUCCESS").exists() and (
-                state == after or any((index / "segments").glob("B.*")))
+            unfinished = not (tmp_path / "outB" / ".cleaner" / "_SUCCESS").exists()
+            in_commit += unfinished and (state == after or any((index / "segments").glob("B.*")))
+            published += unfinished and state == after
             run = _cleaner(tmp_path / "B", tmp_path / "outB", index, "--resume")
             assert run.wait() == 0
         assert manifest_content(index) == after
         assert tree_digest(tmp_path / "outB") == tree_digest(tmp_path / "whole")
-    assert kills >= 2 and in_commit >= 1, (kills, in_commit)
+    assert kills >= 2 and in_commit >= 1, (kills, in_commit, published)
