@@ -164,6 +164,13 @@ class RedisStore(Store):
     # -- opening ------------------------------------------------------------------------
 
     def begin(self, run: str | None, keep_staged: bool) -> str:
+        try:
+            return self._begin(run, keep_staged)
+        except BaseException:
+            self.close()
+            raise
+
+    def _begin(self, run: str | None, keep_staged: bool) -> str:
         raw = self.call(lambda: self.client.get(self.key("manifest")))
         if raw is None and self.config is None:
             raise UsageError(f"{self.location}: not an index (no {self.key('manifest')} key)")
@@ -178,6 +185,10 @@ class RedisStore(Store):
         self.run, self._keep_staged, self._locked = run, keep_staged, True
         self.call(lambda: self.client.set(self.key("lock"), run, px=LOCK_MS))
         self._refreshed = time.monotonic()
+        raw = self.call(lambda: self.client.get(self.key("manifest")))  # again, now that it is ours
+        if raw is not None:
+            self.manifest = json.loads(raw)
+            check_manifest(self.manifest, self.config, self.location)
         if not keep_staged:
             self._drop_staged(run)
         return run
@@ -263,6 +274,7 @@ class RedisStore(Store):
 
     @staticmethod
     def _entries(columns: Columns) -> Iterable[tuple[bytes, bytes]]:
+        """(slot, provenance + shingles) of every entry."""
         for i, slot in enumerate(columns.slots.tolist()):
             source, doc_id = columns.docs[int(columns.doc_of[i])]
             shingles = columns.shingles[int(columns.offsets[i]):int(columns.offsets[i + 1])]

@@ -121,3 +121,14 @@ def test_redis_killed_mid_run_is_exit_3_in_one_line_and_nothing_complete(tmp_pat
     assert run.returncode == 3, err
     assert len(err.strip().splitlines()) == 1 and "Redis failed" in err and "nothing was committed" in err
     assert not (tmp_path / "out" / ".cleaner" / "_SUCCESS").exists()
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_index(redis_url):
+    first = open_store(f"{redis_url}?prefix=lock", CONFIG)
+    first.begin("first", keep_staged=False)
+    second = open_store(f"{redis_url}?prefix=lock", CONFIG)
+    with pytest.raises(UsageError, match="in use by run first"):
+        second.begin("second", keep_staged=False)
+    first.close()
+    assert second.begin("second", keep_staged=False) == "second"  # free again once the first is done
+    second.close()
