@@ -61,3 +61,9 @@ test-browser: $(STAMP)  ## report.html in headless Chromium (Debian's, installed
 	  apt-get update && (apt-get install -y chromium-headless-shell || apt-get install -y chromium); }
 	$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,browser]'
 	CLEANER_BROWSER=1 $(BIN)/python -m pytest -m browser tests/run/test_report_browser.py
+
+.PHONY: test-redis
+test-redis: $(STAMP)  ## the Redis index tests against a real redis-server (installed if missing; started on 127.0.0.1 by the tests)
+	command -v redis-server || (apt-get update && apt-get install -y redis-server)
+	$(BIN)/python -m pip install --quiet -e '.[dev,redis]'
+	CLEANER_REDIS=1 $(BIN)/python -m pytest -m redis

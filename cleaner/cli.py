@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 import contextlib
 import dataclasses
+import json
 import os
 from pathlib import Path
 import signal
@@ -121,9 +122,14 @@ def main() -> None:
               help="Reject a document with a longer paragraph.")
 @click.option("--checkpoint-every", type=float, default=30.0, show_default=True,
               help="Seconds between the checkpoints that --resume goes on from.")
+@click.option("--index", "index", default=None, metavar="PATH",
+              help="A persistent index (a folder, or redis://HOST:PORT/DB?prefix=NAME): also remove "
+                   "what earlier runs kept, and add what this run keeps when it completes.")
+@click.option("--run-id", default=None, help="This run's name in --index  [default: its UTC start time]")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bool, resume: bool,
-          checkpoint_every: float, workers: int, executor: str, **options: object) -> None:
+          checkpoint_every: float, workers: int, executor: str, index: str | None, run_id: str | None,
+          **options: object) -> None:
     """Clean SRC into DST: a folder of text files, or JSONL / Parquet records.
 
     SRC is a folder (text files by --glob, or JSONL/Parquet files with --glob '*.jsonl.gz'),
@@ -146,7 +152,7 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
         config = Config(**options)  # type: ignore[arg-type]
         with _stop_on_signals() as stop:
             run = RunOptions(log_dir=log_dir, overwrite=overwrite, resume=resume, checkpoint_seconds=checkpoint_every,
-                             executor=executor, workers=workers, stop=stop)
+                             executor=executor, workers=workers, stop=stop, index=index, run_id=run_id)
             report = _clean_with_progress(src, dst, config, run, quiet)
     except Interrupted as err:
         click.echo(f"cleaner: interrupted by {err}", err=True)
@@ -290,3 +296,35 @@ def report(output: Path, log_dir: Path | None) -> None:
             click.echo(str(path))
     except CleanerError as err:
         raise CleanerFailure(err) from None
+
+
+@main.command("index")
+@click.argument("location")
+@click.argument("action", type=click.Choice(["info", "compact", "forget"]))
+@click.argument("run", required=False)
+def index_command(location: str, action: str, run: str | None) -> None:
+    """Look after a persistent index (a folder, or redis://HOST:PORT/DB?prefix=NAME).
+
+    \b
+    info         its runs, paragraphs, documents and bytes
+    compact      merge its segments into one per kind (lookups get faster)
+    forget RUN   drop what one run added
+    Each is one atomic step: killed at any moment, the index is as before or after.
+    """
+    from cleaner.dedup.store import open_store
+
+    if (action == "forget") != (run is not None):
+        raise click.UsageError("forget takes the RUN to drop; info and compact take none")
+    store = open_store(location, None)
+    try:
+        store.begin(None, keep_staged=True)
+        if action == "info":
+            click.echo(json.dumps(store.info(), indent=1))
+        elif action == "compact":
+            store.compact()
+        else:
+            store.forget(run)  # type: ignore[arg-type]
+    except CleanerError as err:
+        raise CleanerFailure(err) from None
+    finally:
+        store.close()

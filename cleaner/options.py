@@ -29,7 +29,10 @@ class RunOptions:
     - `executor`: the registry name of what maps the per-document steps
       (cleaner.run.executor); `workers` its processes (0: one per core; 1: this process);
     - `on_document(doc)`: called with every document once it is settled;
-    - `stop()`: asked after every document; a signal number stops the run there.
+    - `stop()`: asked after every document; a signal number stops the run there;
+    - `index`: a persistent index (a folder, or redis://HOST:PORT/DB?prefix=NAME) that the
+      run deduplicates against and adds what it keeps to (cleaner.dedup.store); None: this
+      run's alone, in memory. `run_id`: this run's name in it (default: its UTC start time).
     """
 
     log_dir: Path | None = None
@@ -40,6 +43,8 @@ class RunOptions:
     workers: int = 0
     on_document: Callable[[Document], None] | None = None
     stop: Callable[[], int] | None = None
+    index: str | None = None
+    run_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.workers < 0:

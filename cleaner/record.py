@@ -16,16 +16,24 @@ import numpy as np
 
 @dataclass(frozen=True, slots=True)
 class Ref:
-    """Where a kept copy lives: a document, and optionally one of its paragraphs."""
+    """Where a kept copy lives: a document, and optionally one of its paragraphs; `run`
+    names the earlier run that kept it, for a copy found in a persistent index (None: this run)."""
 
     source: str
     id: str
     paragraph: int | None = None
+    run: str | None = None
+
+    def __repr__(self) -> str:  # `run` only when set: a run without an index reprs as before
+        run = "" if self.run is None else f", run={self.run!r}"
+        return f"Ref(source={self.source!r}, id={self.id!r}, paragraph={self.paragraph!r}{run})"
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "id": self.id}
         if self.paragraph is not None:
             out["paragraph"] = self.paragraph
+        if self.run is not None:
+            out["run"] = self.run
         return out
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+import re
 
 import pytest
 
@@ -24,3 +26,15 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     return root
+
+
+def without_timing(name: str, data: bytes) -> bytes:
+    """A run's file as compared between runs: report.json and report.html without the time
+    the run took (every other byte must be equal)."""
+    if name.endswith("report.json"):
+        report = json.loads(data)
+        report.pop("seconds", None)
+        return json.dumps(report, sort_keys=True).encode()
+    if name.endswith("report.html"):
+        return re.sub(rb'data-key="seconds">[^<]*<', b"<", data)
+    return data

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,18 +26,29 @@ from cleaner.dedup.index import Banding, Index, Match, open_index
 from cleaner.errors import UsageError
 from cleaner.record import Document, Fingerprint, Paragraph, Ref, Removal, batches
 
+if TYPE_CHECKING:
+    from cleaner.dedup.store import Store
+
 Signer = Callable[[np.ndarray], np.ndarray]
 
 
-def paragraph_index(config: Config, signer: Signer | None = None, backend: str = "memory") -> Index:
-    """An empty index of kept paragraphs, with the paragraph threshold."""
+def paragraph_index(config: Config, signer: Signer | None = None, backend: str = "memory",
+                    store: Store | None = None) -> Index:
+    """An empty index of kept paragraphs, with the paragraph threshold; with `store`, the
+    persistent one (what earlier runs kept, cleaner.dedup.store)."""
     signer = signer or Fingerprinter(config).signature
+    if store is not None:
+        banding = Banding(config.threshold, config.num_perm, config.lsh_recall, config.seed)
+        return store.index("paragraphs", config.threshold, banding, signer)
     return open_index(config.threshold, config.num_perm, config.lsh_recall, config.seed, signer, backend)
 
 
-def document_index(config: Config, backend: str = "memory") -> Index:
-    """An empty index of kept documents, with the document threshold."""
+def document_index(config: Config, backend: str = "memory", store: Store | None = None) -> Index:
+    """An empty index of kept documents, with the document threshold (`store`: as above)."""
     signer = Fingerprinter(config).signature
+    if store is not None:
+        banding = Banding(config.doc_threshold, config.num_perm, config.lsh_recall, config.seed)
+        return store.index("documents", config.doc_threshold, banding, signer)
     return open_index(config.doc_threshold, config.num_perm, config.lsh_recall, config.seed, signer, backend)
 
 
@@ -53,9 +64,9 @@ class DocumentDeduplicator:
     `config.documents_compared`.
     """
 
-    def __init__(self, config: Config, backend: str = "memory") -> None:
+    def __init__(self, config: Config, backend: str = "memory", store: Store | None = None) -> None:
         self.config = config
-        self.index = document_index(config, backend) if config.documents_compared else None
+        self.index = document_index(config, backend, store) if config.documents_compared else None
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
@@ -105,17 +116,20 @@ class Deduplicator:
     BATCH_BYTES = 1 << 20  # ... and at most this much input past the first (memory stays flat)
     _batch: tuple[set[int], tuple] | None = None  # (ids of its documents, their windows) during a batch
 
-    def __init__(self, config: Config, boilerplate: Mapping[int, int] | None = None, backend: str = "memory") -> None:
+    def __init__(self, config: Config, boilerplate: Mapping[int, int] | None = None, backend: str = "memory",
+                 store: Store | None = None) -> None:
+        """`backend`: the registered in-memory index to use; `store`: a persistent index
+        (cleaner.dedup.store) to read and add to, begun."""
         if config.boilerplate_min_docs and boilerplate is None:
             raise UsageError("boilerplate_min_docs needs a first pass over the input: pass "
                              "boilerplate=find_boilerplate(...), or clean files or folders, not a stream")
         self.config = config
         self.boilerplate = boilerplate or {}
         self._signer = Fingerprinter(config).signature
-        self.corpus = paragraph_index(config, self._signer, backend) if config.scope == "corpus" else None
+        self.corpus = paragraph_index(config, self._signer, backend, store) if config.scope == "corpus" else None
         self._banding = self.corpus.banding if self.corpus is not None else \
             Banding(config.threshold, config.num_perm, config.lsh_recall, config.seed)
-        self.documents = DocumentDeduplicator(config, backend)
+        self.documents = DocumentDeduplicator(config, backend, store)
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         for batch in batches(docs, self.BATCH, self.BATCH_BYTES):

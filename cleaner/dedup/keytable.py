@@ -121,21 +121,38 @@ class KeyTable:
         low = low[order]
         positions, slots = [], []
         for run in (*self._runs, pending) if len(pending) else self._runs:
-            begin = np.searchsorted(run, low)
-            present = (run[np.minimum(begin, len(run) - 1)] >> SHIFT) == (low >> SHIFT)
-            present &= begin < len(run)
-            if not present.any():
-                continue
-            hit = np.flatnonzero(present)
-            begin = begin[hit]
-            counts = np.searchsorted(run, low[hit] | SLOT_MASK) - begin  # slots 0 .. 2**32 - 2
-            # Every index begin .. end - 1 of each present key's range, flat.
-            offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-            slots.append(run[np.repeat(begin, counts) + offsets] & SLOT_MASK)
-            positions.append(np.repeat(order[hit], counts))
+            found = search_run(run, low, order)
+            if found is not None:
+                positions.append(found[0])
+                slots.append(found[1])
         if not slots:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.uint64)
         return np.concatenate(positions), np.concatenate(slots)
+
+    def packed(self) -> np.ndarray:
+        """Every entry, packed (`key << 32 | slot`) and sorted: one run (for a segment on disk)."""
+        merged = np.concatenate([*self._runs, self._sorted_pending()])
+        merged.sort()
+        return merged
+
+
+def search_run(run: np.ndarray, low: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(positions, slots) of the sorted keys `low` (as `key << 32`, at positions `order` of the
+    query) in one sorted run, or None if none is there: one search for where each key would
+    start (numpy narrows the search for sorted needles), one for the end of those present."""
+    if not len(run) or not len(low):
+        return None
+    begin = np.searchsorted(run, low)
+    present = (run[np.minimum(begin, len(run) - 1)] >> SHIFT) == (low >> SHIFT)
+    present &= begin < len(run)
+    if not present.any():
+        return None
+    hit = np.flatnonzero(present)
+    begin = begin[hit]
+    counts = np.searchsorted(run, low[hit] | SLOT_MASK) - begin  # slots 0 .. 2**32 - 2
+    # Every index begin .. end - 1 of each present key's range, flat.
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(order[hit], counts), run[np.repeat(begin, counts) + offsets] & SLOT_MASK
 
 
 def _merge(older: np.ndarray, newer: np.ndarray) -> np.ndarray:

@@ -111,6 +111,16 @@ class MemoryIndex(Index):
     def shingles(self, slot: int) -> np.ndarray:
         return np.frombuffer(self._shingles[self._offsets[slot]:self._offsets[slot + 1]], dtype=np.uint32)
 
+    def columns(self) -> dict[str, Any]:
+        """The entries as arrays, slot order (for a persistent backend to write out): exact
+        keys, packed band entries (cleaner.dedup.keytable), shingle offsets and shingles,
+        each slot's document number and paragraph, and the (source, id) documents."""
+        return {"keys": np.frombuffer(self._keys, dtype=np.uint64), "bands": self._bands.packed(),
+                "offsets": np.frombuffer(self._offsets, dtype=np.uint64),
+                "shingles": np.frombuffer(self._shingles, dtype=np.uint32),
+                "doc_of": np.frombuffer(self._document_of, dtype=np.uint32),
+                "para": np.frombuffer(self._paragraph_of, dtype=np.int32), "docs": list(self._documents)}
+
     def snapshot(self) -> dict[str, Any]:
         return {name: value for name, value in self.__dict__.items() if name not in ("signer", "banding")}
 

@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 from cleaner.config import Config
 from cleaner.dedup.decide import Deduplicator
+from cleaner.dedup.store import Store, open_store
 from cleaner.errors import Interrupted, UsageError
 from cleaner.io.atomic import write_atomic
 from cleaner.io.layout import CHECKPOINT, STATE_DIR, SUCCESS
@@ -83,6 +84,7 @@ class Job:
             raise UsageError("a run writing to standard output cannot be resumed: rerun it with --overwrite")
         if config.boilerplate_min_docs and not source.rereadable:
             raise UsageError("--boilerplate-min-docs reads the input twice; it cannot read standard input")
+        self.store: Store | None = None  # the persistent index (--index), locked for this run
         self._locks = self._guard()
         self._last_checkpoint = time.monotonic()
 
@@ -104,15 +106,31 @@ class Job:
             self.manifest = self.source.manifest()
             self.resumed = self._resumable() if self.options.resume else None
             self.complete = self.options.resume and self.resumed is None and (self.state_dir / SUCCESS).exists()
+            self.store = self._open_store()
             if not self.complete:
                 check_writable(self.state_dir)
         except BaseException:
+            if self.store is not None:
+                self.store.close()
             for lock in reversed(locks):
                 lock.release(remove_if_unused=True)
             raise
         self.documents = self.resumed.documents if self.resumed else 0
         self.started = time.monotonic() - (self.resumed.elapsed if self.resumed else 0.0)
         return locks
+
+    def _open_store(self) -> Store | None:
+        """Open and lock `options.index` for this run (its name kept through a resume)."""
+        if self.options.index is None or self.complete:
+            return None
+        saved = self.resumed.state if self.resumed else {}
+        if self.resumed is not None and saved.get("index") != self.options.index:
+            raise UsageError(f"cannot resume: the interrupted run used --index {saved.get('index')}, "
+                             f"not {self.options.index}; give the same one, or --overwrite")
+        store = open_store(self.options.index, self.config)
+        self.index_run = store.begin(saved.get("index_run") or self.options.run_id,
+                                     keep_staged=bool(self.resumed and self.resumed.final))
+        return store
 
     def _resumable(self) -> Checkpoint | None:
         """The checkpoint to go on from, after checking it belongs to this config and input."""
@@ -166,6 +184,8 @@ class Job:
             self._commit(logs, sink)
             return self._state["report"]
         finally:
+            if self.store is not None:
+                self.store.close()
             for lock in reversed(self._locks):
                 lock.release()
 
@@ -185,7 +205,7 @@ class Job:
         if self.config.boilerplate_min_docs and "dedup" not in saved:
             boilerplate = {} if self.resumed else find_boilerplate(self.source.documents(), self.config)
         dedup = Deduplicator(self.config, boilerplate if boilerplate is not None else saved.get("dedup", {}).get(
-            "boilerplate"))
+            "boilerplate"), store=self.store)
         if "dedup" in saved:
             dedup.restore(saved["dedup"])
         report = saved.get("report") or Report()
@@ -235,6 +255,8 @@ class Job:
         saved = {"report": state["report"], "accounts": state["accounts"], "sink": self._sink.checkpoint()}
         if not final:
             saved["dedup"] = state["dedup"].snapshot()
+        if self.store is not None:
+            saved["index"], saved["index_run"] = self.options.index, self.index_run
         checkpoint = Checkpoint(self.config.digest(), self.manifest, self.documents, self._logs.sync(), saved,
                                 time.monotonic() - self.started, final)
         write_atomic(self.state_dir / CHECKPOINT, dump_checkpoint(checkpoint), durable=True)
@@ -270,12 +292,18 @@ class Job:
         report, accounts = self._state["report"], self._state["accounts"]
         report.finish()
         accounts.check(logs.logged)
+        if self.store is not None:
+            self.store.prepare()  # this run's index additions, durable but unpublished
         self.save(final=True)
         sink.commit()
         logs.commit()
         summary = {"config": self.config.as_dict(), **report.as_dict()}
         write_atomic(self.state_dir / "report.json", (json.dumps(summary, indent=2) + "\n").encode(), durable=True)
         write_reports(self.state_dir, self.dst if isinstance(self.dst, Path) else None)
+        if self.store is not None:
+            # Before _SUCCESS: a complete output always has its run in the index; a crash
+            # in between leaves no _SUCCESS, and --resume publishes (or finds it published).
+            self.store.publish()
         counts = {k: v for k, v in report.as_dict().items() if k != "seconds"}
         success = {"config": self.config.digest(), "manifest": self.manifest, "accounts": accounts.as_dict(), **counts}
         write_atomic(self.state_dir / SUCCESS, (json.dumps(success) + "\n").encode(), durable=True)

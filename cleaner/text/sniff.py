@@ -77,7 +77,8 @@ def sniff_utf16_32(raw: bytes) -> str | None:
         # A script with little ASCII (Thai, CJK) gives few NULs, on either parity (a
         # newline, or a character such as U+4E00): the reading that is all text wins,
         # unless the bytes are UTF-8 (with a stray NUL).
-        if _all_text(sample, "utf-8"):
+        stripped = sample.translate(None, _C0_CONTROLS)  # a few stray NULs or controls in UTF-8 text
+        if _all_text(sample if len(stripped) < 0.98 * len(sample) else stripped, "utf-8"):
             return None
         order = ("utf-16-le", "utf-16-be") if odd >= even else ("utf-16-be", "utf-16-le")
         return next((codec for codec in order if _all_text(sample[:units * 2], codec)
@@ -101,6 +102,9 @@ def _in_unspaced_scripts(sample: bytes, codec: str) -> bool:
     text = sample.decode(codec, "replace")
     unlikely = sum(any(low <= ord(ch) <= high for low, high in _UNLIKELY_IN_UTF16_TEXT) for ch in text)
     return unlikely <= 0.1 * len(text)
+
+
+_C0_CONTROLS = bytes(c for c in range(32) if c not in (9, 10, 13))
 
 
 def _all_text(sample: bytes, codec: str) -> bool:

@@ -7,7 +7,6 @@ import json
 import os
 from pathlib import Path
 import random
-import re
 import signal
 
 from click.testing import CliRunner
@@ -22,7 +21,7 @@ from cleaner import Config, RunOptions, clean
 from cleaner.cli import main
 from cleaner.errors import Interrupted, UsageError
 from cleaner.io.compress import FrameWriter
-from tests.helpers import FIXTURES, SHARED, needs_shared
+from tests.helpers import FIXTURES, SHARED, needs_shared, without_timing
 
 REUTERS = SHARED / "data" / "reuters21578.jsonl.gz"
 
@@ -68,17 +67,8 @@ def write_input(root: Path, kind: str, rows: list[dict]) -> tuple[Path, str]:
 
 def digest(root: Path) -> dict[str, str]:
     """sha256 of every file a reader sees under `root`; report.json and report.html without their timing."""
-    out = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        if path.name == "report.json":
-            report = json.loads(data)
-            report.pop("seconds")
-            data = json.dumps(report).encode()
-        if path.name == "report.html":
-            data = re.sub(rb'data-key="seconds">[^<]*<', b"<", data)
-        out[path.relative_to(root).as_posix()] = hashlib.sha256(data).hexdigest()
-    return out
+    return {path.relative_to(root).as_posix(): hashlib.sha256(without_timing(path.name, path.read_bytes())).hexdigest()
+            for path in sorted(p for p in root.rglob("*") if p.is_file())}
 
 
 class Crash(Exception):

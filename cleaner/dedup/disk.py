@@ -1,0 +1,233 @@
+"""The embedded persistent index: a folder of immutable segments (cleaner.dedup.segment)
+and one manifest.
+
+    PATH/manifest.json          the commit point: runs, slot ranges, segments, file checksums
+    PATH/lock                   flock'd by the one run (or `cleaner index` command) at work
+    PATH/segments/NAME/         one immutable segment of one kind
+    PATH/staged/RUN.json        a run's prepared, unpublished segments (for --resume)
+
+A run writes its segments under new names, then publishes them by replacing the manifest
+atomically (temp file, fsync, rename, fsync of the folder): kill -9 at any moment leaves
+the manifest either before or after, and files no manifest names are removed later under
+the lock. A second run on the same index is refused while the first holds the lock.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+import contextlib
+import fcntl
+import json
+from pathlib import Path
+import secrets
+import shutil
+from typing import Any
+
+import numpy as np
+
+from cleaner.config import Config
+from cleaner.dedup.keytable import SHIFT, SLOT_MASK
+from cleaner.dedup.layered import Committed
+from cleaner.dedup.segment import Segment, from_memory, merge, write_segment
+from cleaner.dedup.store import KINDS, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
+from cleaner.errors import UsageError
+from cleaner.io.atomic import write_atomic
+from cleaner.record import Ref
+
+MANIFEST = "manifest.json"
+
+
+class DiskCommitted(Committed):
+    """The committed segments of one kind, looked up a batch at a time."""
+
+    def __init__(self, segments: list[Segment], runs: RunsOf, bands: int) -> None:
+        self.segments = sorted(segments, key=lambda s: s.first)
+        self._firsts = [s.first for s in self.segments]
+        self.runs, self.bands = runs, bands
+        self._count = sum(len(s) for s in self.segments)
+
+    def count(self) -> int:
+        return self._count
+
+    def lookup(self, keys: np.ndarray, band_keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        exact = np.full(len(keys), -1, dtype=np.int64)
+        for segment in self.segments:  # ascending slots: the first hit is the earliest
+            found = segment.exact(keys)
+            exact = np.where(exact < 0, found, exact)
+        low = band_keys.ravel().astype(np.uint64) << SHIFT
+        order = np.argsort(low, kind="stable")
+        low = low[order]
+        pairs = []
+        for segment in self.segments:
+            found = segment.bands_of(low, order)
+            if found is not None:
+                pairs.append((found[0] // self.bands).astype(np.uint64) << SHIFT | found[1])
+        candidates = [np.empty(0, dtype=np.int64) for _ in range(len(band_keys))]
+        if pairs:
+            unique = np.unique(np.concatenate(pairs))
+            rows, slots = (unique >> SHIFT).astype(np.intp), (unique & SLOT_MASK).astype(np.int64)
+            bounds = np.searchsorted(rows, np.arange(len(band_keys) + 1))
+            candidates = [slots[bounds[i]:bounds[i + 1]] for i in range(len(band_keys))]
+        return exact, candidates
+
+    def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
+        out = []
+        for slot in slots:
+            segment = self.segments[bisect.bisect_right(self._firsts, slot) - 1]
+            source, doc_id, paragraph, shingles = segment.entry(slot)
+            out.append((Ref(source, doc_id, None if paragraph < 0 else paragraph, self.runs(slot)), shingles))
+        return out
+
+
+class DiskStore(Store):
+    """A persistent index in a folder (see the module docstring)."""
+
+    def __init__(self, location: str, config: Config | None) -> None:
+        super().__init__(location, config)
+        self.root = Path(location)
+        self._lock = None
+        self._keep_staged = False
+
+    # -- opening ------------------------------------------------------------------------
+
+    def begin(self, run: str | None, keep_staged: bool) -> str:
+        try:
+            return self._begin(run, keep_staged)
+        except BaseException:
+            self.close()
+            raise
+
+    def _begin(self, run: str | None, keep_staged: bool) -> str:
+        self._open()
+        if run is None:
+            run = run_id(self.manifest["runs"])
+        elif not keep_staged and any(r["id"] == run for r in self.manifest["runs"]):
+            raise UsageError(f"{self.root}: the index already holds a run {run!r}; "
+                             f"name this one differently or `cleaner index {self.root} forget {run}` first")
+        self.run, self._keep_staged = run, keep_staged
+        if not keep_staged:
+            self._drop_staged(run)
+        self._collect_garbage()
+        return run
+
+    def _open(self) -> None:
+        """Lock the folder, read and check the manifest (new if there is none)."""
+        if self.config is None and not (self.root / MANIFEST).exists():
+            raise UsageError(f"{self.root}: not an index (no {MANIFEST})")  # and nothing created
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._lock = (self.root / "lock").open("a+")
+            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.close()
+            raise UsageError(f"{self.root}: the index is in use by another run; try again when it ends") from None
+        except OSError as err:
+            self.close()
+            raise UsageError(f"{self.root}: cannot open the index: {err.strerror or err}") from err
+        self.manifest = self._read_manifest()
+        check_manifest(self.manifest, self.config, str(self.root))
+        self._committed: dict[str, DiskCommitted] = {}
+
+    def _read_manifest(self) -> dict[str, Any]:
+        path = self.root / MANIFEST
+        if not path.exists():
+            if self.config is None:
+                raise UsageError(f"{self.root}: not an index (no {MANIFEST})")
+            return new_manifest(self.config)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise UsageError(f"{path}: unreadable index manifest ({err})") from err
+
+    def committed(self, kind: str) -> DiskCommitted:
+        if kind not in self._committed:
+            from cleaner.dedup.index import lsh_bands
+            config, manifest = self.manifest["config"], self.manifest
+            threshold = config["threshold"] if kind == "paragraphs" else config["doc_threshold"]
+            bands = lsh_bands(threshold, config["num_perm"], config["lsh_recall"])[0] if threshold else 1
+            segments = [Segment(self.root / s["path"], s["files"]) for s in manifest["segments"][kind]]
+            self._committed[kind] = DiskCommitted(segments, RunsOf(manifest["runs"], kind), bands)
+        return self._committed[kind]
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the flock
+            self._lock = None
+
+    # -- a run's commit -----------------------------------------------------------------
+
+    def prepare(self) -> None:
+        staged = self.root / "staged" / f"{self.run}.json"
+        if self._keep_staged and staged.exists():
+            return  # prepared by the interrupted attempt this run resumes
+        segments, counts = {}, {}
+        for kind in KINDS:
+            index = self.indexes.get(kind)
+            counts[kind] = len(index.head) if index is not None else 0
+            if counts[kind]:
+                segments[kind] = self._write(from_memory(index.head.columns(), index.first), f"{self.run}.{kind}")
+        record = {"run": self.run, "generation": self.manifest["generation"], "counts": counts, "segments": segments}
+        write_atomic(staged, (json.dumps(record) + "\n").encode(), durable=True)
+
+    def publish(self) -> None:
+        if any(r["id"] == self.run for r in self.manifest["runs"]):
+            return  # published by the interrupted attempt this run resumes
+        staged = self.root / "staged" / f"{self.run}.json"
+        record = json.loads(staged.read_text(encoding="utf-8"))
+        if record["generation"] != self.manifest["generation"]:
+            raise UsageError(f"{self.root}: the index changed while run {self.run} was staged; rerun it")
+        self._replace(with_run(self.manifest, self.run, record["counts"], record["segments"]))
+        staged.unlink()
+
+    def _write(self, columns, name: str) -> dict[str, Any]:
+        path = f"segments/{name}.{secrets.token_hex(4)}"
+        return {"path": path, "files": write_segment(self.root / path, columns), "count": len(columns.slots)}
+
+    def _replace(self, manifest: dict[str, Any]) -> None:
+        """Publish `manifest`: the one atomic, durable step of every change."""
+        write_atomic(self.root / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode(), durable=True)
+        self.manifest, self._committed = manifest, {}
+
+    # -- maintenance --------------------------------------------------------------------
+
+    def compact(self, drop: tuple[str, ...] = ()) -> None:
+        manifest = {**self.manifest, "generation": self.manifest["generation"] + 1,
+                    "runs": [r for r in self.manifest["runs"] if r["id"] not in drop], "segments": {}}
+        for kind in KINDS:
+            committed = self.committed(kind)
+            spans = [tuple(r[kind]) for r in self.manifest["runs"] if r["id"] in drop]
+            parts = []
+            for segment in committed.segments:
+                slots = np.asarray(segment.slots).astype(np.int64)
+                keep = np.ones(len(slots), dtype=bool)
+                for first, end in spans:
+                    keep &= (slots < first) | (slots >= end)
+                if keep.any():
+                    parts.append(segment.columns(keep))
+            manifest["segments"][kind] = [self._write(merge(parts), f"c{manifest['generation']}.{kind}")] \
+                if parts else []
+        self._replace(manifest)
+        self._collect_garbage()
+
+    def forget(self, run: str) -> None:
+        self._check_run(run)
+        self.compact(drop=(run,))
+
+    def size(self) -> int:
+        return sum(size for kind in KINDS for s in self.manifest["segments"][kind] for size, _ in s["files"].values())
+
+    def _drop_staged(self, run: str) -> None:
+        (self.root / "staged" / f"{run}.json").unlink(missing_ok=True)
+
+    def _collect_garbage(self) -> None:
+        """Remove segment folders that neither the manifest nor a staged run names."""
+        named = {s["path"] for kind in KINDS for s in self.manifest["segments"][kind]}
+        for staged in (self.root / "staged").glob("*.json"):
+            with contextlib.suppress(OSError, ValueError):
+                named |= {s["path"] for s in json.loads(staged.read_text(encoding="utf-8"))["segments"].values()}
+        for folder in (self.root / "segments").glob("*"):
+            if f"segments/{folder.name}" not in named:
+                shutil.rmtree(folder, ignore_errors=True)
+        for stray in self.root.glob(".*.tmp"):
+            stray.unlink(missing_ok=True)

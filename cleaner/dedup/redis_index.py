@@ -1,0 +1,308 @@
+"""The shared persistent index: the same segments and manifest as cleaner.dedup.disk, in a
+Redis server, so several machines dedup against one corpus.
+
+    --index redis://HOST:PORT/DB?prefix=NAME        (prefix: default "cleaner", never random)
+
+    NAME:manifest            JSON, the commit point (cleaner.dedup.store)
+    NAME:lock                the run at work (SET NX with an expiry, refreshed while it runs)
+    NAME:staged:RUN          a run's prepared, unpublished segments (for --resume)
+    NAME:SEGMENT:b | :x | :e hashes: band key -> slots, exact key -> slots, slot -> entry
+
+A run writes its segments under new keys (invisible: no manifest names them), then
+publishes them with one MULTI/EXEC that replaces the manifest, under WATCH, so nothing is
+half-published. Every request is pipelined a batch at a time with explicit socket
+timeouts; a lost or restarted server is one OutputError (exit 3) and nothing is committed.
+Needs the `redis` package: pip install 'cleaner[redis]'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+import contextlib
+import json
+import secrets
+import time
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import numpy as np
+
+from cleaner.config import Config
+from cleaner.dedup.keytable import SHIFT, SLOT_MASK
+from cleaner.dedup.layered import Committed
+from cleaner.dedup.segment import Columns, from_memory
+from cleaner.dedup.store import KINDS, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
+from cleaner.errors import OutputError, UsageError
+from cleaner.record import Ref
+
+T = TypeVar("T")
+CHUNK = 20_000  # hash fields per request
+LOCK_MS = 600_000
+
+
+def connect(url: str) -> tuple[Any, str]:
+    """(client, prefix) of redis://HOST:PORT/DB?prefix=NAME, with explicit timeouts."""
+    try:
+        import redis
+    except ImportError:
+        raise UsageError("a redis:// index needs the redis package: pip install 'cleaner[redis]'") from None
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    prefix = query.pop("prefix", ["cleaner"])[0]
+    plain = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+    return redis.Redis.from_url(plain, socket_timeout=10, socket_connect_timeout=5), prefix
+
+
+class RedisCommitted(Committed):
+    """The committed segments of one kind, in Redis."""
+
+    def __init__(self, store: RedisStore, segments: list[dict[str, Any]], runs: RunsOf, bands: int) -> None:
+        self.store, self.runs, self.bands = store, runs, bands
+        self.segments = sorted(segments, key=lambda s: s["first"])
+        self._count = sum(s["count"] for s in segments)
+
+    def count(self) -> int:
+        return self._count
+
+    def lookup(self, keys: np.ndarray, band_keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        fields = [k.tobytes() for k in keys.astype("<u8")]
+        unique = np.unique(band_keys)
+        band_fields = [b.tobytes() for b in unique.astype("<u4")]
+
+        def ask(pipe: Any) -> None:
+            for s in self.segments:
+                pipe.hmget(self.store.key(s["path"], "x"), fields)
+                if band_fields:
+                    pipe.hmget(self.store.key(s["path"], "b"), band_fields)
+
+        replies = iter(self.store.pipelined(ask))
+        exact = np.full(len(keys), -1, dtype=np.int64)
+        by_band: dict[int, list[np.ndarray]] = {}
+        for _ in self.segments:
+            for i, value in enumerate(next(replies)):
+                if value is not None and exact[i] < 0:
+                    exact[i] = int(np.frombuffer(value, dtype="<u4")[0])
+            for key, value in zip(unique.tolist(), next(replies) if band_fields else (), strict=True):
+                if value is not None:
+                    by_band.setdefault(key, []).append(np.frombuffer(value, dtype="<u4"))
+        candidates = []
+        for row in band_keys.tolist():
+            hits = [slots for key in row for slots in by_band.get(key, ())]
+            candidates.append(np.unique(np.concatenate(hits)).astype(np.int64) if hits else np.empty(0, np.int64))
+        return exact, candidates
+
+    def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
+        firsts = [s["first"] for s in self.segments]
+        owners = [self.segments[int(np.searchsorted(firsts, slot, side="right")) - 1] for slot in slots]
+        values = self.store.pipelined(lambda pipe: [pipe.hget(self.store.key(owner["path"], "e"), _slot(slot))
+                                                    for slot, owner in zip(slots, owners, strict=True)])
+        out = []
+        for slot, value in zip(slots, values, strict=True):
+            if value is None:
+                raise OutputError(f"{self.store.location}: the index lost slot {slot} (was Redis flushed?)")
+            source, doc_id, paragraph, shingles = _unpack(value)
+            out.append((Ref(source, doc_id, None if paragraph < 0 else paragraph, self.runs(slot)), shingles))
+        return out
+
+
+def _slot(slot: int) -> bytes:
+    return int(slot).to_bytes(4, "little")
+
+
+def _pack(source: str, doc_id: str, paragraph: int, shingles: np.ndarray) -> bytes:
+    return json.dumps([source, doc_id, paragraph]).encode() + b"\n" + shingles.astype("<u4").tobytes()
+
+
+def _unpack(value: bytes) -> tuple[str, str, int, np.ndarray]:
+    head, _, tail = value.partition(b"\n")
+    source, doc_id, paragraph = json.loads(head)
+    return source, doc_id, paragraph, np.frombuffer(tail, dtype="<u4").astype(np.uint32)
+
+
+def _grouped(packed_keys: np.ndarray, slots: np.ndarray, width: str) -> Iterable[tuple[bytes, bytes]]:
+    """(key, its slots) of key-sorted (keys, slots), the slots as little-endian uint32."""
+    if not len(packed_keys):
+        return
+    starts = np.flatnonzero(np.r_[True, packed_keys[1:] != packed_keys[:-1]])
+    ends = np.r_[starts[1:], len(packed_keys)]
+    raw = slots.astype("<u4")
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        yield np.array(packed_keys[start], dtype=width).tobytes(), raw[start:end].tobytes()
+
+
+class RedisStore(Store):
+    """A persistent index in Redis (see the module docstring)."""
+
+    def __init__(self, location: str, config: Config | None) -> None:
+        super().__init__(location, config)
+        self.client, self.prefix = connect(location)
+        self._locked = False
+        self._keep_staged = False
+        self._refreshed = 0.0
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run one request; a Redis failure becomes a one-line OutputError (exit 3)."""
+        import redis
+
+        try:
+            return fn()
+        except redis.exceptions.RedisError as err:
+            raise OutputError(f"{self.location}: Redis failed ({type(err).__name__}: {err}); "
+                              "nothing was committed to the index") from None
+
+    def pipelined(self, fill: Callable[[Any], object]) -> list[Any]:
+        def run() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            fill(pipe)
+            return pipe.execute()
+        self._refresh_lock()
+        return self.call(run)
+
+    # -- opening ------------------------------------------------------------------------
+
+    def begin(self, run: str | None, keep_staged: bool) -> str:
+        try:
+            return self._begin(run, keep_staged)
+        except BaseException:
+            self.close()
+            raise
+
+    def _begin(self, run: str | None, keep_staged: bool) -> str:
+        raw = self.call(lambda: self.client.get(self.key("manifest")))
+        if raw is None and self.config is None:
+            raise UsageError(f"{self.location}: not an index (no {self.key('manifest')} key)")
+        self.manifest = json.loads(raw) if raw is not None else new_manifest(self.config)  # type: ignore[arg-type]
+        check_manifest(self.manifest, self.config, self.location)
+        run = run or run_id(self.manifest["runs"])
+        if not keep_staged and any(r["id"] == run for r in self.manifest["runs"]):
+            raise UsageError(f"{self.location}: the index already holds a run {run!r}; name this one differently")
+        holder = self.call(lambda: self.client.set(self.key("lock"), run, nx=True, px=LOCK_MS, get=True))
+        if holder is not None and holder.decode() != run:
+            raise UsageError(f"{self.location}: the index is in use by run {holder.decode()}; try again when it ends")
+        self.run, self._keep_staged, self._locked = run, keep_staged, True
+        self.call(lambda: self.client.set(self.key("lock"), run, px=LOCK_MS))
+        self._refreshed = time.monotonic()
+        raw = self.call(lambda: self.client.get(self.key("manifest")))  # again, now that it is ours
+        if raw is not None:
+            self.manifest = json.loads(raw)
+            check_manifest(self.manifest, self.config, self.location)
+        if not keep_staged:
+            self._drop_staged(run)
+        return run
+
+    def _refresh_lock(self) -> None:
+        if self._locked and time.monotonic() - self._refreshed > 30:
+            self._refreshed = time.monotonic()
+            self.call(lambda: self.client.set(self.key("lock"), self.run, px=LOCK_MS))
+
+    def committed(self, kind: str) -> RedisCommitted:
+        from cleaner.dedup.index import lsh_bands
+
+        config = self.manifest["config"]
+        threshold = config["threshold"] if kind == "paragraphs" else config["doc_threshold"]
+        bands = lsh_bands(threshold, config["num_perm"], config["lsh_recall"])[0] if threshold else 1
+        return RedisCommitted(self, self.manifest["segments"][kind], RunsOf(self.manifest["runs"], kind), bands)
+
+    def close(self) -> None:
+        if self._locked:
+            self._locked = False
+            with contextlib.suppress(Exception):  # the server may be gone: the lock then expires
+                if self.client.get(self.key("lock")) == self.run.encode():
+                    self.client.delete(self.key("lock"))
+
+    # -- a run's commit -----------------------------------------------------------------
+
+    def prepare(self) -> None:
+        staged = self.key("staged", self.run)
+        if self._keep_staged and self.call(lambda: self.client.exists(staged)):
+            return
+        segments, counts = {}, {}
+        for kind in KINDS:
+            index = self.indexes.get(kind)
+            counts[kind] = len(index.head) if index is not None else 0
+            if counts[kind]:
+                segments[kind] = self._write(from_memory(index.head.columns(), index.first), f"{self.run}.{kind}")
+        record = {"run": self.run, "generation": self.manifest["generation"], "counts": counts, "segments": segments}
+        self.call(lambda: self.client.set(staged, json.dumps(record)))
+
+    def publish(self) -> None:
+        if any(r["id"] == self.run for r in self.manifest["runs"]):
+            return
+        raw = self.call(lambda: self.client.get(self.key("staged", self.run)))
+        if raw is None:
+            raise OutputError(f"{self.location}: run {self.run}'s staged additions are gone (Redis restarted?); "
+                              "nothing was committed: rerun with --overwrite")
+        record = json.loads(raw)
+        self._replace(with_run(self.manifest, self.run, record["counts"], record["segments"]), record["generation"],
+                      [self.key("staged", self.run)])
+
+    def _replace(self, manifest: dict[str, Any], generation: int, drop: list[str]) -> None:
+        """Publish `manifest` in one MULTI/EXEC, only if the stored one is still `generation`."""
+        def swap() -> None:
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.watch(self.key("manifest"))
+                raw = pipe.get(self.key("manifest"))
+                if (json.loads(raw)["generation"] if raw else 0) != generation:
+                    raise UsageError(f"{self.location}: the index changed under this run; nothing was committed")
+                pipe.multi()
+                pipe.set(self.key("manifest"), json.dumps(manifest))
+                if drop:
+                    pipe.delete(*drop)
+                pipe.execute()
+        self.call(swap)  # a WatchError (another writer in between) is a RedisError: nothing committed
+        self.manifest = manifest
+
+    def _write(self, columns: Columns, name: str) -> dict[str, Any]:
+        path = f"{name}.{secrets.token_hex(4)}"
+        band_keys = columns.bands >> SHIFT
+        hashes = {"b": _grouped(band_keys.astype(np.uint32), columns.bands & SLOT_MASK, "<u4"),
+                  "x": _grouped(columns.exact_keys, columns.exact_slots, "<u8"), "e": self._entries(columns)}
+        for suffix, pairs in hashes.items():
+            chunk: dict[bytes, bytes] = {}
+            for field, value in pairs:
+                chunk[field] = value
+                if len(chunk) >= CHUNK:
+                    self.call(lambda c=chunk, s=suffix: self.client.hset(self.key(path, s), mapping=c))
+                    chunk = {}
+            if chunk:
+                self.call(lambda c=chunk, s=suffix: self.client.hset(self.key(path, s), mapping=c))
+        first = int(columns.slots[0]) if len(columns.slots) else 0
+        return {"path": path, "count": len(columns.slots), "first": first}
+
+    @staticmethod
+    def _entries(columns: Columns) -> Iterable[tuple[bytes, bytes]]:
+        """(slot, provenance + shingles) of every entry."""
+        for i, slot in enumerate(columns.slots.tolist()):
+            source, doc_id = columns.docs[int(columns.doc_of[i])]
+            shingles = columns.shingles[int(columns.offsets[i]):int(columns.offsets[i + 1])]
+            yield _slot(slot), _pack(source, doc_id, int(columns.para[i]), shingles)
+
+    def _drop_staged(self, run: str) -> None:
+        raw = self.call(lambda: self.client.get(self.key("staged", run)))
+        if raw is not None:
+            self._delete_segments(json.loads(raw)["segments"].values())
+            self.call(lambda: self.client.delete(self.key("staged", run)))
+
+    def _delete_segments(self, segments: Iterable[dict[str, Any]]) -> None:
+        names = [self.key(s["path"], suffix) for s in segments for suffix in "bxe"]
+        if names:
+            self.call(lambda: self.client.delete(*names))
+
+    # -- maintenance --------------------------------------------------------------------
+
+    def compact(self, drop: tuple[str, ...] = ()) -> None:
+        from cleaner.dedup.redis_compact import compact
+
+        compact(self, drop)
+
+    def forget(self, run: str) -> None:
+        self._check_run(run)
+        self.compact(drop=(run,))
+
+    def size(self) -> int:
+        names = [self.key(s["path"], suffix) for kind in KINDS for s in self.manifest["segments"][kind]
+                 for suffix in "bxe"]
+        return sum(v or 0 for v in self.pipelined(lambda pipe: [pipe.memory_usage(n, samples=0) for n in names]))

@@ -1,0 +1,197 @@
+"""One immutable segment of an on-disk index: sorted numpy arrays, memory-mapped, with a
+checksum per file.
+
+    bands.npy        uint64, sorted: band key << 32 | slot (8 bytes a band key)
+    directory.npy    uint64: where each bucket of band keys begins (cleaner.dedup.buckets)
+    exact_keys.npy   uint64, sorted; exact_slots.npy uint32 beside it (earliest slot first)
+    slots.npy        uint32, sorted: the slots this segment holds; per slot, in that order:
+    offsets.npy      uint64 into shingles.npy (uint32), for verification
+    doc_of.npy       uint32 into docs.bin (one JSON [source, id] a line, docs_at.npy offsets)
+    para.npy         int32 paragraph number (-1: a whole document)
+
+A batch of queries is answered with a few `searchsorted` calls per segment. Files are
+written and fsynced before the manifest that names them is published, and read back only
+after their size and xxh3-128 match the manifest (a truncated or damaged file is refused).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import xxhash
+
+from cleaner.dedup.buckets import directory, search
+from cleaner.dedup.keytable import SHIFT, SLOT_MASK
+from cleaner.errors import UsageError
+
+ARRAYS = ("bands", "exact_keys", "exact_slots", "slots", "offsets", "shingles", "doc_of", "para", "docs_at")
+
+
+@dataclass
+class Columns:
+    """A segment's content in memory, before it is written or after it is merged."""
+
+    bands: np.ndarray
+    exact_keys: np.ndarray
+    exact_slots: np.ndarray
+    slots: np.ndarray
+    offsets: np.ndarray
+    shingles: np.ndarray
+    doc_of: np.ndarray
+    para: np.ndarray
+    docs: list[tuple[str, str]]
+
+
+def from_memory(columns: dict, first: int) -> Columns:
+    """A segment of a `MemoryIndex.columns()` whose slot 0 is global slot `first`."""
+    n = len(columns["doc_of"])
+    slots = np.arange(first, first + n, dtype=np.uint32)
+    order = np.lexsort((slots, columns["keys"]))
+    return Columns(columns["bands"] + np.uint64(first), columns["keys"][order], slots[order], slots,
+                   columns["offsets"], columns["shingles"], columns["doc_of"], columns["para"], columns["docs"])
+
+
+def checksum(path: Path) -> str:
+    digest = xxhash.xxh3_128()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_segment(folder: Path, columns: Columns) -> dict[str, list]:
+    """Write `columns` into a new `folder`, every file fsynced; return file -> [size, xxh3]."""
+    folder.mkdir(parents=True)
+    blobs = [json.dumps(list(doc), ensure_ascii=False).encode() + b"\n" for doc in columns.docs]
+    docs_at = np.zeros(len(blobs) + 1, dtype=np.uint64)
+    np.cumsum([len(b) for b in blobs], out=docs_at[1:])
+    files: dict[str, list] = {}
+    for name in ARRAYS:
+        array = docs_at if name == "docs_at" else getattr(columns, name)
+        _write(folder / f"{name}.npy", lambda out, a=array: np.save(out, np.ascontiguousarray(a)))
+    _write(folder / "directory.npy", lambda out: np.save(out, directory(columns.bands)))
+    _write(folder / "docs.bin", lambda out: out.writelines(blobs))
+    for path in sorted(folder.iterdir()):
+        files[path.name] = [path.stat().st_size, checksum(path)]
+    _fsync(folder)
+    return files
+
+
+def _write(path: Path, fill) -> None:
+    with path.open("wb") as out:
+        fill(out)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _fsync(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Segment:
+    """A written segment, checked against its manifest entry and memory-mapped."""
+
+    def __init__(self, folder: Path, files: dict[str, list]) -> None:
+        self.folder = folder
+        for name, (size, digest) in files.items():
+            path = folder / name
+            if not path.exists() or path.stat().st_size != size or checksum(path) != digest:
+                raise UsageError(f"{path}: damaged index file (size or checksum differs from the manifest); "
+                                 "restore the index from a copy or start a new one")
+        try:
+            for name in ARRAYS:  # plain views of the maps: no np.memmap overhead on every access
+                setattr(self, name, np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r")))
+        except (OSError, ValueError) as err:
+            raise UsageError(f"{folder}: unreadable index segment ({err})") from err
+        self.docs = np.memmap(folder / "docs.bin", dtype=np.uint8, mode="r") if self.docs_at[-1] else None
+        listed = "directory.npy" in files
+        self.directory = np.asarray(np.load(folder / "directory.npy", mmap_mode="r")) if listed else \
+            directory(self.bands)
+        self.first = int(self.slots[0]) if len(self.slots) else 0
+        self._contiguous = not len(self.slots) or int(self.slots[-1]) - self.first + 1 == len(self.slots)
+        self._documents: dict[int, tuple[str, str]] = {}  # decoded, most recent first out
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def exact(self, keys: np.ndarray) -> np.ndarray:
+        """The earliest slot holding each exact key here, -1 if none."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        if not len(self.exact_keys):
+            return out
+        at = np.searchsorted(self.exact_keys, keys)
+        inside = at < len(self.exact_keys)
+        hit = np.flatnonzero(inside)[self.exact_keys[at[inside]] == keys[inside]]
+        out[hit] = self.exact_slots[at[hit]]
+        return out
+
+    def bands_of(self, low: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        return search(self.bands, self.directory, low, order)
+
+    def columns(self, keep: np.ndarray | None = None) -> Columns:
+        """This segment in memory, only the slots where `keep` (over `slots`) is True."""
+        keep = np.ones(len(self.slots), dtype=bool) if keep is None else keep
+        lengths = np.diff(self.offsets).astype(np.int64)
+        shingles = np.asarray(self.shingles)[np.repeat(keep, lengths)]
+        offsets = np.zeros(int(keep.sum()) + 1, dtype=np.uint64)
+        np.cumsum(lengths[keep], out=offsets[1:])
+        kept_slots = np.asarray(self.slots)[keep]
+        exact_keep = np.isin(self.exact_slots, kept_slots)
+        band_keep = np.isin(np.asarray(self.bands) & SLOT_MASK, kept_slots.astype(np.uint64))
+        used, doc_of = np.unique(np.asarray(self.doc_of)[keep], return_inverse=True)
+        docs = [self.document(int(d)) for d in used]
+        return Columns(np.asarray(self.bands)[band_keep], np.asarray(self.exact_keys)[exact_keep],
+                       np.asarray(self.exact_slots)[exact_keep], kept_slots, offsets, shingles,
+                       doc_of.astype(np.uint32), np.asarray(self.para)[keep], docs)
+
+    def document(self, number: int) -> tuple[str, str]:
+        found = self._documents.get(number)
+        if found is None:
+            start, end = int(self.docs_at[number]), int(self.docs_at[number + 1])
+            source, doc_id = json.loads(bytes(self.docs[start:end]))  # type: ignore[index]
+            if len(self._documents) >= 4096:
+                self._documents.clear()
+            found = self._documents[number] = (source, doc_id)
+        return found
+
+    def entry(self, slot: int) -> tuple[str, str, int, np.ndarray]:
+        """(source, id, paragraph, shingles) of a slot held here."""
+        if self._contiguous:  # one run's segment, or a compaction of runs never forgotten
+            i = slot - self.first
+        else:
+            i = int(self.slots.searchsorted(np.uint32(slot)))  # a Python int would cast the whole array
+        source, doc_id = self.document(int(self.doc_of[i]))
+        return source, doc_id, int(self.para[i]), self.shingles[int(self.offsets[i]):int(self.offsets[i + 1])]
+
+
+def merge(parts: Sequence[Columns]) -> Columns:
+    """Segments holding disjoint slot ranges, in slot order, as one."""
+    docs: list[tuple[str, str]] = []
+    doc_of, offsets, base = [], [np.zeros(1, dtype=np.uint64)], np.uint64(0)
+    for part in parts:
+        doc_of.append(part.doc_of + np.uint32(len(docs)))
+        docs.extend(part.docs)
+        offsets.append(part.offsets[1:] + base)
+        base += np.uint64(part.offsets[-1])
+    slots = np.concatenate([p.slots for p in parts])
+    if np.any(np.diff(slots.astype(np.int64)) <= 0):
+        raise ValueError("segments to merge must hold ascending disjoint slots")
+    bands = np.sort(np.concatenate([p.bands for p in parts]))
+    keys = np.concatenate([p.exact_keys for p in parts])
+    exact_slots = np.concatenate([p.exact_slots for p in parts])
+    order = np.lexsort((exact_slots, keys))
+    return Columns(bands, keys[order], exact_slots[order], slots, np.concatenate(offsets),
+                   np.concatenate([p.shingles for p in parts]), np.concatenate(doc_of),
+                   np.concatenate([p.para for p in parts]), docs)
+
+
+__all__ = ["SHIFT", "Columns", "Segment", "from_memory", "merge", "write_segment"]

@@ -1,0 +1,161 @@
+"""A persistent index: the paragraph and document indexes of every committed run, at a
+location (a folder, or a Redis URL), and what one run adds to them.
+
+    begin(run)  lock the index for this run, read the manifest, refuse another format or config
+    index(kind) the `LayeredIndex` the decide stage uses: committed runs + this run in memory
+    prepare()   write this run's additions durably, unpublished (invisible to every reader)
+    publish()   make them part of the index in one atomic step (the manifest names them)
+    close()     unlock
+
+The manifest is the commit point: JSON with the format version, the config fields that
+shape the fingerprints and thresholds (an index is refused by a run with other values),
+the committed runs with their slot ranges, and each kind's segments. A backend is one
+module with one `Store` class, and one line in `STORES`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+import bisect
+from importlib import import_module
+import time
+from typing import Any
+
+from cleaner.config import Config
+from cleaner.dedup.index import Banding, Signer
+from cleaner.dedup.layered import Committed, LayeredIndex
+from cleaner.errors import UsageError
+
+FORMAT = 1
+KINDS = ("paragraphs", "documents")
+MATCHED = ("ngram", "num_perm", "threshold", "doc_threshold", "doc_ngram", "seed", "lsh_recall", "min_words")
+
+# One line per backend: its name -> "module:class"; `open_store` picks by the location.
+STORES = {
+    "disk": "cleaner.dedup.disk:DiskStore",
+    "redis": "cleaner.dedup.redis_index:RedisStore",
+}
+
+
+def open_store(location: str, config: Config) -> Store:
+    """The store at `location`: redis://HOST:PORT/DB?prefix=NAME, else a folder."""
+    backend = "redis" if str(location).startswith(("redis://", "rediss://")) else "disk"
+    module, name = STORES[backend].split(":")
+    return getattr(import_module(module), name)(str(location), config)
+
+
+def new_manifest(config: Config) -> dict[str, Any]:
+    return {"format": FORMAT, "config": {name: getattr(config, name) for name in MATCHED}, "generation": 0,
+            "runs": [], "next": dict.fromkeys(KINDS, 0), "segments": {kind: [] for kind in KINDS}}
+
+
+def check_manifest(manifest: dict[str, Any], config: Config | None, where: str) -> None:
+    """Refuse an index of another format, or (with `config`) of other matched options."""
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise UsageError(f"{where}: index format {found}, this cleaner reads format {FORMAT}")
+    for name in MATCHED if config is not None else ():
+        theirs, ours = manifest["config"].get(name), getattr(config, name)
+        if theirs != ours:
+            raise UsageError(f"{where}: the index was built with {name}={theirs}, this run has {name}={ours}; "
+                             "give the same options or use another index")
+
+
+def run_id(existing: list[dict[str, Any]]) -> str:
+    """A new run's default name: its UTC start time (with a suffix if taken)."""
+    base = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    taken = {run["id"] for run in existing}
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+class RunsOf:
+    """Which committed run kept a slot, from the manifest's slot ranges."""
+
+    def __init__(self, runs: list[dict[str, Any]], kind: str) -> None:
+        spans = sorted((run[kind][0], run[kind][1], run["id"]) for run in runs)
+        self._firsts = [span[0] for span in spans]
+        self._spans = spans
+
+    def __call__(self, slot: int) -> str:
+        return self._spans[bisect.bisect_right(self._firsts, slot) - 1][2]
+
+
+def with_run(manifest: dict[str, Any], run: str, counts: dict[str, int],
+             segments: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The manifest after publishing `run` (adding `counts[kind]` slots and its segments)."""
+    out = {**manifest, "generation": manifest["generation"] + 1, "runs": list(manifest["runs"]),
+           "next": dict(manifest["next"]), "segments": {k: list(v) for k, v in manifest["segments"].items()}}
+    entry: dict[str, Any] = {"id": run, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    for kind in KINDS:
+        entry[kind] = [manifest["next"][kind], manifest["next"][kind] + counts[kind]]
+        out["next"][kind] += counts[kind]
+        if counts[kind]:
+            out["segments"][kind].append(segments[kind])
+    out["runs"].append(entry)
+    return out
+
+
+class Store(ABC):
+    """A persistent index (see the module docstring). Subclasses hold `manifest` once begun."""
+
+    manifest: dict[str, Any]
+
+    def __init__(self, location: str, config: Config | None) -> None:
+        self.location, self.config = location, config
+        self.indexes: dict[str, LayeredIndex] = {}
+        self.run = ""
+
+    @abstractmethod
+    def begin(self, run: str | None, keep_staged: bool) -> str:
+        """Lock the index for a run named `run` (None: a new name) and read it; return the
+        run's name. `keep_staged`: the run is resumed after `prepare`, keep what it staged."""
+
+    @abstractmethod
+    def committed(self, kind: str) -> Committed: ...
+
+    def index(self, kind: str, threshold: float, banding: Banding, signer: Signer) -> LayeredIndex:
+        """The index of `kind` ("paragraphs" or "documents") for this run."""
+        index = LayeredIndex(threshold, banding, signer, self.committed(kind), self.manifest["next"][kind],
+                             str(self.manifest["generation"]))
+        self.indexes[kind] = index
+        return index
+
+    @abstractmethod
+    def prepare(self) -> None:
+        """Write what this run added durably, without publishing it."""
+
+    @abstractmethod
+    def publish(self) -> None:
+        """Make what `prepare` wrote part of the index, atomically; a no-op when it already is."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def compact(self) -> None:
+        """Merge every segment of each kind into one."""
+
+    @abstractmethod
+    def forget(self, run: str) -> None:
+        """Drop what `run` added."""
+
+    @abstractmethod
+    def size(self) -> int:
+        """Bytes the committed index takes."""
+
+    def info(self) -> dict[str, Any]:
+        """Runs, entries of each kind, bytes."""
+        runs = [{"id": r["id"], "created": r["created"], **{k: r[k][1] - r[k][0] for k in KINDS}}
+                for r in self.manifest["runs"]]
+        return {"runs": runs, **{k: sum(r[k] for r in runs) for k in KINDS}, "bytes": self.size(),
+                "segments": {k: len(v) for k, v in self.manifest["segments"].items()}}
+
+    def _check_run(self, run: str) -> dict[str, Any]:
+        for entry in self.manifest["runs"]:
+            if entry["id"] == run:
+                return entry
+        raise UsageError(f"{self.location}: no run {run!r} in the index")

@@ -1,0 +1,134 @@
+"""The Redis index (cleaner.dedup.redis_index) against a real redis-server, started here on
+127.0.0.1 and a free port, stopped by its process id. Runs with CLEANER_REDIS=1 (make test-redis)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cleaner.config import Config
+from cleaner.dedup.decide import paragraph_index
+from cleaner.dedup.fingerprint import Fingerprinter
+from cleaner.dedup.store import open_store
+from cleaner.errors import UsageError
+from cleaner.record import Ref
+from tests.dedup.test_disk_index import answers, commit, edited, texts
+from tests.incremental import corpus, split_and_whole, without_runs, write_docs
+
+pytestmark = [pytest.mark.redis,
+              pytest.mark.skipif(os.environ.get("CLEANER_REDIS") != "1" or shutil.which("redis-server") is None,
+                                 reason="needs CLEANER_REDIS=1 and redis-server (make test-redis)")]
+CONFIG = Config()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def redis_server(folder: Path):
+    """A redis-server of its own on 127.0.0.1:free port, without persistence; its URL."""
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(folder)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            assert server.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        yield server, f"redis://127.0.0.1:{port}/0"
+    finally:
+        if server.poll() is None:
+            os.kill(server.pid, signal.SIGTERM)
+        server.wait()
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    with redis_server(tmp_path) as (_, url):
+        yield url
+
+
+def test_committed_runs_in_redis_answer_as_one_memory_index(redis_url):
+    fingerprint = Fingerprinter(CONFIG).fingerprint
+    kept = [fingerprint(t) for t in texts(5, 300)]
+    refs = [Ref(f"d{i}", f"d{i}", 0) for i in range(300)]
+    url = f"{redis_url}?prefix=t1"
+    commit(url, "one", refs[:100], kept[:100])
+    commit(url, "two", refs[100:], kept[100:])
+    memory = paragraph_index(CONFIG)
+    memory.add_many(refs, kept)
+    store = open_store(url, CONFIG)
+    store.begin("three", keep_staged=False)
+    queries = [fingerprint(t) for t in edited(5, texts(5, 300)[::3])]
+    got = answers(paragraph_index(CONFIG, store=store), queries)
+    store.close()
+    assert got == answers(memory, queries) and sum(a is not None and not a[3] for a in got) > 5
+    store = open_store(url, None)
+    store.begin(None, keep_staged=True)
+    store.compact()
+    assert store.info()["segments"]["paragraphs"] == 1
+    store.close()
+    store = open_store(url, CONFIG)
+    store.begin("four", keep_staged=False)
+    assert answers(paragraph_index(CONFIG, store=store), queries) == got
+    store.close()
+
+
+def test_a_then_b_through_redis_equals_one_run(tmp_path, redis_url):
+    docs = corpus(21, 60)
+    got, want, _, _ = split_and_whole(tmp_path, docs[:25], docs[25:], f"{redis_url}?prefix=ab")
+    assert without_runs(got, "A") == want
+    assert any("run" in (r["duplicate_of"] or {}) for r in got)
+
+
+def test_a_config_mismatch_is_refused(tmp_path, redis_url):
+    fingerprint = Fingerprinter(CONFIG).fingerprint
+    commit(f"{redis_url}?prefix=cfg", "one", [Ref("a", "a", 0)], [fingerprint(texts(1, 1)[0])])
+    store = open_store(f"{redis_url}?prefix=cfg", Config(threshold=0.8))
+    with pytest.raises(UsageError, match=r"threshold=0\.7, this run has threshold=0\.8"):
+        store.begin("two", keep_staged=False)
+    other = open_store(f"{redis_url}?prefix=other", Config(threshold=0.8))  # another prefix: another index
+    other.begin("two", keep_staged=False)
+    other.close()
+
+
+def test_redis_killed_mid_run_is_exit_3_in_one_line_and_nothing_complete(tmp_path):
+    write_docs(tmp_path / "B", "b", corpus(8, 3000, pool=200))
+    with redis_server(tmp_path) as (server, url):
+        run = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", str(tmp_path / "B"), str(tmp_path / "out"),
+                                "--index", f"{url}?prefix=kill", "--workers", "1", "-q"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        while not (tmp_path / "out" / ".cleaner" / "checkpoint.pkl").exists():  # begun: the index is open
+            assert run.poll() is None, run.stderr.read()  # type: ignore[union-attr]
+            time.sleep(0.01)
+        os.kill(server.pid, signal.SIGKILL)
+        _, err = run.communicate(timeout=60)
+    assert run.returncode == 3, err
+    assert len(err.strip().splitlines()) == 1 and "Redis failed" in err and "nothing was committed" in err
+    assert not (tmp_path / "out" / ".cleaner" / "_SUCCESS").exists()
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_index(redis_url):
+    first = open_store(f"{redis_url}?prefix=lock", CONFIG)
+    first.begin("first", keep_staged=False)
+    second = open_store(f"{redis_url}?prefix=lock", CONFIG)
+    with pytest.raises(UsageError, match="in use by run first"):
+        second.begin("second", keep_staged=False)
+    first.close()
+    assert second.begin("second", keep_staged=False) == "second"  # free again once the first is done
+    second.close()
