@@ -49,3 +49,8 @@ clean:
 .PHONY: test-slow
 test-slow: $(STAMP)  ## the slow tests: the whole Reuters file through a real pipe (needs ../shared)
 	CLEANER_SLOW=1 $(BIN)/python -m pytest -m slow
+
+.PHONY: test-ray
+test-ray: $(STAMP)  ## --executor ray on a real two-node local Ray cluster (127.0.0.1 only): BBC and Reuters byte for byte, kills
+	$(BIN)/python -c 'import ray' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	CLEANER_RAY=1 $(BIN)/python -m pytest -m ray tests/run/test_ray_executor.py
