@@ -59,6 +59,8 @@ class RayExecutor:
         first = next(chunks, None)
         if first is None:
             return
+        if self.address is None:  # read by Ray when it is imported
+            os.environ.setdefault(LOOPBACK_ONLY, "0")
         ray = import_ray()
         with _session(ray, self.address, self.workers) as slots:
             yield from _run(ray, steps, _prepend(first, chunks), IN_FLIGHT * slots)
@@ -109,7 +111,6 @@ def _connect(ray: Any, address: str | None, workers: int) -> None:
     fails in seconds, not after Ray's minute of retries), else a private local Ray."""
     quiet: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     if address is None:
-        os.environ.setdefault(LOOPBACK_ONLY, "0")
         ray.init(address="local", num_cpus=resolve_workers(workers), include_dashboard=False,
                  _node_ip_address="127.0.0.1", **quiet)
         return

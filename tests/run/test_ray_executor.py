@@ -180,6 +180,33 @@ def started_under(temp_dir: Path) -> set[int]:
     return {int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and str(temp_dir) in cmdline(int(p.name))}
 
 
+def listening(pids: set[int]) -> set[str]:
+    """The local addresses (ip:port, IPv4-mapped IPv6 shown as IPv4) that `pids` listen on."""
+    inodes = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if (target := os.readlink(fd)).startswith("socket:["):
+                        inodes.add(target[8:-1])
+    found = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                found.add(_address(fields[1]))
+    return found
+
+
+def _address(hex_address: str) -> str:
+    ip, port = hex_address.split(":")
+    raw = bytes.fromhex(ip)
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # /proc/net: host-order words
+    if len(words) == 16 and words[:12] == b"\0" * 10 + b"\xff\xff":
+        words = words[12:]
+    return f"{socket.inet_ntop(socket.AF_INET if len(words) == 4 else socket.AF_INET6, words)}:{int(port, 16)}"
+
+
 def descendants(roots: set[int]) -> set[int]:
     parents: dict[int, int] = {}
     for p in Path("/proc").iterdir():
@@ -202,6 +229,8 @@ def ray_cluster() -> Iterator[Cluster]:
     cluster = Cluster()
     try:
         cluster.start()
+        heard = listening(cluster.pids | descendants(cluster.pids))
+        assert heard and all(address.startswith("127.0.0.1:") for address in heard), heard
         yield cluster
     finally:
         cluster.stop()
@@ -297,3 +326,25 @@ def checkpoint_past(path: Path, documents: int) -> bool:
     """A checkpoint is there, `documents` or more into the run (it is replaced atomically)."""
     found = load_checkpoint(path) if path.exists() else None
     return found is not None and found.documents >= documents
+
+
+@pytest.mark.ray
+@cluster_only
+@needs_shared(BBC)
+def test_without_an_address_a_private_local_ray_on_loopback_gives_the_local_bytes(local_runs: dict, tmp_path: Path):
+    """The default: a local Ray with --workers CPUs, listening on 127.0.0.1 only, gone after."""
+    run = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", str(BBC), str(tmp_path / "ray"), "-q",
+                            "--executor", "ray", "--workers", "2"], stderr=subprocess.PIPE, text=True)
+    started, heard = set(), set()
+    while run.poll() is None:
+        started |= descendants({run.pid})
+        heard |= listening(started)
+        time.sleep(0.2)
+    finish(run)
+    assert heard, "no local Ray was seen listening"
+    assert all(address.startswith("127.0.0.1:") for address in heard), heard
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in started), "a Ray process outlived the run"
+    assert run_output(tmp_path / "ray") == local_runs["bbc"]
