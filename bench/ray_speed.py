@@ -42,7 +42,7 @@ def cluster_cpu(cluster: Cluster) -> float:
 def one_run(src: Path, extra: list[str], cluster: Cluster | None) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         before = cluster_cpu(cluster) if cluster else 0.0
-        measured = run([str(CLEANER), "clean", str(src), str(Path(tmp) / "out"), "-q", *extra])
+        measured = run([str(CLEANER), "clean", str(src), str(Path(tmp) / "out"), "-q", *extra])  # os.environ
         after = cluster_cpu(cluster) if cluster else 0.0
     if measured.returncode != 0:
         raise SystemExit(f"bench: {extra}: {measured.stderr.strip()}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 import contextlib
+import ipaddress
 import logging
 import os
 import signal
@@ -41,7 +42,8 @@ MAX_RETRIES = 3
 CONNECT_SECONDS = 5.0
 TASK_NAME = "cleaner_chunk"  # a busy worker's process title is "ray::cleaner_chunk"
 # Ray rewrites 127.0.0.1 to the machine's outward address (and listens on every interface)
-# unless this is 0; a private local Ray sets it so it stays on the loopback interface.
+# unless this is 0: a private local Ray sets it so it stays on the loopback interface, and
+# so does a driver given a loopback address (else it dials the outward address: it hangs).
 LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
@@ -59,7 +61,7 @@ class RayExecutor:
         first = next(chunks, None)
         if first is None:
             return
-        if self.address is None:  # read by Ray when it is imported
+        if self.address is None or _on_loopback(self.address):  # read by Ray when it is imported
             os.environ.setdefault(LOOPBACK_ONLY, "0")
         ray = import_ray()
         with _session(ray, self.address, self.workers) as slots:
@@ -119,6 +121,14 @@ def _connect(ray: Any, address: str | None, workers: int) -> None:
         ray.init(address=address, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as err:
         raise UsageError(f"--ray-address {address}: cannot connect to Ray: {_first_line(err)}") from None
+
+
+def _on_loopback(address: str) -> bool:
+    host = address.removeprefix("ray://").rpartition(":")[0].strip("[]")
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_reachable(address: str) -> None:

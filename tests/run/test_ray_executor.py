@@ -250,9 +250,9 @@ def local_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, 
 
 
 def on_cluster(cluster: Cluster, src: Path, dst: Path, *more: str) -> subprocess.Popen:
+    """The CLI on the cluster, as a user types it: in this environment, not the nodes' one."""
     return subprocess.Popen([sys.executable, "-m", "cleaner", "clean", str(src), str(dst), "-q", "--executor", "ray",
-                             "--ray-address", cluster.address, *more], env=cluster.env, stderr=subprocess.PIPE,
-                            text=True)
+                             "--ray-address", cluster.address, *more], stderr=subprocess.PIPE, text=True)
 
 
 def finish(run: subprocess.Popen, timeout: float = 600) -> None:
