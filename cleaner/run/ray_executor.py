@@ -28,6 +28,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 from typing import Any
 
 import cleaner
@@ -61,6 +62,8 @@ class RayExecutor:
         first = next(chunks, None)
         if first is None:
             return
+        if self.address is not None:
+            _check_reachable(self.address)
         if self.address is None or _on_loopback(self.address):  # read by Ray when it is imported
             os.environ.setdefault(LOOPBACK_ONLY, "0")
         ray = import_ray()
@@ -103,20 +106,16 @@ def _session(ray: Any, address: str | None, workers: int) -> Iterator[int]:
 
 
 def _main_thread() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 
 def _connect(ray: Any, address: str | None, workers: int) -> None:
-    """ray.init: to the cluster at `address` (checked reachable first, so a wrong address
-    fails in seconds, not after Ray's minute of retries), else a private local Ray."""
+    """ray.init: to the cluster at `address`, else a private local Ray on 127.0.0.1."""
     quiet: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     if address is None:
         ray.init(address="local", num_cpus=resolve_workers(workers), include_dashboard=False,
                  _node_ip_address="127.0.0.1", **quiet)
         return
-    _check_reachable(address)
     try:
         ray.init(address=address, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as err:
@@ -132,6 +131,8 @@ def _on_loopback(address: str) -> bool:
 
 
 def _check_reachable(address: str) -> None:
+    """A one-line UsageError unless something answers at `address`: a wrong address fails
+    in seconds, before Ray is imported, instead of in Ray's retries (minutes, or forever)."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
         raise UsageError(f"--ray-address must be HOST:PORT (the head node's GCS port), got {address!r}")
