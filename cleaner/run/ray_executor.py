@@ -26,8 +26,10 @@ import contextlib
 import ipaddress
 import logging
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 from typing import Any
 
@@ -94,27 +96,31 @@ def _session(ray: Any, address: str | None, workers: int) -> Iterator[int]:
         yield workers or _cluster_cpus(ray)
         return
     previous = signal.getsignal(signal.SIGTERM) if _main_thread() else None
+    own_temp = tempfile.mkdtemp(prefix="cleaner-ray-") if address is None else None
     try:
-        _connect(ray, address, workers)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-    try:
+        try:
+            _connect(ray, address, workers, own_temp)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
         yield workers or _cluster_cpus(ray)
     finally:
         ray.shutdown()
+        if own_temp is not None:  # a private Ray leaves its logs and sockets nowhere
+            shutil.rmtree(own_temp, ignore_errors=True)
 
 
 def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _connect(ray: Any, address: str | None, workers: int) -> None:
-    """ray.init: to the cluster at `address`, else a private local Ray on 127.0.0.1."""
+def _connect(ray: Any, address: str | None, workers: int, temp_dir: str | None) -> None:
+    """ray.init: to the cluster at `address`, else a private local Ray on 127.0.0.1 with its
+    own temporary folder."""
     quiet: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     if address is None:
         ray.init(address="local", num_cpus=resolve_workers(workers), include_dashboard=False,
-                 _node_ip_address="127.0.0.1", **quiet)
+                 _node_ip_address="127.0.0.1", _temp_dir=temp_dir, **quiet)
         return
     try:
         ray.init(address=address, **quiet)

@@ -332,19 +332,46 @@ def checkpoint_past(path: Path, documents: int) -> bool:
 @cluster_only
 @needs_shared(BBC)
 def test_without_an_address_a_private_local_ray_on_loopback_gives_the_local_bytes(local_runs: dict, tmp_path: Path):
-    """The default: a local Ray with --workers CPUs, listening on 127.0.0.1 only, gone after."""
-    run = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", str(BBC), str(tmp_path / "ray"), "-q",
-                            "--executor", "ray", "--workers", "2"], stderr=subprocess.PIPE, text=True)
-    started, heard = set(), set()
-    while run.poll() is None:
-        started |= descendants({run.pid})
-        heard |= listening(started)
-        time.sleep(0.2)
-    finish(run)
-    assert heard, "no local Ray was seen listening"
-    assert all(address.startswith("127.0.0.1:") for address in heard), heard
+    """The default: a local Ray with --workers CPUs, listening on 127.0.0.1 only, in its own
+    temporary folder, gone after the run. SIGTERM in the middle still checkpoints and exits
+    143 (Ray's own SIGTERM handler is not left in place), and --resume finishes the run."""
+    dst, seen = tmp_path / "ray", Watched()
+    first = private_run(dst)
+    while first.poll() is None and not checkpoint_past(dst / STATE_DIR / CHECKPOINT, 600):
+        seen.look(first)
+    first.send_signal(signal.SIGTERM)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 143, err
+    second = private_run(dst, "--resume")
+    while second.poll() is None:
+        seen.look(second)
+    finish(second)
+    assert seen.heard and all(address.startswith("127.0.0.1:") for address in seen.heard), seen.heard
     deadline = time.monotonic() + 30
-    while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in seen.started) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not any(alive(pid) for pid in started), "a Ray process outlived the run"
-    assert run_output(tmp_path / "ray") == local_runs["bbc"]
+    assert not any(alive(pid) for pid in seen.started), "a Ray process outlived the run"
+    assert len(seen.temp_dirs) == 2 and not any(Path(d).exists() for d in seen.temp_dirs), seen.temp_dirs
+    assert run_output(dst) == local_runs["bbc"]
+
+
+def private_run(dst: Path, *more: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "cleaner", "clean", str(BBC), str(dst), "-q", "--executor", "ray",
+                             "--workers", "2", "--checkpoint-every", "1", *more], stderr=subprocess.PIPE, text=True)
+
+
+class Watched:
+    """What runs have started (pids), where those listen, and the Ray temporary folders
+    they named (`--temp-dir=`), seen while they are alive."""
+
+    def __init__(self) -> None:
+        self.started: set[int] = set()
+        self.heard: set[str] = set()
+        self.temp_dirs: set[str] = set()
+
+    def look(self, run: subprocess.Popen) -> None:
+        self.started |= descendants({run.pid})
+        self.heard |= listening(self.started)
+        self.temp_dirs |= {word.partition("=")[2] for pid in self.started for word in cmdline(pid).split()
+                           if word.startswith("--temp-dir=")}
+        time.sleep(0.1)
