@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import contextlib
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -225,7 +226,8 @@ def descendants(roots: set[int]) -> set[int]:
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[Cluster]:
-    pytest.importorskip("ray")
+    if importlib.util.find_spec("ray") is None:  # not imported here: the executor imports it, as in a run
+        pytest.skip("Ray is not installed: make test-ray installs it")
     cluster = Cluster()
     try:
         cluster.start()
@@ -290,6 +292,22 @@ def test_a_worker_killed_mid_task_is_retried_and_the_output_is_the_same(ray_clus
     assert killed is not None, "no worker was seen running a chunk"
     assert not alive(killed)
     assert run_output(tmp_path / "ray") == local_runs["bbc"]
+
+
+@pytest.mark.ray
+@cluster_only
+def test_an_exception_in_a_step_is_raised_here_with_its_own_type(ray_cluster: Cluster,
+                                                                  monkeypatch: pytest.MonkeyPatch):
+    """Not retried, not wrapped: `int(document)` fails in the worker with a TypeError."""
+    from cleaner.record import Document
+    from cleaner.run.ray_executor import LOOPBACK_ONLY, RayExecutor
+
+    monkeypatch.delenv(LOOPBACK_ONLY, raising=False)  # what the executor sets is undone after: later CLI
+    # runs get the user's environment
+    docs = [Document(id=str(n), source=f"{n}.txt", raw=b"text") for n in range(3)]
+    with pytest.raises(TypeError, match="Document"):
+        list(RayExecutor(address=ray_cluster.address).map([int], docs))
+    assert "ray" in sys.modules and not sys.modules["ray"].is_initialized()  # disconnected again
 
 
 def kill_a_busy_worker(cluster: Cluster, run: subprocess.Popen, timeout: float = 300) -> int | None:
