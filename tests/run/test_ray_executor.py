@@ -107,7 +107,7 @@ def test_an_unreachable_address_is_one_line_and_exit_2(tmp_path: Path):
     done = cli(FIXTURES / "demo", tmp_path / "out", "--executor", "ray", "--ray-address", f"127.0.0.1:{free_port()}")
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and "nothing answers there" in done.stderr
-    assert time.monotonic() - started < 30  # not Ray's minute of retries
+    assert time.monotonic() - started < 30  # not Ray's own retries (minutes)
 
 
 def test_ray_address_without_the_ray_executor_is_exit_2(tmp_path: Path):
