@@ -67,3 +67,8 @@ test-redis: $(STAMP)  ## the Redis index tests against a real redis-server (inst
 	command -v redis-server || (apt-get update && apt-get install -y redis-server)
 	$(BIN)/python -m pip install --quiet -e '.[dev,redis]'
 	CLEANER_REDIS=1 $(BIN)/python -m pytest -m redis
+
+.PHONY: test-ray
+test-ray: $(STAMP)  ## --executor ray on a real two-node local Ray cluster (127.0.0.1 only): BBC and Reuters byte for byte, kills
+	$(BIN)/python -c 'import ray' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	CLEANER_RAY=1 $(BIN)/python -m pytest -m ray tests/run/test_ray_executor.py

@@ -61,6 +61,9 @@ class Row:
                 f"{self.max_rss_mb:.0f} | {self.paragraphs_in:,} | {self.removed:,} |")
 
 
+RAY_TOOL = "cleaner, --executor ray (two local nodes x 1 CPU)"
+
+
 def _find(rows: list[Row], corpus: str, scale: int, tool: str, workers: int = 0, scope: str = "corpus"):
     for row in rows:
         if (row.corpus, row.scale, row.tool, row.workers, row.scope, row.ok) == (corpus, scale, tool, workers,
@@ -76,10 +79,10 @@ def _ratios(rows: list[Row]) -> list[str]:
         if main is None:
             continue
         parts = []
-        for tool, workers in (("naive", 0), ("datatrove", 0), ("cleaner", 1)):
+        for tool, workers in (("naive", 0), ("datatrove", 0), ("cleaner", 1), (RAY_TOOL, 0)):
             other = _find(rows, corpus, scale, tool, workers)
             if other is not None:
-                name = "cleaner --workers 1" if tool == "cleaner" else tool
+                name = {"cleaner": "cleaner --workers 1", RAY_TOOL: "--executor ray on two local nodes"}.get(tool, tool)
                 parts.append(f"{name}: **{other.seconds / main.seconds:.1f}x** wall, "
                              f"{other.cpu_seconds / main.cpu_seconds:.1f}x CPU")
         if parts:

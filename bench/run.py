@@ -2,8 +2,10 @@
 
 For each shared corpus present (BBC folder, Reuters JSONL) at each scale (copies made by
 bench/corpora.py), it runs cleaner with all cores and with --workers 1, cleaner with
---scope document (no cross-document index: the memory that must stay flat), and, at the
-anchor scales, bench/naive.py and bench/datatrove_anchor.py. It prints the table and
+--scope document (no cross-document index: the memory that must stay flat), at the Ray
+scales cleaner --executor ray on a two-node local cluster (bench/ray_speed.py's; its CPU
+counted too; skipped without Ray), and, at the anchor scales, bench/naive.py and
+bench/datatrove_anchor.py. It prints the table and
 writes it, with the machine and the versions, to bench/RESULTS.md.
 
     python bench/run.py --anchor-python bench/.venv/bin/python [--scales 1,4] [--repeat 2]
@@ -21,30 +23,38 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpora import Corpus, available, corpus
 from measure import Measured, run
-from report import Row, write_results
+from ray_speed import Cluster, ClusterCpu
+from report import RAY_TOOL, Row, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 CLEANER = ROOT / ".venv" / "bin" / "cleaner"
 
 
-def cleaner_row(target: Corpus, workers: int, scope: str, repeat: int) -> Row:
-    """Best of `repeat` runs of `cleaner clean` (the fastest run's memory is reported)."""
+def cleaner_row(target: Corpus, workers: int, scope: str, repeat: int, ray: Any = None) -> Row:
+    """Best of `repeat` runs of `cleaner clean` (the fastest run's memory is reported); with
+    `ray` (a started bench.ray_speed Cluster), on it, its processes' CPU counted too."""
     best: Measured | None = None
+    tool = "cleaner" if ray is None else RAY_TOOL
     for _ in range(repeat):
         with tempfile.TemporaryDirectory(dir=BENCH / "work") as tmp:
             dst = Path(tmp) / "out"
             command = [str(CLEANER), "clean", str(target.path), str(dst), "-q", "--scope", scope]
             if workers:
                 command += ["--workers", str(workers)]
+            if ray is not None:
+                command += ["--executor", "ray", "--ray-address", ray.address]
+            watch = ClusterCpu(ray) if ray is not None else None
             measured = run(command)
+            measured.cpu_seconds += watch.stop() if watch is not None else 0.0
             if measured.returncode not in (0, 1):
-                return Row.skipped(target, "cleaner", workers, scope, measured.stderr.strip().splitlines()[-1:])
+                return Row.skipped(target, tool, workers, scope, measured.stderr.strip().splitlines()[-1:])
             removed = removed_ids(dst / ".cleaner" / "removed.jsonl")
             report = json.loads((dst / ".cleaner" / "report.json").read_text())
             measured.stats = {"paragraphs_in": report["paragraphs"]["in"], "paragraphs_removed": len(removed),
@@ -52,7 +62,7 @@ def cleaner_row(target: Corpus, workers: int, scope: str, repeat: int) -> Row:
             if best is None or measured.seconds < best.seconds:
                 best = measured
     assert best is not None
-    return Row.of(target, "cleaner", workers, scope, best)
+    return Row.of(target, tool, workers, scope, best)
 
 
 def removed_ids(log: Path) -> list[str]:
@@ -97,6 +107,44 @@ def machine() -> dict[str, str]:
             "python": platform.python_version(), "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
 
 
+def corpus_rows(name: str, present: dict[str, Path], args: argparse.Namespace, cluster: Any) -> list[Row]:
+    """Every row of one corpus, at each of its scales."""
+    if name not in present:
+        print(f"bench: skipping {name}: not in {Path('../shared/data')}", file=sys.stderr)
+        return []
+    rows: list[Row] = []
+    for scale in (_scales(args.scales) if name in args.scaled_corpora.split(",") else [1]):
+        target = corpus(name, present[name], scale, BENCH / "work")
+        print(f"bench: {name} x{scale}: {target.documents} documents, {target.mb:.1f} MB", file=sys.stderr)
+        plan = [(0, "corpus", None)] + ([(1, "corpus", None)] if scale in _scales(args.one_worker_scales) else [])
+        plan += [(0, "document", None)] + ([(0, "corpus", cluster)] if cluster and scale in _scales(args.ray_scales)
+                                           else [])
+        for workers, scope, ray in plan:
+            rows.append(cleaner_row(target, workers, scope, args.repeat, ray))
+            print(rows[-1].line(), file=sys.stderr)
+        if scale in _scales(args.anchor_scales):
+            for tool in [a for a in args.anchors.split(",") if a]:
+                rows.append(anchor_row(target, tool, args.anchor_python))
+                print(rows[-1].line(), file=sys.stderr)
+    return rows
+
+
+def _scales(text: str) -> list[int]:
+    return [int(s) for s in text.split(",") if s]
+
+
+def start_ray() -> Any:
+    """The two-node local cluster of `make test-ray`, started; None (and a note) without Ray."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        print("bench: no Ray row: Ray is not installed (pip install -e '.[ray]')", file=sys.stderr)
+        return None
+    cluster = Cluster()
+    cluster.start()
+    return cluster
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--anchor-python", default=str(BENCH / ".venv" / "bin" / "python"),
@@ -107,32 +155,23 @@ def main() -> None:
     parser.add_argument("--anchor-scales", default="1", help="scales at which the anchors run too")
     parser.add_argument("--one-worker-scales", default="1", help="scales at which cleaner --workers 1 runs too")
     parser.add_argument("--anchors", default="naive,datatrove")
+    parser.add_argument("--ray-scales", default="1",
+                        help="scales at which cleaner also runs on a two-node local Ray cluster ('': none)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of cleaner per row; the fastest counts")
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
     args = parser.parse_args()
-    scales = [int(s) for s in args.scales.split(",")]
-    anchor_scales = {int(s) for s in args.anchor_scales.split(",") if s}
-    one_worker = {int(s) for s in args.one_worker_scales.split(",") if s}
     (BENCH / "work").mkdir(exist_ok=True)
     before = machine()
     rows: list[Row] = []
     present = available()
     wanted = [name for name in args.corpora.split(",") if name]
-    for name in wanted:
-        if name not in present:
-            print(f"bench: skipping {name}: not in {Path('../shared/data')}", file=sys.stderr)
-            continue
-        for scale in (scales if name in args.scaled_corpora.split(",") else [1]):
-            target = corpus(name, present[name], scale, BENCH / "work")
-            print(f"bench: {name} x{scale}: {target.documents} documents, {target.mb:.1f} MB", file=sys.stderr)
-            plan = [(0, "corpus")] + ([(1, "corpus")] if scale in one_worker else []) + [(0, "document")]
-            for workers, scope in plan:
-                rows.append(cleaner_row(target, workers, scope, args.repeat))
-                print(rows[-1].line(), file=sys.stderr)
-            if scale in anchor_scales:
-                for tool in [a for a in args.anchors.split(",") if a]:
-                    rows.append(anchor_row(target, tool, args.anchor_python))
-                    print(rows[-1].line(), file=sys.stderr)
+    cluster = start_ray() if _scales(args.ray_scales) else None
+    try:
+        for name in wanted:
+            rows += corpus_rows(name, present, args, cluster)
+    finally:
+        if cluster is not None:
+            cluster.stop()
     info = {"machine": before, "load after": machine()["load"],
             "cleaner": versions(str(ROOT / ".venv" / "bin" / "python"),
                                 ["cleaner", "datasketch", "ftfy", "numpy", "xxhash"]),

@@ -54,7 +54,7 @@ class Cleaner:
         self.removed: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
         options = options or RunOptions()
-        executor = make_executor(options.executor, options.workers)
+        executor = make_executor(options.executor, options.workers, options.ray_address)
         self._stages = [*build_chain(self.config, executor, Deduplicator(self.config, boilerplate)), self.report]
 
     def documents(self, docs: Iterable[Document]) -> Iterator[Document]:

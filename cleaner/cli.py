@@ -108,8 +108,13 @@ def main() -> None:
               help="Processes for decoding, repair, segmenting and fingerprinting; 1 runs all in one "
                    "process. The output is the same for any value.")
 @click.option("--executor", default="processes", show_default=True,
-              help="What runs the per-document steps: processes or inprocess (cleaner.run.executor). "
+              help="What runs the per-document steps: processes, inprocess or ray (cleaner.run.executor). "
                    "The output is the same for every choice.")
+# --- ray (issue 13)
+@click.option("--ray-address", default=None, metavar="HOST:PORT",
+              help="With --executor ray: the Ray cluster's head (its GCS port)  [default: start a "
+                   "private local Ray with --workers CPUs]")
+# --- end ray
 @click.option("--overwrite", is_flag=True, help="Write into a DST that is not empty.")
 @click.option("--resume", is_flag=True,
               help="Finish a run that was interrupted (Ctrl-C, SIGTERM, kill -9, a full disk); "
@@ -128,7 +133,8 @@ def main() -> None:
 @click.option("--run-id", default=None, help="This run's name in --index  [default: its UTC start time]")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bool, resume: bool,
-          checkpoint_every: float, workers: int, executor: str, index: str | None, run_id: str | None,
+          checkpoint_every: float, workers: int, executor: str, ray_address: str | None, index: str | None,
+          run_id: str | None,
           **options: object) -> None:
     """Clean SRC into DST: a folder of text files, or JSONL / Parquet records.
 
@@ -152,7 +158,8 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
         config = Config(**options)  # type: ignore[arg-type]
         with _stop_on_signals() as stop:
             run = RunOptions(log_dir=log_dir, overwrite=overwrite, resume=resume, checkpoint_seconds=checkpoint_every,
-                             executor=executor, workers=workers, stop=stop, index=index, run_id=run_id)
+                             executor=executor, workers=workers, ray_address=ray_address, stop=stop, index=index,
+                             run_id=run_id)
             report = _clean_with_progress(src, dst, config, run, quiet)
     except Interrupted as err:
         click.echo(f"cleaner: interrupted by {err}", err=True)

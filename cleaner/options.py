@@ -28,6 +28,7 @@ class RunOptions:
     - `checkpoint_seconds`: at most this long between checkpoints `resume` goes on from;
     - `executor`: the registry name of what maps the per-document steps
       (cleaner.run.executor); `workers` its processes (0: one per core; 1: this process);
+    - `ray_address`: the Ray cluster `executor="ray"` runs on (None: a private local Ray);
     - `on_document(doc)`: called with every document once it is settled;
     - `stop()`: asked after every document; a signal number stops the run there;
     - `index`: a persistent index (a folder, or redis://HOST:PORT/DB?prefix=NAME) that the
@@ -41,6 +42,7 @@ class RunOptions:
     checkpoint_seconds: float = 30.0
     executor: str = "processes"
     workers: int = 0
+    ray_address: str | None = None  # --- ray (issue 13)
     on_document: Callable[[Document], None] | None = None
     stop: Callable[[], int] | None = None
     index: str | None = None
@@ -51,3 +53,5 @@ class RunOptions:
             raise ConfigError(f"workers must be at least 0 (0: one per core), got {self.workers}")
         if self.checkpoint_seconds < 0:
             raise ConfigError(f"checkpoint_seconds must be at least 0, got {self.checkpoint_seconds}")
+        if self.ray_address is not None and self.executor != "ray":  # --- ray (issue 13)
+            raise ConfigError(f"--ray-address is for --executor ray, not {self.executor}")

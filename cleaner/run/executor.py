@@ -26,19 +26,23 @@ class Executor(Protocol):
         ...
 
 
-# One line per executor: its name -> "module:class". The class takes `workers`.
+# One line per executor: its name -> "module:class". The class takes `workers` (and, for
+# an executor that runs elsewhere, `address=`: where; only passed when given).
 EXECUTORS = {
     "inprocess": "cleaner.run.executor:InProcess",
     "processes": "cleaner.run.processes:ProcessPool",
+    "ray": "cleaner.run.ray_executor:RayExecutor",
 }
 
 
-def make_executor(name: str, workers: int = 0) -> Executor:
-    """The executor registered as `name`, for `workers` workers (0: one per core)."""
+def make_executor(name: str, workers: int = 0, address: str | None = None) -> Executor:
+    """The executor registered as `name`, for `workers` workers (0: one per core), on the
+    cluster at `address` when given (an executor that takes one: ray)."""
     if name not in EXECUTORS:
         raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, got {name!r}")
     module, cls = EXECUTORS[name].split(":")
-    return getattr(import_module(module), cls)(workers)
+    factory = getattr(import_module(module), cls)
+    return factory(workers) if address is None else factory(workers, address=address)
 
 
 def apply_steps(steps: list[Step], docs: list[Document]) -> list[Document]:

@@ -214,7 +214,7 @@ class Job:
 
     def _drive(self, logs: RunLogs, sink: Sink) -> None:
         state = self._state
-        executor = make_executor(self.options.executor, self.options.workers)
+        executor = make_executor(self.options.executor, self.options.workers, self.options.ray_address)
         stages = build_chain(self.config, executor, state["dedup"], state["accounts"], admit=sink)
         docs = itertools.islice(self.source.documents(), self.documents, None)
         for doc in compose(docs, *stages, _writer(sink, logs), state["report"], state["accounts"].settled):
