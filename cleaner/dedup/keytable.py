@@ -107,9 +107,10 @@ class KeyTable:
         """Every slot stored under any of `keys`; for a single key, oldest first."""
         return self.lookup(keys)[1].tolist()
 
-    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def lookup(self, keys: np.ndarray, cap: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(positions, slots): slots[j] is stored under keys[positions[j]]; each key's slots
-        come oldest first (runs oldest first, then the buffer).
+        come oldest first (runs oldest first, then the buffer). With `cap`, only the oldest
+        `cap` slots of each key: the work of a lookup stays bounded however many share a key.
 
         Per run, one search of the sorted keys finds where each would start (numpy narrows
         the search for sorted needles); only keys present there are searched for their end.
@@ -120,6 +121,7 @@ class KeyTable:
         order = maybe[np.argsort(low[maybe])]  # are sorted (equal keys in any order: callers take a min or a set)
         low = low[order]
         positions, slots = [], []
+        room = np.full(len(low), np.iinfo(np.int64).max if cap is None else cap, dtype=np.int64)
         for run in (*self._runs, pending) if len(pending) else self._runs:
             begin = np.searchsorted(run, low)
             present = (run[np.minimum(begin, len(run) - 1)] >> SHIFT) == (low >> SHIFT)
@@ -129,6 +131,8 @@ class KeyTable:
             hit = np.flatnonzero(present)
             begin = begin[hit]
             counts = np.searchsorted(run, low[hit] | SLOT_MASK) - begin  # slots 0 .. 2**32 - 2
+            counts = np.minimum(counts, room[hit])
+            room[hit] -= counts
             # Every index begin .. end - 1 of each present key's range, flat.
             offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
             slots.append(run[np.repeat(begin, counts) + offsets] & SLOT_MASK)
