@@ -171,6 +171,8 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
 def _silence_stdout() -> None:
     """After a write to stdout failed (the reader went away), send what is left to
     /dev/null so that Python's own flush at exit does not print a traceback."""
+    if sys.stdout is None:  # fd 1 was closed at start: Python has nothing to flush
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
 
@@ -214,6 +216,7 @@ def _clean_with_progress(src: Path, dst: Path, config: Config, run: RunOptions, 
             if doc.reject is not None:
                 where = doc.source if doc.reject.line is None or doc.origin is None else \
                     f"{doc.source}:{doc.reject.line}"
+                where = "".join(c if c.isprintable() else repr(c)[1:-1] for c in where)  # one line, whatever the name
                 bar.write(f"cleaner: skipped {where}: {doc.reject.message}", file=sys.stderr)
             bar.set_postfix_str(f"{done}/{files} files" if files else f"{done} records", refresh=False)
 

@@ -13,6 +13,7 @@ import fnmatch
 import os
 from pathlib import Path
 import stat
+from typing import BinaryIO
 
 from cleaner.config import Config
 from cleaner.errors import UsageError
@@ -90,19 +91,13 @@ def _read_bounded(path: Path, doc: Document, limit: int | None) -> None:
     `limit` bytes without loading it (reads at most limit + 1 bytes, so a growing file is
     caught too)."""
     try:
-        with open(os.open(path, _OPEN_FLAGS), "rb", closefd=True) as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                doc.reject = _not_regular(info.st_mode)
-                return
-            size = info.st_size
+        with open_regular(path) as handle:
+            size = os.fstat(handle.fileno()).st_size
             raw = b"" if limit is not None and size > limit else handle.read(-1 if limit is None else limit + 1)
-    except OSError as err:  # a socket cannot be opened at all: say what it is, if it is one
-        with contextlib.suppress(OSError):
-            mode = os.stat(path).st_mode
-            if not stat.S_ISREG(mode):
-                doc.reject = _not_regular(mode)
-                return
+    except NotRegularFile as err:
+        doc.reject = Reject("not_regular_file", str(err))
+        return
+    except OSError as err:
         doc.reject = Reject("unreadable", f"cannot read: {err.strerror or err}")
         return
     if limit is not None and (size > limit or len(raw) > limit):
@@ -112,9 +107,33 @@ def _read_bounded(path: Path, doc: Document, limit: int | None) -> None:
     doc.raw, doc.bytes_in = raw, len(raw)
 
 
-def _not_regular(mode: int) -> Reject:
-    kind = next((name for test, name in _KINDS if test(mode)), "not a file")
-    return Reject("not_regular_file", f"not a regular file ({kind}); not read")
+class NotRegularFile(OSError):
+    """A FIFO, socket, device or folder where a file was expected: never read."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading, without waiting; NotRegularFile unless it is a regular
+    file (by the opened descriptor: the path may have changed since it was listed)."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError:  # a socket cannot be opened at all: say what it is, if it is one
+        mode = stat.S_IFREG
+        with contextlib.suppress(OSError):
+            mode = os.stat(path).st_mode
+        _check_regular(mode)
+        raise
+    try:
+        _check_regular(os.fstat(fd).st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    return open(fd, "rb")
+
+
+def _check_regular(mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+        raise NotRegularFile(f"not a regular file ({kind}); not read")
 
 
 def read_folder(src: Path, config: Config) -> Iterator[Document]:

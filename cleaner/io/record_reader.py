@@ -28,7 +28,7 @@ import zstandard
 
 from cleaner.config import Config
 from cleaner.errors import UsageError
-from cleaner.io.folder_reader import iter_files, read_file
+from cleaner.io.folder_reader import NotRegularFile, iter_files, open_regular, read_file
 from cleaner.record import Document, Origin, Reject
 
 JSONL_SUFFIXES = {".jsonl": "none", ".jsonl.gz": "gzip", ".jsonl.zst": "zstd"}
@@ -118,15 +118,32 @@ def _rejected(source: str, line: int, reason: str, message: str, size: int = 0) 
 
 def read_jsonl(stream: BinaryIO, source: str, config: Config) -> Iterator[Document]:
     """One Document per line of a binary JSONL stream; blank lines are skipped."""
-    line = 0
+    line, limit = 0, config.max_file_bytes
     try:
-        for line, raw in enumerate(stream, 1):
-            if raw.strip():
+        for line, raw in enumerate(_lines(stream, limit), 1):
+            if isinstance(raw, int):
+                yield _rejected(source, line, "too_large", f"a line of {raw:,} bytes, over the limit of {limit:,} "
+                                "(max_file_bytes)", raw)
+            elif raw.strip():
                 yield _line_document(raw, line, source, config)
     except EOFError as err:  # gzip and our zstd reader: the end-of-stream marker is missing
         yield _rejected(source, line + 1, "truncated", f"stream ends early ({err})")
     except (OSError, zlib.error, zstandard.ZstdError) as err:
         yield _rejected(source, line + 1, "unreadable", f"cannot decompress: {err}")
+
+
+def _lines(stream: BinaryIO, limit: int) -> Iterator[bytes | int]:
+    """The lines of `stream`; a line over `limit` bytes is passed over a chunk at a time
+    (memory stays bounded) and given as its length instead."""
+    while raw := stream.readline(limit + 1):
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield raw
+            continue
+        size = len(raw)
+        while raw and not raw.endswith(b"\n"):
+            raw = stream.readline(1 << 20)
+            size += len(raw)
+        yield size
 
 
 def _line_document(raw: bytes, line: int, source: str, config: Config) -> Document:
@@ -212,6 +229,13 @@ def read_parquet(path: Path, source: str, config: Config) -> Iterator[Document]:
 
 def read_record_file(path: Path, source: str, config: Config) -> Iterator[Document]:
     """The records of one JSONL or Parquet file."""
+    try:  # a FIFO or device is never opened for reading (it could block)
+        open_regular(path).close()
+    except NotRegularFile as err:
+        yield _rejected(source, 1, "not_regular_file", str(err))
+        return
+    except OSError:
+        pass  # said below, by the reader that opens it
     if file_format(path.name) == "parquet":
         yield from read_parquet(path, source, config)
         return
