@@ -2,7 +2,9 @@
 floods of repeats, and the kill -9 / resume acceptance loop on the BBC corpus."""
 
 import json
+import os
 from pathlib import Path
+import random
 import resource
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import sys
 import pytest
 
 from tests.helpers import ROOT, SHARED, needs_shared, write_tree
+from tests.test_hostile import sigterm_then_resume, snapshot
 
 pytestmark = pytest.mark.stress
 BBC = SHARED / "data" / "bbc"
@@ -69,3 +72,66 @@ def test_kill_9_at_20_random_moments_then_resume_equals_one_clean_run():
                              "--kills", "20", "--seed", "1"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "20 kills; IDENTICAL" in result.stdout
+
+
+def templated_folder(root: Path, files: int) -> Path:
+    """One-line files that share most of their word 3-grams but stay below the threshold."""
+    root.mkdir()
+    for i in range(files):
+        with open(root / f"{i:06d}.txt", "w", encoding="utf-8") as out:
+            out.write(f"Document number {i} says hello to the world today.\n")
+    return root
+
+
+def cli_cpu(*args: str) -> tuple[subprocess.CompletedProcess, float]:
+    """Run `cleaner clean` in a child; return the result and its CPU seconds (user + system):
+    on a shared machine, less disturbed by other jobs than wall time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run([sys.executable, "-m", "cleaner", "clean", "--quiet", *args],
+                            capture_output=True, text=True, cwd=ROOT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return result, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def test_templated_text_costs_linear_time_20000_files_within_5x_of_4000(tmp_path: Path):
+    """The issue's acceptance ratio: 5x the files may take ~5x the time, not 25x. Every file
+    is kept (no pair reaches the threshold) and the report counts the capped lookups."""
+    seconds = {}
+    for files in (4_000, 20_000):
+        result, seconds[files] = cli_cpu(str(templated_folder(tmp_path / f"src{files}", files)),
+                                         str(tmp_path / f"out{files}"))
+        assert result.returncode == 0, result.stderr
+        report = json.loads((tmp_path / f"out{files}/.cleaner/report.json").read_text())
+        assert report["documents"]["out"] == files and report["capped_lookups"] > 0
+    assert seconds[20_000] < 5.5 * seconds[4_000], seconds
+
+
+def test_a_300_mb_jsonl_line_is_rejected_in_bounded_memory(tmp_path: Path):
+    """`max_file_bytes` applies to each line of a JSONL file: a longer line is passed over
+    a chunk at a time and rejected as too_large with its line; the next record is kept."""
+    with open(tmp_path / "big.jsonl", "w", encoding="utf-8") as out:
+        out.write('{"id": "big", "text": "')
+        for _ in range(300):
+            out.write("word " * 200_000 + "\\n\\n")
+        out.write('"}\n' + json.dumps({"id": "small", "text": PARAGRAPH}) + "\n")
+    assert os.path.getsize(tmp_path / "big.jsonl") > 300 * 10**6
+    result, peak_mb = cli_peak(str(tmp_path / "big.jsonl"), str(tmp_path / "out"))
+    assert result.returncode == 1, result.stderr
+    [reject] = rejects(tmp_path / "out")
+    assert (reject["line"], reject["reason"]) == (1, "too_large")
+    assert "big.jsonl:1: a line of" in result.stderr and "Traceback" not in result.stderr
+    assert [json.loads(line)["id"] for line in (tmp_path / "out/part-00000.jsonl").open()] == ["small"]
+    assert peak_mb < 400, f"peak memory {peak_mb} MB"
+
+
+@needs_shared(BBC)
+def test_sigterm_at_random_moments_of_the_bbc_run_then_resume_equals_one_clean_run(tmp_path: Path):
+    result, _ = cli_cpu(str(BBC), str(tmp_path / "reference"))
+    assert result.returncode == 0, result.stderr
+    want = snapshot(tmp_path / "reference")
+    rng, stopped = random.Random(1), 0
+    for attempt in range(4):
+        dst = tmp_path / f"run{attempt}"
+        stopped += sigterm_then_resume(BBC, dst, rng.uniform(1.0, 8.0)) == 143
+        assert snapshot(dst) == want
+    assert stopped >= 2
