@@ -140,7 +140,7 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
     state = log_dir or dst / ".cleaner"
     try:
         config = Config(**options)  # type: ignore[arg-type]
-        with _stop_on_signals() as stop:
+        with _stop_on_signals(at_once=str(src) == "-") as stop:
             run = RunOptions(log_dir=log_dir, overwrite=overwrite, resume=resume, checkpoint_seconds=checkpoint_every,
                              executor=executor, workers=workers, stop=stop)
             report = _clean_with_progress(src, dst, config, run, quiet)
@@ -178,9 +178,10 @@ def _silence_stdout() -> None:
 
 
 @contextlib.contextmanager
-def _stop_on_signals() -> Iterator[Callable[[], int]]:
+def _stop_on_signals(at_once: bool = False) -> Iterator[Callable[[], int]]:
     """While cleaning, SIGINT and SIGTERM ask a folder run to stop at the next document
-    boundary (it checkpoints, then raises Interrupted); a second signal acts at once."""
+    boundary (it checkpoints, then raises Interrupted); a second signal acts at once.
+    `at_once` (standard input: nothing to resume, and its read may wait for ever): the first."""
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield lambda: 0  # only the main thread may set signal handlers
@@ -189,6 +190,8 @@ def _stop_on_signals() -> Iterator[Callable[[], int]]:
     def handler(signum: int, frame: object) -> None:
         received.append(signum)
         signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+        if at_once:
+            raise Interrupted(signum, f"signal {signum}; the output is incomplete (standard input is not resumable)")
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

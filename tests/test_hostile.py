@@ -246,6 +246,27 @@ def test_a_fifo_and_a_socket_in_a_folder_run_are_rejected_and_exit_1(tmp_path: P
     assert account_files(src, tmp_path / "out")["a.txt"] == "out"
 
 
+def test_sigterm_while_waiting_on_standard_input_stops_at_once_in_one_line(tmp_path: Path):
+    """Standard input cannot be resumed and its read may wait for ever: the first signal
+    stops the run (exit 143), and the folder is free for the next run."""
+    run = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "--quiet", "-", str(tmp_path / "out")],
+                           stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    run.stdin.write((json.dumps({"id": "1", "text": TEXT}) + "\n").encode())
+    run.stdin.flush()
+    time.sleep(2)  # it now waits for the next line
+    run.send_signal(signal.SIGTERM)
+    try:
+        status = run.wait(timeout=20)
+    finally:
+        run.kill()
+        run.stdin.close()
+    assert status == 143
+    assert run.stderr.read().decode().strip().splitlines() == [
+        "cleaner: interrupted by signal 15; the output is incomplete (standard input is not resumable)"]
+    again = cli("--overwrite", "-", str(tmp_path / "out"), input=json.dumps({"id": "2", "text": OTHER}) + "\n")
+    assert again.returncode == 0, again.stderr
+
+
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under `root`, report.json without its timing (what must equal a clean run)."""
     files = {}
