@@ -105,12 +105,14 @@ def cli_cpu(*args: str) -> tuple[subprocess.CompletedProcess, float]:
 def test_templated_text_costs_linear_time_20000_files_within_5x_of_4000(tmp_path: Path):
     """The issue's acceptance ratio: 5x the files may take ~5x the time, not 25x. Every file
     is kept (no pair reaches the threshold) and the report counts the capped lookups."""
-    seconds = {}
+    seconds: dict[int, float] = {}
     for files in (4_000, 20_000):
-        result, seconds[files] = cli_cpu(str(templated_folder(tmp_path / f"src{files}", files)),
-                                         str(tmp_path / f"out{files}"))
-        assert result.returncode == 0, result.stderr
-        report = json.loads((tmp_path / f"out{files}/.cleaner/report.json").read_text())
+        src = templated_folder(tmp_path / f"src{files}", files)
+        for attempt in range(2):  # the best of two: other jobs on the machine inflate CPU time too
+            result, spent = cli_cpu(str(src), str(tmp_path / f"out{files}-{attempt}"))
+            assert result.returncode == 0, result.stderr
+            seconds[files] = min(spent, seconds.get(files, spent))
+        report = json.loads((tmp_path / f"out{files}-0/.cleaner/report.json").read_text())
         assert report["documents"]["out"] == files and report["capped_lookups"] > 0
     assert seconds[20_000] < 5.5 * seconds[4_000], seconds
 
