@@ -18,7 +18,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from cleaner import Config
+from cleaner.io.record_reader import read_inputs
 from tests.helpers import ROOT, write_tree
+from tests.io.test_folder_reader import no_hang
 
 TEXT = "The harbour board agreed on Monday to rebuild the northern pier before the winter storms."
 OTHER = "A brass band played old marching songs in the park while the crowd sang along."
@@ -244,6 +247,18 @@ def test_a_fifo_and_a_socket_in_a_folder_run_are_rejected_and_exit_1(tmp_path: P
     assert [(e["source"], e["reason"]) for e in log(tmp_path / "records", "rejects.jsonl")] == [
         ("fifo.jsonl", "not_regular_file")]
     assert account_files(src, tmp_path / "out")["a.txt"] == "out"
+
+
+@pytest.mark.parametrize("name", ["b.jsonl", "b.jsonl.gz", "b.jsonl.zst", "b.parquet"])
+def test_a_record_file_replaced_by_a_fifo_after_the_listing_never_blocks(tmp_path: Path, name: str):
+    write_tree(tmp_path, {"a.jsonl": json.dumps({"id": "1", "text": TEXT}) + "\n", name: ""})
+    docs = read_inputs(tmp_path, Config(glob="[ab].*"))
+    assert next(docs).text == TEXT  # b is listed by now
+    (tmp_path / name).unlink()
+    os.mkfifo(tmp_path / name)  # no writer: a blocking open() would wait for ever
+    with no_hang():
+        [doc] = list(docs)
+    assert (doc.source, doc.reject.reason) == (name, "not_regular_file")
 
 
 def test_sigterm_while_waiting_on_standard_input_stops_at_once_in_one_line(tmp_path: Path):

@@ -207,14 +207,17 @@ class ZstdReader(io.RawIOBase):
 def open_jsonl(path: Path) -> BinaryIO:
     """A binary stream of the decompressed file, chosen by its name."""
     compression = file_compression(path.name)
+    raw = open_regular(path)
     if compression == "gzip":
-        return gzip.open(path, "rb")
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        stream.myfileobj = raw  # type: ignore[attr-defined]  # closed with it, as gzip.open(path) does
+        return stream  # type: ignore[return-value]
     if compression == "zstd":
-        return io.BufferedReader(ZstdReader(open(path, "rb")))  # type: ignore[return-value]
-    return open(path, "rb")
+        return io.BufferedReader(ZstdReader(raw))  # type: ignore[return-value]
+    return raw
 
 
-def read_parquet(path: Path, source: str, config: Config) -> Iterator[Document]:
+def read_parquet(path: Path | BinaryIO, source: str, config: Config) -> Iterator[Document]:
     """One Document per row, read a batch of rows at a time (memory stays bounded)."""
     row = 0
     try:
@@ -229,20 +232,17 @@ def read_parquet(path: Path, source: str, config: Config) -> Iterator[Document]:
 
 def read_record_file(path: Path, source: str, config: Config) -> Iterator[Document]:
     """The records of one JSONL or Parquet file."""
-    try:  # a FIFO or device is never opened for reading (it could block)
-        open_regular(path).close()
+    try:  # a FIFO or device is refused by the opened descriptor: it never blocks a read
+        stream = open_regular(path) if file_format(path.name) == "parquet" else open_jsonl(path)
     except NotRegularFile as err:
         yield _rejected(source, 1, "not_regular_file", str(err))
         return
-    except OSError:
-        pass  # said below, by the reader that opens it
-    if file_format(path.name) == "parquet":
-        yield from read_parquet(path, source, config)
-        return
-    try:
-        stream = open_jsonl(path)
     except OSError as err:
         yield _rejected(source, 1, "unreadable", err.strerror or str(err))
+        return
+    if file_format(path.name) == "parquet":
+        with stream:
+            yield from read_parquet(stream, source, config)
         return
     with stream:
         yield from read_jsonl(stream, source, config)
