@@ -156,7 +156,7 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
     state = log_dir or dst / ".cleaner"
     try:
         config = Config(**options)  # type: ignore[arg-type]
-        with _stop_on_signals() as stop:
+        with _stop_on_signals(at_once=str(src) == "-") as stop:
             run = RunOptions(log_dir=log_dir, overwrite=overwrite, resume=resume, checkpoint_seconds=checkpoint_every,
                              executor=executor, workers=workers, ray_address=ray_address, stop=stop, index=index,
                              run_id=run_id)
@@ -193,14 +193,17 @@ def _tell(report: Report, src: Path, config: Config, state: Path, quiet: bool) -
 def _silence_stdout() -> None:
     """After a write to stdout failed (the reader went away), send what is left to
     /dev/null so that Python's own flush at exit does not print a traceback."""
+    if sys.stdout is None:  # fd 1 was closed at start: Python has nothing to flush
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
 
 
 @contextlib.contextmanager
-def _stop_on_signals() -> Iterator[Callable[[], int]]:
+def _stop_on_signals(at_once: bool = False) -> Iterator[Callable[[], int]]:
     """While cleaning, SIGINT and SIGTERM ask a folder run to stop at the next document
-    boundary (it checkpoints, then raises Interrupted); a second signal acts at once."""
+    boundary (it checkpoints, then raises Interrupted); a second signal acts at once.
+    `at_once` (standard input: nothing to resume, and its read may wait for ever): the first."""
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield lambda: 0  # only the main thread may set signal handlers
@@ -209,6 +212,8 @@ def _stop_on_signals() -> Iterator[Callable[[], int]]:
     def handler(signum: int, frame: object) -> None:
         received.append(signum)
         signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+        if at_once:
+            raise Interrupted(signum, f"signal {signum}; the output is incomplete (standard input is not resumable)")
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -236,6 +241,7 @@ def _clean_with_progress(src: Path, dst: Path, config: Config, run: RunOptions, 
             if doc.reject is not None:
                 where = doc.source if doc.reject.line is None or doc.origin is None else \
                     f"{doc.source}:{doc.reject.line}"
+                where = "".join(c if c.isprintable() else repr(c)[1:-1] for c in where)  # one line, whatever the name
                 bar.write(f"cleaner: skipped {where}: {doc.reject.message}", file=sys.stderr)
             bar.set_postfix_str(f"{done}/{files} files" if files else f"{done} records", refresh=False)
 

@@ -3,27 +3,42 @@ floods of repeats, and the kill -9 / resume acceptance loops on the BBC folder, 
 file and a folder of Reuters .jsonl.zst shards."""
 
 import json
+import os
 from pathlib import Path
+import random
 import resource
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 from tests.helpers import ROOT, SHARED, needs_shared, write_tree
+from tests.test_hostile import sigterm_then_resume, snapshot
 
 pytestmark = pytest.mark.stress
 BBC = SHARED / "data" / "bbc"
 PARAGRAPH = "The council approved the new budget for the coming year after a long debate on Tuesday night."
 
 
+def cli_usage(*args: str) -> tuple[subprocess.CompletedProcess, resource.struct_rusage]:
+    """Run `cleaner clean` in a child; return the result and the resources of that child
+    alone (wait4: RUSAGE_CHILDREN would give the largest of every child so far)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "--quiet", *args],
+                                 stdout=out, stderr=err, cwd=ROOT)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        result = subprocess.CompletedProcess(child.args, child.returncode, out.read().decode(), err.read().decode())
+    return result, usage
+
+
 def cli_peak(*args: str) -> tuple[subprocess.CompletedProcess, int]:
     """Run `cleaner clean` in a child; return the result and the child's peak memory in MB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run([sys.executable, "-m", "cleaner", "clean", "--quiet", *args],
-                            capture_output=True, text=True, cwd=ROOT)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return result, max(peak, before) // 1024
+    result, usage = cli_usage(*args)
+    return result, usage.ru_maxrss // 1024
 
 
 def rejects(dst: Path) -> list[dict]:
@@ -102,3 +117,65 @@ def test_kill_9_at_20_random_moments_of_a_folder_of_zstd_shards_then_resume_equa
     result = kill_resume(shards, "--glob", "*.jsonl.zst")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "20 kills; IDENTICAL" in result.stdout
+
+
+def templated_folder(root: Path, files: int) -> Path:
+    """One-line files that share most of their word 3-grams but stay below the threshold."""
+    root.mkdir()
+    for i in range(files):
+        with open(root / f"{i:06d}.txt", "w", encoding="utf-8") as out:
+            out.write(f"Document number {i} says hello to the world today.\n")
+    return root
+
+
+def cli_cpu(*args: str) -> tuple[subprocess.CompletedProcess, float]:
+    """Run `cleaner clean` in a child; return the result and its CPU seconds (user + system):
+    on a shared machine, less disturbed by other jobs than wall time."""
+    result, usage = cli_usage(*args)
+    return result, usage.ru_utime + usage.ru_stime
+
+
+def test_templated_text_costs_linear_time_20000_files_within_5x_of_4000(tmp_path: Path):
+    """The issue's acceptance ratio: 5x the files may take ~5x the time, not 25x. Every file
+    is kept (no pair reaches the threshold) and the report counts the capped lookups."""
+    seconds: dict[int, float] = {}
+    for files in (4_000, 20_000):
+        src = templated_folder(tmp_path / f"src{files}", files)
+        for attempt in range(2):  # the best of two: other jobs on the machine inflate CPU time too
+            result, spent = cli_cpu(str(src), str(tmp_path / f"out{files}-{attempt}"))
+            assert result.returncode == 0, result.stderr
+            seconds[files] = min(spent, seconds.get(files, spent))
+        report = json.loads((tmp_path / f"out{files}-0/.cleaner/report.json").read_text())
+        assert report["documents"]["out"] == files and report["capped_lookups"] > 0
+    assert seconds[20_000] < 5.5 * seconds[4_000], seconds
+
+
+def test_a_300_mb_jsonl_line_is_rejected_in_bounded_memory(tmp_path: Path):
+    """`max_file_bytes` applies to each line of a JSONL file: a longer line is passed over
+    a chunk at a time and rejected as too_large with its line; the next record is kept."""
+    with open(tmp_path / "big.jsonl", "w", encoding="utf-8") as out:
+        out.write('{"id": "big", "text": "')
+        for _ in range(300):
+            out.write("word " * 200_000 + "\\n\\n")
+        out.write('"}\n' + json.dumps({"id": "small", "text": PARAGRAPH}) + "\n")
+    assert os.path.getsize(tmp_path / "big.jsonl") > 300 * 10**6
+    result, peak_mb = cli_peak(str(tmp_path / "big.jsonl"), str(tmp_path / "out"))
+    assert result.returncode == 1, result.stderr
+    [reject] = rejects(tmp_path / "out")
+    assert (reject["line"], reject["reason"]) == (1, "too_large")
+    assert "big.jsonl:1: a line of" in result.stderr and "Traceback" not in result.stderr
+    assert [json.loads(line)["id"] for line in (tmp_path / "out/part-00000.jsonl").open()] == ["small"]
+    assert peak_mb < 400, f"peak memory {peak_mb} MB"
+
+
+@needs_shared(BBC)
+def test_sigterm_at_random_moments_of_the_bbc_run_then_resume_equals_one_clean_run(tmp_path: Path):
+    result, _ = cli_cpu(str(BBC), str(tmp_path / "reference"))
+    assert result.returncode == 0, result.stderr
+    want = snapshot(tmp_path / "reference")
+    rng, stopped = random.Random(1), 0
+    for attempt in range(4):
+        dst = tmp_path / f"run{attempt}"
+        stopped += sigterm_then_resume(BBC, dst, rng.uniform(1.0, 8.0)) == 143
+        assert snapshot(dst) == want
+    assert stopped >= 2

@@ -18,12 +18,12 @@ before it. What is batched is the work that does not depend on those decisions:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from cleaner.dedup.fingerprint import jaccard
-from cleaner.dedup.index import Banding, Found, Index, Match, signed
+from cleaner.dedup.index import KEY_CAP, Banding, Found, Index, Match, best_verified, signed, sure_bands, to_verify
 from cleaner.record import Fingerprint, Ref
 
 Signer = Callable[[np.ndarray], np.ndarray]
@@ -35,6 +35,7 @@ class BandKeys:
     Like the index, a key matches whatever band it came from."""
 
     def __init__(self, banding: Banding, fps: Sequence[Fingerprint]) -> None:
+        self.banding = banding
         rows = [fp for fp in fps if signed(fp)]
         self._row = {id(fp): row for row, fp in enumerate(rows)}
         if rows:
@@ -79,6 +80,7 @@ class IndexWindow:
         self._before = dict(zip(map(id, fps), index.lookup_many(fps, self.bands.of(fps)), strict=True))
         self._exact: dict[int, int] = {}  # exact key -> earliest slot added since
         self._by_band: dict[int, list[int]] = {}  # shared band key -> slots added since
+        self._room = self._room_per_key()  # band key -> slots it may still return (KEY_CAP in all)
         self._unkeyed: list[Fingerprint] = []  # added since, not yet in the index's key tables
         self._first_unkeyed = 0  # the slot of the first of them
 
@@ -92,9 +94,20 @@ class IndexWindow:
         if exact < 0 and not keys and not before.candidates:
             return None  # what verify would say, without the call (most paragraphs of a corpus)
         if exact >= 0 or not keys:
-            return self.index.verify(fp, Found(exact, before.candidates))
-        since = sorted({slot for key in keys for slot in self._by_band.get(key, ())})
-        return self.index.verify(fp, Found(exact, before.candidates + since))  # older slots first
+            return self.index.verify(fp, Found(exact, before.candidates, before.shared))
+        since = Counter(slot for key in keys for slot in self._by_band.get(key, ()))
+        slots = sorted(since)
+        shared = (before.shared or [1] * len(before.candidates)) + [since[slot] for slot in slots]
+        return self.index.verify(fp, Found(exact, before.candidates + slots, shared))  # older slots first
+
+    def _room_per_key(self) -> dict[int, int]:
+        """KEY_CAP less what the index finds already, for every band key of `bands.shared`:
+        what the batch adds under a key beyond that, a lookup after `flush` would not return."""
+        keys = sorted({key for row in self.bands.shared.values() for key in row})
+        if not keys:
+            return {}
+        loads = self.index.band_load(np.array(keys, dtype=np.uint32)).tolist()
+        return {key: KEY_CAP - load for key, load in zip(keys, loads, strict=True)}
 
     def add_many(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> None:
         first = self.index.store(refs, fps)
@@ -106,7 +119,9 @@ class IndexWindow:
         for slot, fp in enumerate(fps, first):
             self._exact.setdefault(fp.key, slot)
             for key in self.bands.shared.get(id(fp), ()):
-                self._by_band.setdefault(key, []).append(slot)
+                slots = self._by_band.setdefault(key, [])
+                if len(slots) < self._room[key]:
+                    slots.append(slot)
 
     def flush(self) -> None:
         """Enter everything the batch added so far in the index's key tables, in one call."""
@@ -118,17 +133,19 @@ class IndexWindow:
 class InDocumentRepeats:
     """The kept paragraphs of one document so far: `find` answers exactly as a fresh
     `Index` holding them would (the earliest exact copy, else the verified
-    candidate of highest Jaccard, the earliest on a tie). Exact keys go in a dict; only
-    paragraphs in `bands.shared` (a band key in common with another paragraph of the
-    batch) enter the dict of band keys, and most documents have none."""
+    candidate of highest Jaccard, the earliest on a tie, within the same bounds). Exact
+    keys go in a dict; only paragraphs in `bands.shared` (a band key in common with another
+    paragraph of the batch) enter the dict of band keys, and most documents have none."""
 
     def __init__(self, threshold: float, signer: Signer, bands: BandKeys) -> None:
         self.threshold = threshold
         self._signer = signer
         self._shared = bands.shared
+        self._sure = sure_bands(bands.banding, threshold)
         self._exact: dict[int, Ref] = {}
-        self._by_band: dict[int, list[tuple[int, Ref, Fingerprint]]] = {}  # (order added, ...)
-        self._added = 0
+        self._by_band: dict[int, list[int]] = {}  # band key -> the first KEY_CAP added under it (order added)
+        self._kept: list[tuple[Ref, Fingerprint]] = []
+        self.capped = 0  # lookups whose verification budget left candidates out
 
     def find(self, fp: Fingerprint) -> Match | None:
         ref = self._exact.get(fp.key)
@@ -137,24 +154,25 @@ class InDocumentRepeats:
         band_keys = self._shared.get(id(fp))
         if band_keys is None or not signed(fp):
             return None
-        candidates: dict[int, tuple[Ref, Fingerprint]] = {}
-        for key in band_keys:
-            for order, ref, kept in self._by_band.get(key, ()):
-                candidates[order] = (ref, kept)
-        best: tuple[float, Ref, Fingerprint] | None = None
-        for order in sorted(candidates):  # the earliest first, as slots in an index
-            ref, kept = candidates[order]
-            similarity = jaccard(fp.shingles, kept.shingles)
-            if similarity >= self.threshold and (best is None or similarity > best[0]):
-                best = (similarity, ref, kept)
+        shared = Counter(order for key in band_keys for order in self._by_band.get(key, ()))
+        orders = sorted(shared)  # the earliest first, as slots in an index
+        orders, cut = to_verify(Found(-1, orders, [shared[order] for order in orders]), self._sure)
+        self.capped += cut
+        kept = [self._kept[order][1].shingles for order in orders]
+        lengths = np.array([len(k) for k in kept], dtype=np.intp)
+        flat = np.concatenate(kept) if kept else np.empty(0, dtype=np.uint32)
+        best = best_verified(fp.shingles, orders, flat, lengths, self.threshold)
         if best is None:
             return None
-        similarity, ref, kept = best
-        estimated = float(np.mean(self._signer(kept.shingles.astype(np.uint32)) == fp.signature))
+        similarity, order = best
+        ref, match = self._kept[order]
+        estimated = float(np.mean(self._signer(match.shingles.astype(np.uint32)) == fp.signature))
         return Match(ref, similarity, estimated)
 
     def add(self, ref: Ref, fp: Fingerprint) -> None:
         self._exact.setdefault(fp.key, ref)
         for key in self._shared.get(id(fp), ()):
-            self._by_band.setdefault(key, []).append((self._added, ref, fp))
-        self._added += 1
+            orders = self._by_band.setdefault(key, [])
+            if len(orders) < KEY_CAP:
+                orders.append(len(self._kept))
+        self._kept.append((ref, fp))

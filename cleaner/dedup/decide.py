@@ -192,9 +192,21 @@ class Deduplicator:
 
     def _decide(self, doc: Document, documents: IndexWindow | None, corpus: IndexWindow | None,
                 bands: BandKeys) -> None:
+        local = InDocumentRepeats(self.config.threshold, self._signer, bands)
+        capped = self._capped()
+        try:
+            self._decide_paragraphs(doc, documents, corpus, local)
+        finally:  # lookups whose verification budget was hit, for the report
+            if self._capped() - capped + local.capped:
+                doc.audit["capped_lookups"] = self._capped() - capped + local.capped
+
+    def _capped(self) -> int:
+        return sum(index.capped for index in (self.corpus, self.documents.index) if index is not None)
+
+    def _decide_paragraphs(self, doc: Document, documents: IndexWindow | None, corpus: IndexWindow | None,
+                           local: InDocumentRepeats) -> None:
         if self.documents.decide(doc, documents):
             return
-        local = InDocumentRepeats(self.config.threshold, self._signer, bands)
         for paragraph in doc.paragraphs:
             paragraph.removal = self._judge(paragraph, local, corpus)
             if paragraph.removal is None and paragraph.fingerprint is not None and paragraph.fingerprint.words:

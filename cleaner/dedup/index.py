@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import import_module
+import math
 from typing import Any
 
 import numpy as np
@@ -77,13 +78,60 @@ class Banding:
         return ((rows * self._mix).sum(axis=2, dtype=np.uint64) >> np.uint64(32)).astype(np.uint32)
 
 
+# Bounded work (README, "Bounded work on templated text"): a band key returns only the
+# earliest KEY_CAP kept texts stored under it (the representatives of a cluster), and a
+# lookup verifies at most VERIFY_BUDGET candidates, most shared bands first, beyond those
+# that share as many bands as a pair at the threshold is expected to (always verified).
+KEY_CAP = 64
+VERIFY_BUDGET = 64
+
+
 @dataclass(frozen=True, slots=True)
 class Found:
     """What the index holds for one query: the earliest slot with its exact key (-1 if
-    none) and the slots sharing at least one band key with it, ascending."""
+    none), the slots sharing at least one band key with it, ascending, and (`shared`) how
+    many of the query's bands each shares (None: one each)."""
 
     exact: int
     candidates: list[int]
+    shared: list[int] | None = None
+
+
+def sure_bands(banding: Banding, threshold: float) -> int:
+    """Shared bands that put a candidate above the threshold by the LSH estimate: as many as
+    a pair at the threshold shares on average. Such candidates are always verified; a key
+    returns at most KEY_CAP slots, so there are at most bands * KEY_CAP / sure_bands of them."""
+    return max(1, math.ceil(banding.bands * threshold**banding.rows))
+
+
+def to_verify(found: Found, sure: int) -> tuple[list[int], bool]:
+    """The candidates of `found` to verify, and whether the budget left any out: all of them
+    when they fit VERIFY_BUDGET, else the best VERIFY_BUDGET by shared bands (earliest on a
+    tie) and every one with at least `sure` shared bands."""
+    candidates = found.candidates
+    if len(candidates) <= VERIFY_BUDGET:
+        return candidates, False
+    shared = np.array(found.shared or [1] * len(candidates))
+    order = np.lexsort((np.array(candidates), -shared))  # most shared bands first, then the earliest
+    take = max(VERIFY_BUDGET, int((shared >= sure).sum()))
+    return np.array(candidates)[order[:take]].tolist(), take < len(candidates)
+
+
+def best_verified(query: np.ndarray, ids: Sequence[int], shingles: np.ndarray, lengths: np.ndarray,
+                  threshold: float) -> tuple[float, int] | None:
+    """(Jaccard, id) of the candidate most similar to `query` at or above `threshold`, the
+    smallest id on a tie; None if none is. `shingles`: the candidates' sorted unique shingle
+    arrays end to end, `lengths` theirs. One numpy pass for all (the value of `jaccard`)."""
+    if not len(ids):
+        return None
+    inside = np.concatenate([[0], np.cumsum(np.isin(shingles, query))])
+    ends = np.cumsum(lengths)
+    common = inside[ends] - inside[ends - lengths]
+    union = len(query) + lengths - common
+    similarity = np.where(union > 0, common / np.maximum(union, 1), 1.0)
+    at_best = np.flatnonzero(similarity == similarity.max())
+    best = min(at_best.tolist(), key=lambda i: ids[i])
+    return (float(similarity[best]), ids[best]) if similarity[best] >= threshold else None
 
 
 class Index(ABC):
@@ -99,6 +147,7 @@ class Index(ABC):
         self.threshold = threshold
         self.banding = banding
         self.signer = signer
+        self.capped = 0
 
     @abstractmethod
     def __len__(self) -> int: ...
@@ -109,9 +158,14 @@ class Index(ABC):
         `banding.keys` of the signed ones among `fps`, in order, when the caller has them."""
 
     @abstractmethod
+    def band_load(self, band_keys: np.ndarray) -> np.ndarray:
+        """How many slots `lookup_many` finds under each band key (at most KEY_CAP)."""
+
+    @abstractmethod
     def verify(self, fp: Fingerprint, found: Found) -> Match | None:
         """The best kept match among `found`: the earliest exact copy, else the candidate of
-        highest verified Jaccard at or above the threshold (the earliest on a tie)."""
+        highest verified Jaccard at or above the threshold (the earliest on a tie), among
+        those `to_verify` picks; `capped` counts the lookups where that left some out."""
 
     @abstractmethod
     def store(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> int:

@@ -107,9 +107,10 @@ class KeyTable:
         """Every slot stored under any of `keys`; for a single key, oldest first."""
         return self.lookup(keys)[1].tolist()
 
-    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def lookup(self, keys: np.ndarray, cap: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(positions, slots): slots[j] is stored under keys[positions[j]]; each key's slots
-        come oldest first (runs oldest first, then the buffer).
+        come oldest first (runs oldest first, then the buffer). With `cap`, only the oldest
+        `cap` slots of each key: the work of a lookup stays bounded however many share a key.
 
         Per run, one search of the sorted keys finds where each would start (numpy narrows
         the search for sorted needles); only keys present there are searched for their end.
@@ -120,8 +121,9 @@ class KeyTable:
         order = maybe[np.argsort(low[maybe])]  # are sorted (equal keys in any order: callers take a min or a set)
         low = low[order]
         positions, slots = [], []
+        room = np.full(len(low), np.iinfo(np.int64).max if cap is None else cap, dtype=np.int64)
         for run in (*self._runs, pending) if len(pending) else self._runs:
-            found = search_run(run, low, order)
+            found = search_run(run, low, order, room)
             if found is not None:
                 positions.append(found[0])
                 slots.append(found[1])
@@ -136,10 +138,12 @@ class KeyTable:
         return merged
 
 
-def search_run(run: np.ndarray, low: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def search_run(run: np.ndarray, low: np.ndarray, order: np.ndarray,
+               room: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(positions, slots) of the sorted keys `low` (as `key << 32`, at positions `order` of the
     query) in one sorted run, or None if none is there: one search for where each key would
-    start (numpy narrows the search for sorted needles), one for the end of those present."""
+    start (numpy narrows the search for sorted needles), one for the end of those present.
+    `room`: how many slots each key may still return (lowered by what this run returns)."""
     if not len(run) or not len(low):
         return None
     begin = np.searchsorted(run, low)
@@ -150,6 +154,9 @@ def search_run(run: np.ndarray, low: np.ndarray, order: np.ndarray) -> tuple[np.
     hit = np.flatnonzero(present)
     begin = begin[hit]
     counts = np.searchsorted(run, low[hit] | SLOT_MASK) - begin  # slots 0 .. 2**32 - 2
+    if room is not None:
+        counts = np.minimum(counts, room[hit])
+        room[hit] -= counts
     # Every index begin .. end - 1 of each present key's range, flat.
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     return np.repeat(order[hit], counts), run[np.repeat(begin, counts) + offsets] & SLOT_MASK

@@ -74,6 +74,11 @@ class LayeredIndex(Index):
             out.append(Found(first_exact, (old.tolist() + new) if old is not None and len(old) else new))
         return out
 
+    def band_load(self, band_keys: np.ndarray) -> np.ndarray:
+        """What this run's layer holds under each key: the bound on what a batch adds under
+        one key (committed runs are not capped yet: see the README's persistent index)."""
+        return self.head.band_load(band_keys)
+
     def verify(self, fp: Fingerprint, found: Found) -> Match | None:
         if found.exact >= 0:
             return Match(self._entry(found.exact)[0], 1.0, 1.0, exact=True)

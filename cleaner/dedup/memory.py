@@ -12,12 +12,23 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+import itertools
 from typing import Any
 
 import numpy as np
 
-from cleaner.dedup.fingerprint import jaccard
-from cleaner.dedup.index import Banding, Found, Index, Match, Signer, signed
+from cleaner.dedup.index import (
+    KEY_CAP,
+    Banding,
+    Found,
+    Index,
+    Match,
+    Signer,
+    best_verified,
+    signed,
+    sure_bands,
+    to_verify,
+)
 from cleaner.dedup.keytable import SHIFT, SLOT_MASK, KeyTable
 from cleaner.record import Fingerprint, Ref
 
@@ -38,6 +49,7 @@ class MemoryIndex(Index):
         self._paragraph_of = array("i")
         self._offsets = array("Q", [0])
         self._shingles = array("I")
+        self._sure = sure_bands(banding, threshold)
 
     def __len__(self) -> int:
         return len(self._document_of)
@@ -56,28 +68,46 @@ class MemoryIndex(Index):
         if sketched:
             if band_keys is None:
                 band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched]))
-            positions, slots = self._bands.lookup(band_keys.ravel())
+            positions, slots = self._bands.lookup(band_keys.ravel(), KEY_CAP)
+        shared: list[list[int]] = [[] for _ in fps]
         if sketched and len(slots):
-            pairs = np.unique((positions // self.bands).astype(np.uint64) << SHIFT | slots)
-            for row, slot in zip((pairs >> SHIFT).tolist(), (pairs & SLOT_MASK).tolist(), strict=True):
-                candidates[sketched[row]].append(slot)
-        return [Found(e, c) for e, c in zip(exact, candidates, strict=True)]
+            pairs, counts = np.unique((positions // self.bands).astype(np.uint64) << SHIFT | slots,
+                                      return_counts=True)
+            rows = (pairs >> SHIFT).astype(np.intp)
+            bounds = np.searchsorted(rows, np.arange(len(sketched) + 1)).tolist()
+            slots, counts = (pairs & SLOT_MASK).tolist(), counts.tolist()
+            for row, (begin, end) in enumerate(itertools.pairwise(bounds)):
+                if begin < end:
+                    candidates[sketched[row]], shared[sketched[row]] = slots[begin:end], counts[begin:end]
+        return [Found(e, c, n) for e, c, n in zip(exact, candidates, shared, strict=True)]
+
+    def band_load(self, band_keys: np.ndarray) -> np.ndarray:
+        """How many slots `lookup_many` finds under each of `band_keys` (at most KEY_CAP)."""
+        positions, _ = self._bands.lookup(band_keys, KEY_CAP)
+        return np.bincount(positions, minlength=len(band_keys))
 
     def verify(self, fp: Fingerprint, found: Found) -> Match | None:
         if found.exact >= 0:
             return Match(self.ref(found.exact), 1.0, 1.0, exact=True)
         if not signed(fp):
             return None
-        best: tuple[float, int] | None = None
-        for slot in found.candidates:
-            similarity = jaccard(fp.shingles, self.shingles(slot))
-            if similarity >= self.threshold and (best is None or similarity > best[0]):
-                best = (similarity, slot)
+        slots, cut = to_verify(found, self._sure)
+        self.capped += cut
+        best = best_verified(fp.shingles, slots, *self._gather(slots), self.threshold)
         if best is None:
             return None
         similarity, slot = best
         estimated = float(np.mean(self.signer(self.shingles(slot)) == fp.signature))
         return Match(self.ref(slot), similarity, estimated)
+
+    def _gather(self, slots: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The shingles of `slots` end to end (a copy), and how many each has."""
+        offsets = np.frombuffer(self._offsets, dtype=np.uint64)
+        where = np.array(slots, dtype=np.intp)
+        begin, lengths = offsets[where].astype(np.intp), (offsets[where + 1] - offsets[where]).astype(np.intp)
+        flat = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + np.repeat(begin, lengths)
+        del offsets  # views of the arrays must not outlive the call: they could not grow while one exists
+        return np.frombuffer(self._shingles, dtype=np.uint32)[flat], lengths
 
     def store(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> int:
         first = len(self._document_of)
@@ -122,7 +152,7 @@ class MemoryIndex(Index):
                 "para": np.frombuffer(self._paragraph_of, dtype=np.int32), "docs": list(self._documents)}
 
     def snapshot(self) -> dict[str, Any]:
-        return {name: value for name, value in self.__dict__.items() if name not in ("signer", "banding")}
+        return {name: value for name, value in self.__dict__.items() if name not in ("signer", "banding", "capped")}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

@@ -8,9 +8,12 @@ number of files.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import contextlib
 import fnmatch
 import os
 from pathlib import Path
+import stat
+from typing import BinaryIO
 
 from cleaner.io.paths import LinkGuard
 from cleaner.record import Document, Reject
@@ -41,10 +44,12 @@ def _walk(folder: Path, prefix: str, pattern: str, links: LinkGuard,
 
 
 def _wanted(entry: os.DirEntry, pattern: str) -> bool:
-    """A matching file; or a link not followed that matches or leads to a folder (to be rejected)."""
+    """A matching entry that is not a folder: a file, or anything else (a FIFO, socket or
+    device, to be rejected as not regular); or a link not followed that matches or leads to
+    a folder (to be rejected)."""
     if entry.is_symlink() and entry.is_dir():
         return True
-    return fnmatch.fnmatchcase(entry.name, pattern) and (entry.is_file() or entry.is_symlink())
+    return fnmatch.fnmatchcase(entry.name, pattern) and not entry.is_dir(follow_symlinks=False)
 
 
 def read_file(path: Path, name: str, max_bytes: int | None = None, links: LinkGuard | None = None) -> Document:
@@ -63,13 +68,25 @@ def read_file(path: Path, name: str, max_bytes: int | None = None, links: LinkGu
     return doc
 
 
+# Opening never waits: O_NONBLOCK makes open() of a FIFO without a writer return at once
+# (a file replaced by one after the folder was listed), and the descriptor's own type is
+# checked before any read, so only regular files are read.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
+
+
 def _read_bounded(path: Path, doc: Document, limit: int | None) -> None:
-    """Fill `doc.raw`, or reject the file as unreadable or larger than `limit` bytes
-    without loading it (reads at most limit + 1 bytes, so a growing file is caught too)."""
+    """Fill `doc.raw`, or reject the file as unreadable, not a regular file, or larger than
+    `limit` bytes without loading it (reads at most limit + 1 bytes, so a growing file is
+    caught too)."""
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
             raw = b"" if limit is not None and size > limit else handle.read(-1 if limit is None else limit + 1)
+    except NotRegularFile as err:
+        doc.reject = Reject("not_regular_file", str(err))
+        return
     except OSError as err:
         doc.reject = Reject("unreadable", f"cannot read: {err.strerror or err}")
         return
@@ -78,3 +95,32 @@ def _read_bounded(path: Path, doc: Document, limit: int | None) -> None:
                             "(max_file_bytes)")
         return
     doc.raw, doc.bytes_in = raw, len(raw)
+
+
+class NotRegularFile(OSError):
+    """A FIFO, socket, device or folder where a file was expected: never read."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading, without waiting; NotRegularFile unless it is a regular
+    file (by the opened descriptor: the path may have changed since it was listed)."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError:  # a socket cannot be opened at all: say what it is, if it is one
+        mode = stat.S_IFREG
+        with contextlib.suppress(OSError):
+            mode = os.stat(path).st_mode
+        _check_regular(mode)
+        raise
+    try:
+        _check_regular(os.fstat(fd).st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    return open(fd, "rb")
+
+
+def _check_regular(mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+        raise NotRegularFile(f"not a regular file ({kind}); not read")

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 import zstandard
 
 from cleaner.config import Config
+from cleaner.io.folder_reader import NotRegularFile, open_regular
 from cleaner.record import Document, Origin, Reject
 
 JSONL_SUFFIXES = {".jsonl": "none", ".jsonl.gz": "gzip", ".jsonl.zst": "zstd"}
@@ -116,15 +117,32 @@ def _rejected(source: str, line: int, reason: str, message: str, size: int = 0) 
 
 def read_jsonl(stream: BinaryIO, source: str, config: Config) -> Iterator[Document]:
     """One Document per line of a binary JSONL stream; blank lines are skipped."""
-    line = 0
+    line, limit = 0, config.max_file_bytes
     try:
-        for line, raw in enumerate(stream, 1):
-            if raw.strip():
+        for line, raw in enumerate(_lines(stream, limit), 1):
+            if isinstance(raw, int):
+                yield _rejected(source, line, "too_large", f"a line of {raw:,} bytes, over the limit of {limit:,} "
+                                "(max_file_bytes)", raw)
+            elif raw.strip():
                 yield _line_document(raw, line, source, config)
     except EOFError as err:  # gzip and our zstd reader: the end-of-stream marker is missing
         yield _rejected(source, line + 1, "truncated", f"stream ends early ({err})")
     except (OSError, zlib.error, zstandard.ZstdError) as err:
         yield _rejected(source, line + 1, "unreadable", f"cannot decompress: {err}")
+
+
+def _lines(stream: BinaryIO, limit: int) -> Iterator[bytes | int]:
+    """The lines of `stream`; a line over `limit` bytes is passed over a chunk at a time
+    (memory stays bounded) and given as its length instead."""
+    while raw := stream.readline(limit + 1):
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield raw
+            continue
+        size = len(raw)
+        while raw and not raw.endswith(b"\n"):
+            raw = stream.readline(1 << 20)
+            size += len(raw)
+        yield size
 
 
 def _line_document(raw: bytes, line: int, source: str, config: Config) -> Document:
@@ -188,14 +206,17 @@ class ZstdReader(io.RawIOBase):
 def open_jsonl(path: Path) -> BinaryIO:
     """A binary stream of the decompressed file, chosen by its name."""
     compression = file_compression(path.name)
+    raw = open_regular(path)
     if compression == "gzip":
-        return gzip.open(path, "rb")
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        stream.myfileobj = raw  # type: ignore[attr-defined]  # closed with it, as gzip.open(path) does
+        return stream  # type: ignore[return-value]
     if compression == "zstd":
-        return io.BufferedReader(ZstdReader(open(path, "rb")))  # type: ignore[return-value]
-    return open(path, "rb")
+        return io.BufferedReader(ZstdReader(raw))  # type: ignore[return-value]
+    return raw
 
 
-def read_parquet(path: Path, source: str, config: Config) -> Iterator[Document]:
+def read_parquet(path: Path | BinaryIO, source: str, config: Config) -> Iterator[Document]:
     """One Document per row, read a batch of rows at a time (memory stays bounded)."""
     row = 0
     try:
@@ -210,13 +231,17 @@ def read_parquet(path: Path, source: str, config: Config) -> Iterator[Document]:
 
 def read_record_file(path: Path, source: str, config: Config) -> Iterator[Document]:
     """The records of one JSONL or Parquet file."""
-    if file_format(path.name) == "parquet":
-        yield from read_parquet(path, source, config)
+    try:  # a FIFO or device is refused by the opened descriptor: it never blocks a read
+        stream = open_regular(path) if file_format(path.name) == "parquet" else open_jsonl(path)
+    except NotRegularFile as err:
+        yield _rejected(source, 1, "not_regular_file", str(err))
         return
-    try:
-        stream = open_jsonl(path)
     except OSError as err:
         yield _rejected(source, 1, "unreadable", err.strerror or str(err))
+        return
+    if file_format(path.name) == "parquet":
+        with stream:
+            yield from read_parquet(stream, source, config)
         return
     with stream:
         yield from read_jsonl(stream, source, config)

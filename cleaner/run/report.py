@@ -36,6 +36,7 @@ class Report:
     fallback: Counter = field(default_factory=Counter)
     replacement_chars: int = 0
     documents_with_replacements: int = 0
+    capped_lookups: int = 0  # dedup lookups whose verification budget left candidates out
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
 
@@ -56,6 +57,7 @@ class Report:
         if doc.audit.get("replacement_chars"):
             self.replacement_chars += doc.audit["replacement_chars"]
             self.documents_with_replacements += 1
+        self.capped_lookups += doc.audit.get("capped_lookups", 0)
         if doc.reject is not None:
             self.documents_rejected += 1
             self.rejected[doc.reject.reason] += 1
@@ -109,6 +111,7 @@ class Report:
             "decode_fallback": dict(sorted(self.fallback.items())),
             "replacement_chars": {"count": self.replacement_chars,
                                   "documents": self.documents_with_replacements},
+            "capped_lookups": self.capped_lookups,
             "seconds": round(self.seconds, 3),
         }
 
@@ -133,6 +136,9 @@ class Report:
             if self.replacement_chars:
                 line += f"; {self.replacement_chars} undecodable bytes became U+FFFD"
             lines.append(line)
+        if self.capped_lookups:
+            lines.append(f"{self.capped_lookups} dedup lookups verified only their best candidates "
+                         "(see README: Bounded work on templated text)")
         reasons = {**self.removed, **{f"rejected: {k}": v for k, v in self.rejected.items()}}
         if reasons:
             lines.append("by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))

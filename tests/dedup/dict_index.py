@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from cleaner.dedup.fingerprint import jaccard
-from cleaner.dedup.index import Found, Index, Match, signed
+from cleaner.dedup.index import KEY_CAP, Found, Index, Match, signed
 from cleaner.record import Fingerprint, Ref
 
 
@@ -30,6 +30,9 @@ class DictIndex(Index):
             keys = self.banding.keys(fp.signature[None, :])[0].tolist() if signed(fp) else []
             found.append(Found(exact, sorted({slot for key in keys for slot in self.bands.get(key, [])})))
         return found
+
+    def band_load(self, band_keys: np.ndarray) -> np.ndarray:
+        return np.array([min(len(self.bands.get(int(key), [])), KEY_CAP) for key in band_keys], dtype=np.int64)
 
     def verify(self, fp: Fingerprint, found: Found) -> Match | None:
         if found.exact >= 0:

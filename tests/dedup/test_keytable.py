@@ -59,3 +59,22 @@ def test_key_table_lookup_of_many_keys_returns_every_slot_of_each(batches, queri
     for position, slot in zip(positions.tolist(), slots.tolist(), strict=True):
         found.setdefault(position, []).append(slot)
     assert found == {i: reference[key] for i, key in enumerate(queries) if key in reference}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 20), min_size=1, max_size=6), max_size=300),
+       st.lists(st.integers(0, 21), min_size=1, max_size=20), st.integers(1, 12))
+def test_a_capped_lookup_returns_only_the_oldest_slots_of_each_key(batches, queries, cap):
+    """A few keys shared by many slots, over several runs: a lookup with `cap` returns the
+    first `cap` slots stored under each key, the ones an uncapped lookup lists first."""
+    table, reference = KeyTable(), {}
+    table.FLUSH = 16
+    for slot, keys in enumerate(batches):
+        table.add_many(np.array([keys], dtype=np.uint32), np.array([slot], dtype=np.uint64))
+        for key in keys:
+            reference.setdefault(key, []).append(slot)
+    positions, slots = table.lookup(np.array(queries, dtype=np.uint32), cap)
+    found: dict[int, list[int]] = {}
+    for position, slot in zip(positions.tolist(), slots.tolist(), strict=True):
+        found.setdefault(position, []).append(slot)
+    assert found == {i: reference[key][:cap] for i, key in enumerate(queries) if key in reference}

@@ -44,8 +44,9 @@ def test_every_registered_executor_and_a_new_one_give_the_same_bytes(corpus: Pat
 
 
 def test_an_unknown_executor_is_one_line_and_exit_2(tmp_path: Path):
-    with pytest.raises(ConfigError, match="executor must be one of inprocess, processes"):
+    with pytest.raises(ConfigError, match="executor must be one of inprocess, processes, ray"):
         executor.make_executor("spark")
     result = CliRunner().invoke(main, ["clean", "--executor", "spark", str(FIXTURES / "demo"), str(tmp_path / "out")])
     assert result.exit_code == 2
-    assert result.output.strip().splitlines() == ["Error: executor must be one of inprocess, processes, got 'spark'"]
+    expected = "Error: executor must be one of inprocess, processes, ray, got 'spark'"
+    assert result.output.strip().splitlines() == [expected]
