@@ -91,13 +91,6 @@ class DiskStore(Store):
 
     # -- opening ------------------------------------------------------------------------
 
-    def begin(self, run: str | None, keep_staged: bool) -> str:
-        try:
-            return self._begin(run, keep_staged)
-        except BaseException:
-            self.close()
-            raise
-
     def _begin(self, run: str | None, keep_staged: bool) -> str:
         self._open()
         if run is None:

@@ -163,13 +163,6 @@ class RedisStore(Store):
 
     # -- opening ------------------------------------------------------------------------
 
-    def begin(self, run: str | None, keep_staged: bool) -> str:
-        try:
-            return self._begin(run, keep_staged)
-        except BaseException:
-            self.close()
-            raise
-
     def _begin(self, run: str | None, keep_staged: bool) -> str:
         raw = self.call(lambda: self.client.get(self.key("manifest")))
         if raw is None and self.config is None:

@@ -28,6 +28,7 @@ import xxhash
 from cleaner.dedup.buckets import directory, search
 from cleaner.dedup.keytable import SHIFT, SLOT_MASK
 from cleaner.errors import UsageError
+from cleaner.io.atomic import fsync_folder
 
 ARRAYS = ("bands", "exact_keys", "exact_slots", "slots", "offsets", "shingles", "doc_of", "para", "docs_at")
 
@@ -78,7 +79,7 @@ def write_segment(folder: Path, columns: Columns) -> dict[str, list]:
     _write(folder / "docs.bin", lambda out: out.writelines(blobs))
     for path in sorted(folder.iterdir()):
         files[path.name] = [path.stat().st_size, checksum(path)]
-    _fsync(folder)
+    fsync_folder(folder)
     return files
 
 
@@ -87,14 +88,6 @@ def _write(path: Path, fill) -> None:
         fill(out)
         out.flush()
         os.fsync(out.fileno())
-
-
-def _fsync(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Segment:

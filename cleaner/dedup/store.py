@@ -109,10 +109,17 @@ class Store(ABC):
         self.indexes: dict[str, LayeredIndex] = {}
         self.run = ""
 
-    @abstractmethod
     def begin(self, run: str | None, keep_staged: bool) -> str:
         """Lock the index for a run named `run` (None: a new name) and read it; return the
         run's name. `keep_staged`: the run is resumed after `prepare`, keep what it staged."""
+        try:
+            return self._begin(run, keep_staged)
+        except BaseException:
+            self.close()
+            raise
+
+    @abstractmethod
+    def _begin(self, run: str | None, keep_staged: bool) -> str: ...
 
     @abstractmethod
     def committed(self, kind: str) -> Committed: ...

@@ -44,12 +44,12 @@ def write_atomic(path: Path, data: bytes, tmp_dir: Path | None = None, durable: 
                 os.unlink(tmp)
             raise
         if durable:
-            _fsync_folder(path.parent)
+            fsync_folder(path.parent)
     except OSError as err:
         raise OutputError(f"{path}: cannot write: {err.strerror or err}") from err
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
