@@ -29,7 +29,7 @@ import numpy as np
 from cleaner.config import Config
 from cleaner.dedup.keytable import SHIFT, SLOT_MASK
 from cleaner.dedup.layered import Committed
-from cleaner.dedup.segment import Segment, from_memory, merge, write_segment
+from cleaner.dedup.segment import Segment, merge, write_segment
 from cleaner.dedup.store import KINDS, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
 from cleaner.errors import UsageError
 from cleaner.io.atomic import write_atomic
@@ -154,13 +154,7 @@ class DiskStore(Store):
         staged = self.root / "staged" / f"{self.run}.json"
         if self._keep_staged and staged.exists():
             return  # prepared by the interrupted attempt this run resumes
-        segments, counts = {}, {}
-        for kind in KINDS:
-            index = self.indexes.get(kind)
-            counts[kind] = len(index.head) if index is not None else 0
-            if counts[kind]:
-                segments[kind] = self._write(from_memory(index.head.columns(), index.first), f"{self.run}.{kind}")
-        record = {"run": self.run, "generation": self.manifest["generation"], "counts": counts, "segments": segments}
+        record = self._staged_record()
         write_atomic(staged, (json.dumps(record) + "\n").encode(), durable=True)
 
     def publish(self) -> None:

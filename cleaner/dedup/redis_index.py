@@ -30,7 +30,7 @@ import numpy as np
 from cleaner.config import Config
 from cleaner.dedup.keytable import SHIFT, SLOT_MASK
 from cleaner.dedup.layered import Committed
-from cleaner.dedup.segment import Columns, from_memory
+from cleaner.dedup.segment import Columns
 from cleaner.dedup.store import KINDS, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
 from cleaner.errors import OutputError, UsageError
 from cleaner.record import Ref
@@ -212,13 +212,7 @@ class RedisStore(Store):
         staged = self.key("staged", self.run)
         if self._keep_staged and self.call(lambda: self.client.exists(staged)):
             return
-        segments, counts = {}, {}
-        for kind in KINDS:
-            index = self.indexes.get(kind)
-            counts[kind] = len(index.head) if index is not None else 0
-            if counts[kind]:
-                segments[kind] = self._write(from_memory(index.head.columns(), index.first), f"{self.run}.{kind}")
-        record = {"run": self.run, "generation": self.manifest["generation"], "counts": counts, "segments": segments}
+        record = self._staged_record()
         self.call(lambda: self.client.set(staged, json.dumps(record)))
 
     def publish(self) -> None:

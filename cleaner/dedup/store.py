@@ -24,6 +24,7 @@ from typing import Any
 from cleaner.config import Config
 from cleaner.dedup.index import Banding, Signer
 from cleaner.dedup.layered import Committed, LayeredIndex
+from cleaner.dedup.segment import from_memory
 from cleaner.errors import UsageError
 
 FORMAT = 1
@@ -160,6 +161,21 @@ class Store(ABC):
                 for r in self.manifest["runs"]]
         return {"runs": runs, **{k: sum(r[k] for r in runs) for k in KINDS}, "bytes": self.size(),
                 "segments": {k: len(v) for k, v in self.manifest["segments"].items()}}
+
+    @abstractmethod
+    def _write(self, columns: Any, name: str) -> dict[str, Any]:
+        """Write one segment of entries under `name`; return how the manifest names it."""
+
+    def _staged_record(self) -> dict[str, Any]:
+        """What `prepare` stages: this run's entries of each kind written as one segment by
+        the backend's `_write`, with the counts and the generation they sit on."""
+        segments, counts = {}, {}
+        for kind in KINDS:
+            index = self.indexes.get(kind)
+            counts[kind] = len(index.head) if index is not None else 0
+            if counts[kind]:
+                segments[kind] = self._write(from_memory(index.head.columns(), index.first), f"{self.run}.{kind}")
+        return {"run": self.run, "generation": self.manifest["generation"], "counts": counts, "segments": segments}
 
     def _check_run(self, run: str) -> dict[str, Any]:
         for entry in self.manifest["runs"]:

@@ -4,7 +4,6 @@ import json
 import os
 from pathlib import Path
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from cleaner.errors import AccountingError, Interrupted, UsageError
 from cleaner.io.sources import FolderSource
 from cleaner.record import Document, Paragraph, Removal
 from cleaner.run.accounts import Accounts
-from tests.helpers import ROOT, write_tree
+from tests.helpers import ROOT, without_timing, write_tree
 
 WORDS = ("harbour council river budget storm bridge school market railway festival museum league "
          "minister hospital airport election winter summer rescue crews power homes valley").split()
@@ -45,17 +44,8 @@ def corpus(root: Path, documents: int, seed: int = 7) -> Path:
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under `root`, byte for byte; report.json and report.html without their timing."""
-    files = {}
-    for path in sorted(root.rglob("*")):
-        name = path.relative_to(root).as_posix()
-        if path.is_file():
-            data = path.read_bytes()
-            if name == ".cleaner/report.json":
-                data = json.dumps({k: v for k, v in json.loads(data).items() if k != "seconds"}).encode()
-            if name == ".cleaner/report.html":
-                data = re.sub(rb'data-key="seconds">[^<]*<', b"<", data)
-            files[name] = data
-    return files
+    return {path.relative_to(root).as_posix(): without_timing(path.name, path.read_bytes())
+            for path in sorted(root.rglob("*")) if path.is_file()}
 
 
 class Stop(Exception):
