@@ -72,6 +72,8 @@ def sniff_utf16_32(raw: bytes) -> str | None:
         if zeros[0] == quads and zeros[1] >= 0.9 * quads:
             return _if_clean(sample[:quads * 4], "utf-32-be")
     units = len(sample) // 2
+    if units == 0:  # one byte is no code unit: nothing to read as UTF-16
+        return None
     even, odd = sample[0:units * 2:2].count(0), sample[1:units * 2:2].count(0)
     if not _ascii_text(sample):
         # A script with little ASCII (Thai, CJK) gives few NULs, on either parity (a
