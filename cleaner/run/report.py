@@ -87,8 +87,15 @@ class Report:
         for name in ("in", "out", "rejected", "removed", "emptied"):
             setattr(report, f"documents_{name}", docs.get(name, 0))
         report.paragraphs_in, report.paragraphs_out = paras.get("in", 0), paras.get("out", 0)
-        report.removed.update(counts.get("removed_by_reason", {}))
-        report.rejected.update(counts.get("rejected_by_reason", {}))
+        report.paragraphs_in_removed_documents = paras.get("in_removed_documents", 0)
+        sizes, replaced = counts.get("bytes", {}), counts.get("replacement_chars", {})
+        report.bytes_in, report.bytes_out = sizes.get("in", 0), sizes.get("out", 0)
+        report.replacement_chars = replaced.get("count", 0)
+        report.documents_with_replacements = replaced.get("documents", 0)
+        report.capped_lookups = counts.get("capped_lookups", 0)
+        for field_name, key in (("removed", "removed_by_reason"), ("rejected", "rejected_by_reason"),
+                                ("fixes", "fixes"), ("decoded_as", "decoded_as"), ("fallback", "decode_fallback")):
+            getattr(report, field_name).update(counts.get(key, {}))
         return report.finish()
 
     def finish(self) -> Report:
