@@ -11,7 +11,9 @@ from typing import Any
 
 import xxhash
 
+from cleaner.config import Config
 from cleaner.errors import UsageError
+from cleaner.io.record_reader import file_format, read_record_file
 from cleaner.run.report_stream import (
     SAMPLE_CAP,
     BottomK,
@@ -39,9 +41,10 @@ class Gathered:
     borderline: list[dict[str, Any]]
     top_texts: list[dict[str, Any]]
     top_sources: list[dict[str, Any]]
-    removed_in: dict[str, list[int]]
+    removed_in: dict[Any, list[int]]
     files: FilesAudit
     rejects: RejectsAudit
+    kept_ids: set[str] = field(default_factory=set)  # record runs: the ids of the kept copies shown
 
 
 @dataclass
@@ -105,15 +108,32 @@ def gather(state_dir: Path, cap: int = SAMPLE_CAP) -> Gathered:
         first.add(number, offset, entry, xxhash.xxh64_intdigest(raw), group_of(str(entry.get("source")), folders))
     sample = _fetch(log, first.sample())
     borderline = _fetch(log, first.borderline.smallest())
-    kept = {str(e["duplicate_of"].get("source")) for e in sample + borderline if _kept_paragraph(e)}
+    refs = [e["duplicate_of"] for e in sample + borderline if isinstance(e.get("duplicate_of"), dict)]
+    kept = {_document_key(ref, folders) for ref in refs if isinstance(ref.get("paragraph"), int)}
     exact = second_pass(log, first, kept)
+    kept_ids = set() if folders else {str(ref.get("id")) for ref in refs}
     return Gathered(report, folders, first, sample, borderline, _top_texts(log, first, exact),
-                    _top_sources(exact), exact.removed_in, _files(state_dir), _rejects(state_dir))
+                    _top_sources(exact), exact.removed_in, _files(state_dir), _rejects(state_dir), kept_ids)
 
 
-def _kept_paragraph(entry: dict[str, Any]) -> bool:
-    ref = entry.get("duplicate_of")
-    return isinstance(ref, dict) and isinstance(ref.get("paragraph"), int)
+def _document_key(ref: dict[str, Any], folders: bool) -> Any:
+    """What names one document in the removal log: its file in a folder run; in a record
+    run, where every record of a file shares the source, the source and the id."""
+    return str(ref.get("source")) if folders else (str(ref.get("source")), str(ref.get("id")))
+
+
+def kept_records(output_dir: Path, ids: set[str], config: dict[str, Any]) -> dict[str, str | None]:
+    """The written text of the output records with these ids, read from the output shards
+    (None for an id written more than once: which copy is meant cannot be told)."""
+    fields = Config(text_field=config.get("text_field", "text"), id_field=config.get("id_field", "id"))
+    found: dict[str, str | None] = {}
+    for shard in sorted(output_dir.glob("part-*")):
+        if not ids or file_format(shard.name) not in ("jsonl", "parquet"):
+            continue
+        for doc in read_record_file(shard, shard.name, fields):
+            if doc.id in ids and doc.text is not None:
+                found[doc.id] = None if doc.id in found else doc.text
+    return found
 
 
 def _fetch(log: Path, rows: list[tuple[int, int]]) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import jinja2
 
 from cleaner.io.atomic import write_atomic
-from cleaner.run.report_data import Gathered, gather
+from cleaner.run.report_data import Gathered, gather, kept_records
 from cleaner.run.report_stream import BORDER_MARGIN, SAMPLE_CAP, band, level
 from cleaner.run.report_svg import bar_list, similarity_histogram
 
@@ -72,13 +72,20 @@ class KeptCopies:
 
     def __init__(self, output_dir: Path | None, state_dir: Path, data: Gathered) -> None:
         self.output_dir = output_dir if data.folders else None
+        self.records_dir = output_dir if not data.folders else None
         self.state_dir = state_dir
         self.removed_in = data.removed_in
-        self.separator = "\n" if data.report.get("config", {}).get("paragraphs") == "line" else "\n\n"
+        self.config = data.report.get("config", {})
+        self.separator = "\n" if self.config.get("paragraphs") == "line" else "\n\n"
+        self.kept_ids = data.kept_ids
         self._cache: dict[str, list[str] | None] = {}
+        self._records: dict[str, str | None] | None = None
 
-    def paragraphs(self, source: str) -> list[str] | None:
-        """The kept paragraphs of an output file, or None when it cannot be read."""
+    def paragraphs(self, source: str, ident: str | None = None) -> list[str] | None:
+        """The kept paragraphs of an output file (or, in a record run, of the output record
+        `ident`), or None when they cannot be read."""
+        if self.records_dir is not None:
+            return self._record(ident)
         if source not in self._cache:
             self._cache[source] = None
             path = self.path(source)
@@ -87,11 +94,18 @@ class KeptCopies:
                 self._cache[source] = text.split(self.separator) if text else []
         return self._cache[source]
 
-    def paragraph(self, source: str, index: int) -> str | None:
-        kept = self.paragraphs(source)
+    def _record(self, ident: str | None) -> list[str] | None:
+        if self._records is None:
+            self._records = kept_records(self.records_dir, self.kept_ids, self.config) if self.records_dir else {}
+        text = self._records.get(str(ident))
+        return None if text is None else text.rstrip("\n").split(self.separator)
+
+    def paragraph(self, source: str, index: int, ident: str | None = None) -> str | None:
+        kept = self.paragraphs(source, ident)
         if kept is None:
             return None
-        position = index - sum(1 for removed in self.removed_in.get(source, ()) if removed < index)
+        key = source if self.records_dir is None else (source, str(ident))
+        position = index - sum(1 for removed in self.removed_in.get(key, ()) if removed < index)
         return kept[position] if 0 <= position < len(kept) else None
 
     def path(self, source: str) -> Path | None:
@@ -131,9 +145,9 @@ def row(entry: dict[str, Any], kept: KeptCopies) -> dict[str, Any]:
     kept_source = str(ref.get("source")) if ref else None
     kept_text = None
     if kept_source is not None and isinstance(ref.get("paragraph"), int):
-        kept_text = kept.paragraph(kept_source, ref["paragraph"])
+        kept_text = kept.paragraph(kept_source, ref["paragraph"], ref.get("id"))
     elif kept_source is not None:
-        paragraphs = kept.paragraphs(kept_source)
+        paragraphs = kept.paragraphs(kept_source, ref.get("id"))
         kept_text = None if paragraphs is None else _excerpt(paragraphs)
     text = entry.get("text")
     if text is not None and kept_text is not None:

@@ -234,25 +234,27 @@ class Exact:
 
     texts: Counter = field(default_factory=Counter)
     sources: dict[str, list[int]] = field(default_factory=dict)  # source -> [lines, paragraphs, whole]
-    removed_in: dict[str, list[int]] = field(default_factory=dict)
+    removed_in: dict[Any, list[int]] = field(default_factory=dict)  # document key -> paragraphs
 
 
-def second_pass(log: Path, first: Pass, kept: set[str]) -> Exact:
+def second_pass(log: Path, first: Pass, kept: set[Any]) -> Exact:
     """Count the candidates exactly, reading as little of each line as it can: the source
     (always first) and the text are scanned out of the line; a line is parsed whole only
-    when its source is one asked about."""
+    when its source is one asked about. `kept` names documents by source (folder runs) or
+    by (source, id) (record runs)."""
     texts = set() if first.texts.exact else first.texts.keys()
+    kept_sources = {key if isinstance(key, str) else key[0] for key in kept}
     exact = Exact(Counter(first.texts.counts) if first.texts.exact else Counter(),
                   {s: list(c) for s, c in first.lost.items()}, {s: [] for s in kept})
     recount = set() if first.sources.exact else first.sources.keys()
     exact.sources.update({s: [0, 0, 0] for s in recount})
-    if not (texts or recount or kept):
+    if not (texts or recount or kept_sources):
         return exact
     with log.open("rb") as lines:
         for raw in lines:
             line = raw.decode("utf-8", "surrogateescape")
             source, text = _scan(line)
-            entry = _decode(line) if source is None or source in recount or source in kept else None
+            entry = _decode(line) if source is None or source in recount or source in kept_sources else None
             if entry is not None:
                 source, text = str(entry.get("source")), entry.get("text")
                 _recount(exact, source, entry, source in recount)
@@ -277,5 +279,7 @@ def _recount(exact: Exact, source: str, entry: dict[str, Any], count: bool) -> N
         counts[0] += 1
         counts[1] += _paragraphs(entry)
         counts[2] += "paragraph" not in entry
-    if source in exact.removed_in and isinstance(entry.get("paragraph"), int):
-        exact.removed_in[source].append(entry["paragraph"])
+    if isinstance(entry.get("paragraph"), int):
+        for key in (source, (source, str(entry.get("id")))):
+            if key in exact.removed_in:
+                exact.removed_in[key].append(entry["paragraph"])

@@ -5,6 +5,7 @@ give a bounded page with exact counts."""
 from __future__ import annotations
 
 from collections import Counter
+import gzip
 import json
 import os
 from pathlib import Path
@@ -12,6 +13,8 @@ import re
 import shutil
 from urllib.parse import unquote
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from cleaner.run.report_html import word_diff, write_report_html
@@ -114,6 +117,37 @@ def test_log_dir_run_says_kept_copy_not_available(tmp_path: Path):
     page = read_page(logs)
     assert page.rows and all("kept copy text not available" in r.notes for r in page.rows)
     shown_equals_report(logs)
+
+
+RECORD_BYLINE = "Reporting by the harbour desk; editing by the night staff of the Coastal Gazette today."
+
+
+@pytest.mark.parametrize("name", ["in.jsonl", "in.jsonl.gz", "in.parquet"])
+def test_record_run_shows_each_kept_copy_from_the_output_records(tmp_path: Path, name: str):
+    """Records share one source: the kept copy is found by its id in the output shards, and
+    by its paragraph number among that record's kept paragraphs (r1 loses its byline before
+    the kept near copy)."""
+    records = [
+        {"id": "r0", "text": f"The first record opens with its own line about the weather.\n\n{RECORD_BYLINE}"},
+        {"id": "r1", "text": f"A second record starts on the pier vote.\n\n{RECORD_BYLINE}\n\n{NEAR_A}"},
+        {"id": "r2", "text": f"The third record leads with the queue of residents.\n\n{NEAR_B}"},
+    ]
+    src = tmp_path / name
+    if name.endswith(".parquet"):
+        pq.write_table(pa.Table.from_pylist(records), src)
+    else:
+        lines = "".join(json.dumps(r) + "\n" for r in records).encode()
+        src.write_bytes(gzip.compress(lines) if name.endswith(".gz") else lines)
+    state = clean(src, tmp_path / "out")
+    write_report_html(state)
+    paragraphs = {r["id"]: r["text"].split("\n\n") for r in records}
+    log = [json.loads(line) for line in (state / "removed.jsonl").open()]
+    assert {e["reason"] for e in log} == {"exact_duplicate", "near_duplicate"}
+    rows = {r.removed: r for r in read_page(state).rows}
+    for entry in log:
+        ref = entry["duplicate_of"]
+        assert rows[entry["text"]].kept == paragraphs[ref["id"]][ref["paragraph"]]
+        assert "kept copy text not available" not in rows[entry["text"]].notes
 
 
 def words(text: str) -> list[str]:
