@@ -7,13 +7,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 import json
 from pathlib import Path
+import re
 from typing import Any
 
+import pyarrow.parquet as pq
 import xxhash
 
-from cleaner.config import Config
 from cleaner.errors import UsageError
-from cleaner.io.record_reader import file_format, read_record_file
+from cleaner.io.record_reader import file_format, open_jsonl
 from cleaner.run.report_stream import (
     SAMPLE_CAP,
     BottomK,
@@ -124,15 +125,25 @@ def _document_key(ref: dict[str, Any], folders: bool) -> Any:
 
 def kept_records(output_dir: Path, ids: set[str], config: dict[str, Any]) -> dict[str, str | None]:
     """The written text of the output records with these ids, read from the output shards
-    (None for an id written more than once: which copy is meant cannot be told)."""
-    fields = Config(text_field=config.get("text_field", "text"), id_field=config.get("id_field", "id"))
+    (None for an id written more than once: which copy is meant cannot be told). A JSONL
+    line is parsed only when one of the ids occurs in it; a Parquet shard reads two columns."""
+    text_field, id_field = config.get("text_field", "text"), config.get("id_field", "id")
     found: dict[str, str | None] = {}
+    if not ids:
+        return found
+    wanted = re.compile("|".join(re.escape(ident) for ident in sorted(ids, key=len, reverse=True)).encode())
     for shard in sorted(output_dir.glob("part-*")):
-        if not ids or file_format(shard.name) not in ("jsonl", "parquet"):
+        if file_format(shard.name) == "parquet":
+            rows = pq.read_table(shard, columns=[id_field, text_field]).to_pylist()
+        elif file_format(shard.name) == "jsonl":
+            with open_jsonl(shard) as lines:
+                rows = [json.loads(line) for line in lines if wanted.search(line)]
+        else:
             continue
-        for doc in read_record_file(shard, shard.name, fields):
-            if doc.id in ids and doc.text is not None:
-                found[doc.id] = None if doc.id in found else doc.text
+        for row in rows:
+            ident, text = row.get(id_field), row.get(text_field)
+            if ident is not None and str(ident) in ids and isinstance(text, str):
+                found[str(ident)] = None if str(ident) in found else text
     return found
 
 
