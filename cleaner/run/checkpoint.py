@@ -5,7 +5,8 @@ renamed into place one by one, shards grow under hidden names in whole compressi
 the logs grow as `.partial` files, append-only. A checkpoint (`checkpoint.pkl` in the state
 folder, written durably: temp file, fsync, rename) records after how many input documents
 it was taken, each log's byte length and line count then, the sink's position, and the
-stateful stages as plain data (the dedup indexes' snapshots, the report, the accounts).
+stateful stages as plain data (the dedup indexes' snapshots, the report, the accounts), read back
+by an unpickler that builds nothing else (a checkpoint naming code to run is refused).
 
 `--resume` truncates the logs and the open shard back to the checkpoint, restores the
 stages, skips that many input documents, and goes on. Documents after the checkpoint are
@@ -18,6 +19,7 @@ are taken at most every `checkpoint_seconds` (and at interruption).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import io
 from pathlib import Path
 import pickle
 from typing import Any
@@ -50,9 +52,10 @@ def load_checkpoint(path: Path) -> Checkpoint | None:
     except OSError as err:
         raise UsageError(f"{path}: cannot read the checkpoint: {err.strerror or err}") from err
     try:
-        checkpoint = pickle.loads(blob)
+        checkpoint = _PlainData(io.BytesIO(blob)).load()
     except Exception as err:  # a pickle can fail in many ways; each means "unusable"
-        raise UsageError(f"{path}: damaged checkpoint ({type(err).__name__}); use --overwrite to start over") from err
+        why = f"{type(err).__name__}: {err}"
+        raise UsageError(f"{path}: damaged checkpoint ({why}); use --overwrite to start over") from err
     if not isinstance(checkpoint, Checkpoint) or checkpoint.format != FORMAT:
         raise UsageError(f"{path}: checkpoint from another cleaner version; use --overwrite to start over")
     return checkpoint
@@ -60,3 +63,31 @@ def load_checkpoint(path: Path) -> Checkpoint | None:
 
 def dump_checkpoint(checkpoint: Checkpoint) -> bytes:
     return pickle.dumps(checkpoint, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+# What a checkpoint may be built of: plain data, numpy and array.array buffers, and the
+# few classes of cleaner's own state. Anything else (a function to call, a class of another
+# module) means the file was not written by cleaner, and unpickling it would run whatever
+# it names: such a checkpoint is refused as damaged.
+_ALLOWED = {
+    ("cleaner.run.checkpoint", "Checkpoint"), ("cleaner.run.report", "Report"),
+    ("cleaner.run.accounts", "Accounts"), ("cleaner.dedup.keytable", "KeyTable"),
+    ("collections", "Counter"), ("array", "array"), ("array", "_array_reconstructor"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("pyarrow.lib", "schema"), ("pyarrow.lib", "field"), ("pyarrow.lib", "type_for_alias"),  # a Parquet sink's schema
+}
+
+
+class _PlainData(pickle.Unpickler):
+    """An unpickler that builds only the types a checkpoint holds."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED or (module == "builtins" and name in _BUILTINS):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not checkpoint data")
+
+
+_BUILTINS = {"set", "frozenset", "bytearray", "complex", "slice", "range"}

@@ -3,6 +3,7 @@
 import json
 import os
 from pathlib import Path
+import pickle
 import random
 import signal
 import subprocess
@@ -249,3 +250,28 @@ def test_a_signal_stops_at_a_consistent_point_and_resume_finishes(tmp_path: Path
     assert not (tmp_path / "out/.cleaner/_SUCCESS").exists()
     assert subprocess.run([*command, "--resume"], cwd=ROOT, capture_output=True).returncode == 1
     assert snapshot(tmp_path / "out") == want
+
+
+class _RunsACommand:
+    """What a hostile checkpoint holds: unpickling it would run `touch MARKER`."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_checkpoint_naming_code_to_run_is_refused_and_never_run(tmp_path: Path, reference):
+    """A checkpoint is plain data: one that names a function (here os.system) was not
+    written by cleaner; resuming from it is refused in one line and runs nothing."""
+    src, _ = reference
+    with pytest.raises(Interrupted):
+        clean_folder(src, tmp_path / "out", Config(), stop=lambda: signal.SIGTERM)
+    checkpoint = tmp_path / "out" / ".cleaner" / "checkpoint.pkl"
+    marker = tmp_path / "ran"
+    checkpoint.write_bytes(pickle.dumps(_RunsACommand(marker)))
+    refused = r"damaged checkpoint \(UnpicklingError: posix.system is not checkpoint data\)"
+    with pytest.raises(UsageError, match=refused):
+        clean_folder(src, tmp_path / "out", Config(), resume=True)
+    assert not marker.exists()
