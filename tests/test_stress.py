@@ -14,7 +14,7 @@ import tempfile
 import pytest
 
 from tests.helpers import ROOT, SHARED, needs_shared, write_tree
-from tests.test_hostile import sigterm_then_resume, snapshot
+from tests.test_hostile_signals import sigterm_then_resume, snapshot
 
 pytestmark = pytest.mark.stress
 BBC = SHARED / "data" / "bbc"
