@@ -36,9 +36,9 @@ from cleaner.io.sources import FolderSource, Source
 from cleaner.options import RunOptions
 from cleaner.record import Document
 from cleaner.run.accounts import Accounts
-from cleaner.run.chain import build_chain, compose, find_boilerplate
+from cleaner.run.chain import build_chain, compose, document_steps, find_boilerplate
 from cleaner.run.checkpoint import Checkpoint, dump_checkpoint, load_checkpoint
-from cleaner.run.executor import make_executor
+from cleaner.run.executor import Prepared, make_executor
 from cleaner.run.guards import DestinationLock, check_destination, check_locations, check_writable
 from cleaner.run.report import Report
 
@@ -215,8 +215,13 @@ class Job:
     def _drive(self, logs: RunLogs, sink: Sink) -> None:
         state = self._state
         executor = make_executor(self.options.executor, self.options.workers, self.options.ray_address)
+        if getattr(executor, "reads_units", False):  # its workers read the input themselves
+            read = executor.map_units(document_steps(self.config), self.config, self.source.units())
+            executor = Prepared()
+        else:
+            read = self.source.documents()
         stages = build_chain(self.config, executor, state["dedup"], state["accounts"], admit=sink)
-        docs = itertools.islice(self.source.documents(), self.documents, None)
+        docs = itertools.islice(read, self.documents, None)
         for doc in compose(docs, *stages, _writer(sink, logs), state["report"], state["accounts"].settled):
             if self.options.on_document is not None:
                 self.options.on_document(doc)

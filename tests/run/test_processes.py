@@ -1,5 +1,6 @@
 """--workers: the same output byte for byte, bounded work in flight, no process left behind."""
 
+import gzip
 import json
 import multiprocessing
 import os
@@ -18,6 +19,7 @@ import pytest
 from cleaner import Config, clean_folder
 from cleaner.api import clean_records
 from cleaner.cli import main
+from cleaner.io import units
 from cleaner.io.sources import FolderSource
 from cleaner.record import Document, batches
 from cleaner.run import processes as parallel
@@ -65,6 +67,7 @@ def output_files(dst: Path) -> dict[str, bytes]:
 def test_workers_give_the_same_output_byte_for_byte(tmp_path: Path, monkeypatch):
     src = synthetic_corpus(tmp_path / "src", 60)
     monkeypatch.setattr(parallel, "CHUNK_DOCS", 4)  # many chunks, so the pool really runs
+    monkeypatch.setattr(units, "UNIT_BYTES", 2000)  # and many work units read by the workers
     one = clean_folder(src, tmp_path / "one", Config(), workers=1)
     two = clean_folder(src, tmp_path / "two", Config(), workers=2)
     assert output_files(tmp_path / "one") == output_files(tmp_path / "two")
@@ -82,14 +85,36 @@ def test_records_keep_their_other_fields_through_workers(tmp_path: Path, monkeyp
     src = tmp_path / "records.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     monkeypatch.setattr(parallel, "CHUNK_DOCS", 4)
+    monkeypatch.setattr(units, "UNIT_BYTES", 3000)
     clean_records(src, tmp_path / "one", Config(), workers=1)
     clean_records(src, tmp_path / "two", Config(), workers=2)
     assert output_files(tmp_path / "one") == output_files(tmp_path / "two")
+    gz = tmp_path / "records.jsonl.gz"  # cannot be cut unread: read here, parsed by the workers
+    gz.write_bytes(gzip.compress(src.read_bytes()))
+    clean_records(gz, tmp_path / "gz1", Config(), workers=1)
+    clean_records(gz, tmp_path / "gz2", Config(), workers=2)
+    assert output_files(tmp_path / "gz1") == output_files(tmp_path / "gz2")
     written = [json.loads(line) for f in sorted((tmp_path / "two").glob("*.jsonl"))
                for line in f.read_text(encoding="utf-8").splitlines()]
     assert len(written) > 30 and all(set(r) == {"id", "meta", "text", "lang"} for r in written)
     originals = {r["id"]: r for r in map(json.loads, lines)}
     assert all(r["meta"] == originals[r["id"]]["meta"] for r in written)
+
+
+def test_workers_read_their_own_units_and_give_the_documents_in_order(tmp_path: Path, monkeypatch):
+    """Each worker reads a unit (a run of files) itself: the documents come back from other
+    processes, in input order, equal to those read and prepared here."""
+    src = synthetic_corpus(tmp_path / "src", 50)
+    monkeypatch.setattr(units, "UNIT_BYTES", 1500)
+    config = Config()
+    source = FolderSource(src, config)
+    steps = [*document_steps(config), tag_with_pid]
+    here = list(prepare([*document_steps(config)])(source.documents()))
+    there = list(parallel.ProcessPool(2).map_units(steps, config, source.units()))
+    assert len(list(source.units())) > 5
+    assert {d.audit.pop("pid") for d in there} - {os.getpid()} and len(there) == len(here) == 52
+    assert [describe(d) for d in there] == [describe(d) for d in here]
+    assert multiprocessing.active_children() == []
 
 
 def tag_with_pid(doc: Document) -> Document:
