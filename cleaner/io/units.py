@@ -19,7 +19,8 @@ a file after a unit that ended with one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 import contextlib
 from dataclasses import dataclass
 import io
@@ -243,8 +244,8 @@ class FileStops:
     """In input order: drop the units of a file after one whose read failed (its last
     document is the `unreadable` reject), as the sequential read stops at the failure."""
 
-    def __init__(self) -> None:
-        self.stopped: str | None = None
+    def __init__(self, stopped: str | None = None) -> None:
+        self.stopped = stopped
 
     def __call__(self, unit: Unit, docs: list[Document]) -> list[Document]:
         source = getattr(unit, "source", None)
@@ -256,3 +257,32 @@ class FileStops:
         if isinstance(unit, (LineRange, RowGroup)) and last is not None and last.reason == "unreadable":
             self.stopped = source
         return docs
+
+
+Position = tuple[int, int, "str | None"]  # (unit, documents before it, the file stopped by then)
+
+
+class Cursor:
+    """Where a run is in its units. `documents` yields the documents of the prepared units
+    in order (as `FileStops` leaves them); `position(n)` is the unit to restart from once
+    `n` documents are finished: a resume starts there, not at the first unit."""
+
+    def __init__(self, start: Position | None = None) -> None:
+        self.unit, self.before, stopped = start or (0, 0, None)
+        self.stops = FileStops(stopped)
+        self._starts: deque[Position] = deque()
+
+    def documents(self, prepared: Iterable[tuple[Unit, list[Document]]]) -> Iterator[Document]:
+        for unit, docs in prepared:
+            self._starts.append((self.unit, self.before, self.stops.stopped))
+            docs = self.stops(unit, docs)
+            self.unit, self.before = self.unit + 1, self.before + len(docs)
+            yield from docs
+
+    def position(self, finished: int) -> Position:
+        """The last unit begun whose documents before it are all finished."""
+        while len(self._starts) > 1 and self._starts[1][1] <= finished:
+            self._starts.popleft()
+        if self._starts and self._starts[0][1] <= finished:
+            return self._starts[0]
+        return self.unit, self.before, self.stops.stopped

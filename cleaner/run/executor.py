@@ -18,6 +18,7 @@ from cleaner.io.units import Unit, read_unit
 from cleaner.record import Document, batches
 
 Step = Callable[[Document], Document]
+Prepared = tuple[Unit, list[Document]]  # a work unit and its documents, through every step
 CHUNK_DOCS = 64  # documents a step's `many` sees at once ...
 CHUNK_BYTES = 1 << 20  # ... and at most this much input past the first
 
@@ -30,12 +31,12 @@ class Executor(Protocol):
 
 class UnitExecutor(Executor, Protocol):
     """An executor whose workers read the input themselves: `reads_units` says whether it
-    wants to (a pool of one does not), `map_units` gives the documents of `units` (read
-    with `config`), through every step, in input order."""
+    wants to (a pool of one does not), `map_units` gives each unit of `units` with its
+    documents (read with `config`) through every step, in input order."""
 
     reads_units: bool
 
-    def map_units(self, steps: list[Step], config: Config, units: Iterable[Unit]) -> Iterator[Document]:
+    def map_units(self, steps: list[Step], config: Config, units: Iterable[Unit]) -> Iterator[Prepared]:
         ...
 
 
@@ -68,7 +69,7 @@ def apply_steps(steps: list[Step], docs: list[Document]) -> list[Document]:
     return docs
 
 
-class Prepared:
+class AlreadyPrepared:
     """The executor after one that read and prepared the documents already (`map_units`):
     they pass on as they are."""
 

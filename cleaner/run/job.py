@@ -12,6 +12,7 @@ that stops early leaves it without the marker, and `resume` finishes it (cleaner
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+import contextlib
 from importlib import import_module
 import itertools
 import json
@@ -33,12 +34,13 @@ from cleaner.io.record_reader import JSONL_SUFFIXES, PARQUET_SUFFIX
 from cleaner.io.shards import remove_old_shards
 from cleaner.io.sinks import Sink, open_sink
 from cleaner.io.sources import FolderSource, Source
+from cleaner.io.units import Cursor
 from cleaner.options import RunOptions
 from cleaner.record import Document
 from cleaner.run.accounts import Accounts
 from cleaner.run.chain import build_chain, compose, document_steps, find_boilerplate
 from cleaner.run.checkpoint import Checkpoint, dump_checkpoint, load_checkpoint
-from cleaner.run.executor import Prepared, make_executor
+from cleaner.run.executor import AlreadyPrepared, make_executor
 from cleaner.run.guards import DestinationLock, check_destination, check_locations, check_writable
 from cleaner.run.report import Report
 
@@ -87,6 +89,7 @@ class Job:
         self.store: Store | None = None  # the persistent index (--index), locked for this run
         self._locks = self._guard()
         self._last_checkpoint = time.monotonic()
+        self._cursor: Cursor | None = None  # where a run whose workers read units is in them
 
     def _folders(self) -> list[Path]:
         """The folders this run writes into: DST, and the log folder when it is elsewhere."""
@@ -215,17 +218,19 @@ class Job:
     def _drive(self, logs: RunLogs, sink: Sink) -> None:
         state = self._state
         executor = make_executor(self.options.executor, self.options.workers, self.options.ray_address)
-        if getattr(executor, "reads_units", False):  # its workers read the input themselves
-            read = executor.map_units(document_steps(self.config), self.config, self.source.units())
-            executor = Prepared()
-        else:
-            read = self.source.documents()
+        read, skip = self.source.documents(), self.documents
+        if getattr(executor, "reads_units", False):  # its workers read the input themselves, from a unit on
+            self._cursor = Cursor(self.resumed.state.get("units") if self.resumed else None)
+            units = itertools.islice(self.source.units(), self._cursor.unit, None)
+            read = self._cursor.documents(executor.map_units(document_steps(self.config), self.config, units))
+            executor, skip = AlreadyPrepared(), self.documents - self._cursor.before
         stages = build_chain(self.config, executor, state["dedup"], state["accounts"], admit=sink)
-        docs = itertools.islice(read, self.documents, None)
-        for doc in compose(docs, *stages, _writer(sink, logs), state["report"], state["accounts"].settled):
-            if self.options.on_document is not None:
-                self.options.on_document(doc)
-            self._after_document()
+        with contextlib.closing(iter(read)) as docs:  # an executor's session ends here, not at exit
+            for doc in compose(itertools.islice(docs, skip, None), *stages, _writer(sink, logs), state["report"],
+                               state["accounts"].settled):
+                if self.options.on_document is not None:
+                    self.options.on_document(doc)
+                self._after_document()
 
     def _prepare_state(self) -> dict[str, tuple[int, int]] | None:
         """Make the state folder ready: fresh for a new run, rolled back to the checkpoint
@@ -262,6 +267,8 @@ class Job:
             saved["dedup"] = state["dedup"].snapshot()
         if self.store is not None:
             saved["index"], saved["index_run"] = self.options.index, self.index_run
+        if self._cursor is not None:
+            saved["units"] = self._cursor.position(self.documents)
         checkpoint = Checkpoint(self.config.digest(), self.manifest, self.documents, self._logs.sync(), saved,
                                 time.monotonic() - self.started, final)
         write_atomic(self.state_dir / CHECKPOINT, dump_checkpoint(checkpoint), durable=True)

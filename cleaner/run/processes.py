@@ -38,9 +38,9 @@ import time
 from typing import Any
 
 from cleaner.config import Config
-from cleaner.io.units import FileStops, Unit
+from cleaner.io.units import Unit
 from cleaner.record import Document, batches
-from cleaner.run.executor import CHUNK_BYTES, CHUNK_DOCS, InProcess, Step, apply_steps, prepare_unit
+from cleaner.run.executor import CHUNK_BYTES, CHUNK_DOCS, InProcess, Prepared, Step, apply_steps, prepare_unit
 from cleaner.run.transport import outbound, pack, pack_whole, unpack, unpack_whole
 
 IN_FLIGHT = 2
@@ -74,16 +74,15 @@ class ProcessPool:
     def map(self, steps: list[Step], docs: Iterable[Document]) -> Iterator[Document]:
         return prepare_in_parallel(steps, self.workers)(docs)
 
-    def map_units(self, steps: list[Step], config: Config, units: Iterable[Unit]) -> Iterator[Document]:
+    def map_units(self, steps: list[Step], config: Config, units: Iterable[Unit]) -> Iterator[Prepared]:
         """Each worker reads a unit, runs the steps and sends the documents back as columns;
-        they are yielded in input order. One unit or none never starts a process."""
+        (unit, its documents) are yielded in input order. One unit or none never starts a process."""
         units = iter(units)
         head = list(itertools.islice(units, 2))
-        stops = FileStops()
         if len(head) < 2:
-            yield from (doc for unit in head for doc in stops(unit, prepare_unit(steps, config, unit)))
+            yield from ((unit, prepare_unit(steps, config, unit)) for unit in head)
             return
-        tasks = ((_work_unit, (steps, config, unit), partial(_unit_docs, stops, unit))
+        tasks = ((_work_unit, (steps, config, unit), partial(_unit_docs, unit))
                  for unit in itertools.chain(head, units))
         yield from _run_pool(self.workers, tasks)
 
@@ -114,14 +113,14 @@ def _prepend(head: list[list[Document]], rest: Iterator[list[Document]]) -> Iter
     yield from rest
 
 
-Task = tuple[Callable[..., Any], tuple, Callable[[Any], list[Document]]]  # (function, its arguments, finish)
+Task = tuple[Callable[..., Any], tuple, Callable[[Any], list]]  # (function, its arguments, finish)
 
 
-def _run_pool(workers: int, tasks: Iterator[Task]) -> Iterator[Document]:
+def _run_pool(workers: int, tasks: Iterator[Task]) -> Iterator[Any]:
     """Run each task's function in a worker, at most IN_FLIGHT per worker ahead, and yield
     what `finish` makes of each result, in order."""
     pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker, initargs=(os.getpid(),))
-    pending: deque[tuple[Future, Callable[[Any], list[Document]]]] = deque()
+    pending: deque[tuple[Future, Callable[[Any], list]]] = deque()
     with _DeferredInterrupt() as interrupt:
         try:
             for function, args, finish in tasks:
@@ -142,9 +141,9 @@ def _run_pool(workers: int, tasks: Iterator[Task]) -> Iterator[Document]:
                 pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _unit_docs(stops: FileStops, unit: Unit, packed: tuple) -> list[Document]:
-    """The documents of a unit a worker read and prepared, as this process's objects."""
-    return stops(unit, unpack_whole(packed))
+def _unit_docs(unit: Unit, packed: tuple) -> list[Prepared]:
+    """A unit and the documents a worker read and prepared, as this process's objects."""
+    return [(unit, unpack_whole(packed))]
 
 
 def _result(future: Future, interrupt: _DeferredInterrupt) -> tuple:

@@ -36,9 +36,9 @@ from typing import Any
 import cleaner
 from cleaner.config import Config
 from cleaner.errors import CleanerError, UsageError
-from cleaner.io.units import FileStops, Unit
+from cleaner.io.units import Unit
 from cleaner.record import Document, batches
-from cleaner.run.executor import CHUNK_BYTES, CHUNK_DOCS, Step, apply_steps, prepare_unit
+from cleaner.run.executor import CHUNK_BYTES, CHUNK_DOCS, Prepared, Step, apply_steps, prepare_unit
 from cleaner.run.processes import resolve_workers
 from cleaner.run.transport import outbound, pack, pack_whole, unpack, unpack_whole
 
@@ -71,9 +71,10 @@ class RayExecutor:
         with self._connected() as (ray, slots):
             yield from _run(ray, steps, _prepend(first, chunks), IN_FLIGHT * slots)
 
-    def map_units(self, steps: list[Step], config: Config, units: Iterable[Unit]) -> Iterator[Document]:
+    def map_units(self, steps: list[Step], config: Config, units: Iterable[Unit]) -> Iterator[Prepared]:
         """A task per work unit: it reads the unit (by its path: every node must see the
-        input at the same path), runs the steps and sends the documents back as columns."""
+        input at the same path), runs the steps and sends the documents back as columns;
+        (unit, its documents) are yielded in input order."""
         units = iter(units)
         first = next(units, None)
         if first is None:
@@ -194,22 +195,21 @@ def _run(ray: Any, steps: list[Step], chunks: Iterator[list[Document]], in_fligh
 
 
 def _run_units(ray: Any, steps: list[Step], config: Config, units: Iterator[Unit],
-               in_flight: int) -> Iterator[Document]:
-    """Submit a task per unit, at most `in_flight` ahead, and yield its documents in order."""
+               in_flight: int) -> Iterator[Prepared]:
+    """Submit a task per unit, at most `in_flight` ahead, and yield (unit, its documents) in order."""
     task = ray.remote(_work_unit).options(name=TASK_NAME, num_cpus=1, max_retries=MAX_RETRIES,
                                           retry_exceptions=False)
     steps_ref, config_ref = ray.put(steps), ray.put(config)
-    stops = FileStops()
     pending: deque[tuple[Any, Unit]] = deque()
     try:
         for unit in units:
             pending.append((task.remote(steps_ref, config_ref, unit), unit))
             while len(pending) >= in_flight:
                 ref, done = pending.popleft()
-                yield from stops(done, unpack_whole(_result(ray, ref)))
+                yield done, unpack_whole(_result(ray, ref))
         while pending:
             ref, done = pending.popleft()
-            yield from stops(done, unpack_whole(_result(ray, ref)))
+            yield done, unpack_whole(_result(ray, ref))
     finally:
         for ref, _ in pending:  # stopped early: drop the tasks nobody will read
             with contextlib.suppress(Exception):

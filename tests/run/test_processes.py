@@ -19,11 +19,14 @@ import pytest
 from cleaner import Config, clean_folder
 from cleaner.api import clean_records
 from cleaner.cli import main
+from cleaner.errors import Interrupted
 from cleaner.io import units
+from cleaner.io.layout import CHECKPOINT, STATE_DIR
 from cleaner.io.sources import FolderSource
 from cleaner.record import Document, batches
 from cleaner.run import processes as parallel
 from cleaner.run.chain import document_steps, prepare
+from cleaner.run.checkpoint import load_checkpoint
 from cleaner.run.processes import prepare_in_parallel
 from cleaner.run.transport import pack, unpack
 from tests.helpers import FIXTURES, write_tree
@@ -110,11 +113,35 @@ def test_workers_read_their_own_units_and_give_the_documents_in_order(tmp_path: 
     source = FolderSource(src, config)
     steps = [*document_steps(config), tag_with_pid]
     here = list(prepare([*document_steps(config)])(source.documents()))
-    there = list(parallel.ProcessPool(2).map_units(steps, config, source.units()))
+    there = [doc for _, docs in parallel.ProcessPool(2).map_units(steps, config, source.units()) for doc in docs]
     assert len(list(source.units())) > 5
     assert {d.audit.pop("pid") for d in there} - {os.getpid()} and len(there) == len(here) == 52
     assert [describe(d) for d in there] == [describe(d) for d in here]
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("stops", [(7, 61), (1, 2, 3)])
+def test_a_resume_starts_at_the_unit_of_its_checkpoint_and_gives_the_same_bytes(tmp_path: Path, monkeypatch, stops):
+    """Stopped after k documents (a checkpoint there), resumed with workers reading units:
+    the checkpoint names the unit to start from, and the output is that of one run."""
+    src = synthetic_corpus(tmp_path / "src", 90)
+    monkeypatch.setattr(units, "UNIT_BYTES", 1200)
+    clean_folder(src, tmp_path / "one", Config(), workers=1)
+    dst, starts = tmp_path / "two", []
+    for k in stops:
+        with pytest.raises(Interrupted):
+            clean_folder(src, dst, Config(), workers=2, resume=bool(starts), **stop_after(k))
+        starts.append(load_checkpoint(dst / STATE_DIR / CHECKPOINT).state["units"])
+    clean_folder(src, dst, Config(), workers=2, resume=True)
+    assert output_files(tmp_path / "one") == output_files(dst)
+    assert starts[-1][0] > 0 or sum(stops) < 10  # past the first unit: the units before it are not read again
+    assert [unit for unit, *_ in starts] == sorted(unit for unit, *_ in starts)
+
+
+def stop_after(k: int) -> dict:
+    """Run options that stop a run (SIGTERM) after `k` documents."""
+    done: list[str] = []
+    return {"on_document": lambda doc: done.append(doc.id), "stop": lambda: signal.SIGTERM if len(done) == k else 0}
 
 
 def tag_with_pid(doc: Document) -> Document:
