@@ -236,16 +236,19 @@ def open_jsonl(path: Path) -> BinaryIO:
 
 def read_parquet(path: Path | BinaryIO, source: str, config: Config, row_group: int | None = None,
                  first_row: int = 1) -> Iterator[Document]:
-    """One Document per row, read a batch of rows at a time (memory stays bounded); with
-    `row_group`, only that row group, its rows numbered from `first_row`."""
+    """One Document per row, a row group at a time and a batch of rows at a time (memory
+    stays bounded); with `row_group`, only that one, its rows numbered from `first_row`.
+    A row group that cannot be read ends the file with a reject at its first row: the
+    rows of the groups before it are kept, whoever reads them (cleaner.io.units)."""
     row = first_row - 1
-    groups = None if row_group is None else [row_group]
     try:
         with pq.ParquetFile(path) as parquet:
-            for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=groups):
-                for fields in batch.to_pylist():
-                    row += 1
-                    yield record_document(Origin(fields, row, schema=parquet.schema_arrow), source, config)
+            groups = range(parquet.metadata.num_row_groups) if row_group is None else [row_group]
+            for group in groups:
+                for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group]):
+                    for fields in batch.to_pylist():
+                        row += 1
+                        yield record_document(Origin(fields, row, schema=parquet.schema_arrow), source, config)
     except (OSError, pa.ArrowException) as err:
         yield rejected(source, row + 1, "unreadable", f"cannot read Parquet: {err}")
 

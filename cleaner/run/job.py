@@ -12,7 +12,6 @@ that stops early leaves it without the marker, and `resume` finishes it (cleaner
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-import contextlib
 from importlib import import_module
 import itertools
 import json
@@ -218,19 +217,22 @@ class Job:
     def _drive(self, logs: RunLogs, sink: Sink) -> None:
         state = self._state
         executor = make_executor(self.options.executor, self.options.workers, self.options.ray_address)
-        read, skip = self.source.documents(), self.documents
-        if getattr(executor, "reads_units", False):  # its workers read the input themselves, from a unit on
+        docs, prepared, skip = self.source.documents(), None, self.documents
+        if getattr(executor, "reads_units", False):  # its workers read the input, from the checkpoint's unit on
             self._cursor = Cursor(self.resumed.state.get("units") if self.resumed else None)
             units = itertools.islice(self.source.units(), self._cursor.unit, None)
-            read = self._cursor.documents(executor.map_units(document_steps(self.config), self.config, units))
-            executor, skip = AlreadyPrepared(), self.documents - self._cursor.before
+            prepared = executor.map_units(document_steps(self.config), self.config, units)
+            docs, executor, skip = self._cursor.documents(prepared), AlreadyPrepared(), skip - self._cursor.before
         stages = build_chain(self.config, executor, state["dedup"], state["accounts"], admit=sink)
-        with contextlib.closing(iter(read)) as docs:  # an executor's session ends here, not at exit
+        try:
             for doc in compose(itertools.islice(docs, skip, None), *stages, _writer(sink, logs), state["report"],
                                state["accounts"].settled):
                 if self.options.on_document is not None:
                     self.options.on_document(doc)
                 self._after_document()
+        finally:  # the executor's session (its pool, its Ray connection) ends here, not when collected
+            for stream in (docs, prepared):
+                getattr(stream, "close", lambda: None)()
 
     def _prepare_state(self) -> dict[str, tuple[int, int]] | None:
         """Make the state folder ready: fresh for a new run, rolled back to the checkpoint

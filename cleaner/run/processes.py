@@ -4,11 +4,15 @@ The steps are pure functions of one document, so they can run anywhere; what com
 is yielded in input order, so `decide` and `write` see exactly what an in-process run
 gives them and the output is the same, byte for byte.
 
-- Documents travel in chunks (up to CHUNK_DOCS documents or CHUNK_BYTES bytes), so the
-  cost of a round trip is paid per chunk, not per document.
-- At most IN_FLIGHT chunks per worker are submitted and not yet consumed: memory stays
-  flat however large the corpus.
-- An input of one chunk or less, or `workers=1`, never starts a process.
+- A run gives the pool work units (`map_units`, cleaner.io.units): each worker reads its
+  unit itself (a run of files, a byte range of a JSONL file, a Parquet row group; for a
+  compressed stream, lines the main process decompressed), runs the steps and sends the
+  whole documents back as columns (`pack_whole`). The main process only plans the units,
+  orders the results, decides and writes. `map` (documents given, in chunks of up to
+  CHUNK_DOCS documents or CHUNK_BYTES bytes) serves every other caller.
+- At most IN_FLIGHT units or chunks per worker are submitted and not yet consumed: memory
+  stays flat however large the corpus.
+- An input of one unit or chunk or less, or `workers=1`, never starts a process.
 - Workers ignore SIGINT: Ctrl-C reaches the main process only, where it is held until a
   safe point (between chunks), then the queued chunks are dropped, the workers finish the
   chunk in hand and exit, and KeyboardInterrupt is raised. An exception in a step is

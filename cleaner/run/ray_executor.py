@@ -1,13 +1,15 @@
 """The per-document steps as Ray tasks: one laptop or a cluster, the same output.
 
 `--executor ray` maps the pure per-document steps (decode, limits, normalise, segment,
-fingerprint) over Ray tasks, a chunk of documents each (CHUNK_DOCS / CHUNK_BYTES, as the
-process pool), and yields the documents back in input order, so the ordered `decide`
+fingerprint) over Ray tasks, a work unit each (cleaner.io.units: a task reads its run of
+files, byte range or row group itself, by its path, so every node must see the input at
+the same path), and yields the documents back in input order, so the ordered `decide`
 stage and the writers see exactly what an in-process run gives them.
 
-- What travels: the steps once (`ray.put`), then per task the chunk's documents without
-  their `origin` (`outbound`), and back the computed fields as columns (`pack`); the
-  driver gives them to its own Document objects (`unpack`), as the process pool does.
+- What travels: the steps and the config once (`ray.put`), then per task a unit's
+  descriptor (for a compressed stream, the lines the driver decompressed), and back the
+  whole documents as columns (`pack_whole`). `map` (documents given, in chunks) sends the
+  chunk's documents without their `origin` and gets back the computed fields (`pack`).
 - At most IN_FLIGHT tasks per CPU are submitted and not yet consumed: memory stays flat.
 - A worker process that dies mid-task (killed, out of memory, its node lost) is retried
   by Ray up to MAX_RETRIES times; the steps are pure, so a retry gives the same result.
