@@ -205,7 +205,7 @@ class Job:
         saved = self.resumed.state if self.resumed else {}
         boilerplate = None
         if self.config.boilerplate_min_docs and "dedup" not in saved:
-            boilerplate = {} if self.resumed else find_boilerplate(self.source.documents(), self.config)
+            boilerplate = {} if self.resumed else self._first_pass()
         dedup = Deduplicator(self.config, boilerplate if boilerplate is not None else saved.get("dedup", {}).get(
             "boilerplate"), store=self.store)
         if "dedup" in saved:
@@ -213,6 +213,18 @@ class Job:
         report = saved.get("report") or Report()
         report.started = self.started
         return {"dedup": dedup, "report": report, "accounts": saved.get("accounts") or Accounts()}
+
+    def _first_pass(self) -> dict[int, int]:
+        """The boilerplate counts of --boilerplate-min-docs (a whole first read), its documents
+        read and prepared by the executor's workers when they read units."""
+        executor = make_executor(self.options.executor, self.options.workers, self.options.ray_address)
+        if not getattr(executor, "reads_units", False):
+            return find_boilerplate(self.source.documents(), self.config)
+        prepared = executor.map_units(document_steps(self.config, keys_only=True), self.config, self.source.units())
+        try:
+            return find_boilerplate(Cursor().documents(prepared), self.config, AlreadyPrepared())
+        finally:
+            getattr(prepared, "close", lambda: None)()
 
     def _drive(self, logs: RunLogs, sink: Sink) -> None:
         state = self._state

@@ -78,6 +78,17 @@ def test_workers_give_the_same_output_byte_for_byte(tmp_path: Path, monkeypatch)
     assert one.paragraphs_removed > 10 and one.documents_rejected >= 1  # the corpus exercises dedup
 
 
+def test_the_boilerplate_first_pass_in_workers_gives_the_same_output(tmp_path: Path, monkeypatch):
+    """--boilerplate-min-docs reads the input twice; with workers, both reads are theirs."""
+    src = synthetic_corpus(tmp_path / "src", 60)
+    monkeypatch.setattr(units, "UNIT_BYTES", 2000)
+    config = Config(boilerplate_min_docs=4)
+    one = clean_folder(src, tmp_path / "one", config, workers=1)
+    clean_folder(src, tmp_path / "two", config, workers=2)
+    assert output_files(tmp_path / "one") == output_files(tmp_path / "two")
+    assert one.removed["boilerplate"] > 10
+
+
 def test_records_keep_their_other_fields_through_workers(tmp_path: Path, monkeypatch):
     """Workers never see a record's other fields (they stay in the main process): the
     output is still the input line with only "text" replaced, the same as in-process."""
