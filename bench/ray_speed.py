@@ -7,7 +7,7 @@ CPU seconds, and the driver's own CPU seconds (for the pool: with its workers). 
 Ray run = the driver's process tree plus what the cluster's own processes (raylets, GCS,
 workers: none is the driver's child) used during the run.
 
-    .venv/bin/python bench/ray_speed.py [--corpora bbc,reuters] [--repeat 3]
+    .venv/bin/python bench/ray_speed.py [--corpora bbc,reuters,PATH...] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def one_run(src: Path, extra: list[str], cluster: Cluster | None) -> tuple[float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpora", default="bbc,reuters")
+    parser.add_argument("--corpora", default="bbc,reuters", help="bbc, reuters or paths, comma-separated")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     cluster = Cluster()
@@ -87,7 +87,7 @@ def main() -> None:
                 "ray, two nodes x 1 CPU": (["--executor", "ray", "--ray-address", cluster.address], cluster)}
         print("| corpus | executor | wall s | CPU s | of which the driver's | runs |\n|---|---|---|---|---|---|")
         for name in args.corpora.split(","):
-            src = {"bbc": BBC, "reuters": REUTERS}[name]
+            src = {"bbc": BBC, "reuters": REUTERS}.get(name) or Path(name)
             times: dict[str, list[tuple[float, float, float]]] = {way: [] for way in ways}
             for _ in range(args.repeat):
                 for way, (extra, on) in ways.items():

@@ -109,29 +109,47 @@ def record_document(record: Origin, source: str, config: Config, size: int = 0) 
     return doc
 
 
-def _rejected(source: str, line: int, reason: str, message: str, size: int = 0) -> Document:
+def rejected(source: str, line: int, reason: str, message: str, size: int = 0) -> Document:
     doc = Document(id=f"{source}:{line}", source=source, bytes_in=size, origin=Origin({}, line))
     doc.reject = Reject(reason, message, line)
     return doc
 
 
-def read_jsonl(stream: BinaryIO, source: str, config: Config) -> Iterator[Document]:
-    """One Document per line of a binary JSONL stream; blank lines are skipped."""
-    line, limit = 0, config.max_file_bytes
+def read_jsonl(stream: BinaryIO, source: str, config: Config, first_line: int = 1) -> Iterator[Document]:
+    """One Document per line of a binary JSONL stream; blank lines are skipped. Lines are
+    numbered from `first_line` (a byte range of a file starts further in)."""
+    line = first_line - 1
     try:
-        for line, raw in enumerate(_lines(stream, limit), 1):
-            if isinstance(raw, int):
-                yield _rejected(source, line, "too_large", f"a line of {raw:,} bytes, over the limit of {limit:,} "
-                                "(max_file_bytes)", raw)
-            elif raw.strip():
-                yield _line_document(raw, line, source, config)
+        for line, raw in enumerate(read_lines(stream, config.max_file_bytes), first_line):
+            doc = parse_line(raw, line, source, config)
+            if doc is not None:
+                yield doc
     except EOFError as err:  # gzip and our zstd reader: the end-of-stream marker is missing
-        yield _rejected(source, line + 1, "truncated", f"stream ends early ({err})")
+        yield rejected(source, line + 1, *stream_error(err))
     except (OSError, zlib.error, zstandard.ZstdError) as err:
-        yield _rejected(source, line + 1, "unreadable", f"cannot decompress: {err}")
+        yield rejected(source, line + 1, *stream_error(err))
 
 
-def _lines(stream: BinaryIO, limit: int) -> Iterator[bytes | int]:
+def stream_error(err: BaseException) -> tuple[str, str]:
+    """(reason, message) of a reject for a stream that failed while being read."""
+    if isinstance(err, EOFError):
+        return "truncated", f"stream ends early ({err})"
+    return "unreadable", f"cannot decompress: {err}"
+
+
+STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError)
+
+
+def parse_line(raw: bytes | int, line: int, source: str, config: Config) -> Document | None:
+    """The Document of one line as `_lines` gives it (an int: the length of a line over the
+    limit), or None for a blank line."""
+    if isinstance(raw, int):
+        return rejected(source, line, "too_large", f"a line of {raw:,} bytes, over the limit of "
+                         f"{config.max_file_bytes:,} (max_file_bytes)", raw)
+    return _line_document(raw, line, source, config) if raw.strip() else None
+
+
+def read_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | int]:
     """The lines of `stream`; a line over `limit` bytes is passed over a chunk at a time
     (memory stays bounded) and given as its length instead."""
     while raw := stream.readline(limit + 1):
@@ -149,14 +167,14 @@ def _line_document(raw: bytes, line: int, source: str, config: Config) -> Docume
     try:  # a byte-order mark may open the first line (Windows tools write one)
         text = raw.decode("utf-8-sig" if line == 1 else "utf-8").rstrip("\r\n")
     except UnicodeDecodeError as err:
-        return _rejected(source, line, "not_utf8", f"not valid UTF-8 (byte 0x{raw[err.start]:02x} "
+        return rejected(source, line, "not_utf8", f"not valid UTF-8 (byte 0x{raw[err.start]:02x} "
                          f"at column {err.start + 1})", len(raw))
     try:
         fields, span = parse_object(text, config.text_field)
     except (json.JSONDecodeError, RecursionError) as err:
         message = f"malformed JSON: {err.msg} (column {err.colno})" if isinstance(err, json.JSONDecodeError) \
             else "malformed JSON: nested too deeply"
-        return _rejected(source, line, "malformed_json", message, len(raw))
+        return rejected(source, line, "malformed_json", message, len(raw))
     return record_document(Origin(fields, line, text, span), source, config, len(raw))
 
 
@@ -216,17 +234,23 @@ def open_jsonl(path: Path) -> BinaryIO:
     return raw
 
 
-def read_parquet(path: Path | BinaryIO, source: str, config: Config) -> Iterator[Document]:
-    """One Document per row, read a batch of rows at a time (memory stays bounded)."""
-    row = 0
+def read_parquet(path: Path | BinaryIO, source: str, config: Config, row_group: int | None = None,
+                 first_row: int = 1) -> Iterator[Document]:
+    """One Document per row, a row group at a time and a batch of rows at a time (memory
+    stays bounded); with `row_group`, only that one, its rows numbered from `first_row`.
+    A row group that cannot be read ends the file with a reject at its first row: the
+    rows of the groups before it are kept, whoever reads them (cleaner.io.units)."""
+    row = first_row - 1
     try:
         with pq.ParquetFile(path) as parquet:
-            for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
-                for fields in batch.to_pylist():
-                    row += 1
-                    yield record_document(Origin(fields, row, schema=parquet.schema_arrow), source, config)
+            groups = range(parquet.metadata.num_row_groups) if row_group is None else [row_group]
+            for group in groups:
+                for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group]):
+                    for fields in batch.to_pylist():
+                        row += 1
+                        yield record_document(Origin(fields, row, schema=parquet.schema_arrow), source, config)
     except (OSError, pa.ArrowException) as err:
-        yield _rejected(source, row + 1, "unreadable", f"cannot read Parquet: {err}")
+        yield rejected(source, row + 1, "unreadable", f"cannot read Parquet: {err}")
 
 
 def read_record_file(path: Path, source: str, config: Config) -> Iterator[Document]:
@@ -234,10 +258,10 @@ def read_record_file(path: Path, source: str, config: Config) -> Iterator[Docume
     try:  # a FIFO or device is refused by the opened descriptor: it never blocks a read
         stream = open_regular(path) if file_format(path.name) == "parquet" else open_jsonl(path)
     except NotRegularFile as err:
-        yield _rejected(source, 1, "not_regular_file", str(err))
+        yield rejected(source, 1, "not_regular_file", str(err))
         return
     except OSError as err:
-        yield _rejected(source, 1, "unreadable", err.strerror or str(err))
+        yield rejected(source, 1, "unreadable", err.strerror or str(err))
         return
     if file_format(path.name) == "parquet":
         with stream:
@@ -251,6 +275,6 @@ def read_dicts(records: Iterable[dict[str, Any]], config: Config, source: str = 
     """Documents from any iterable of dicts (the Python API); `line` counts from 1."""
     for line, fields in enumerate(records, 1):
         if not isinstance(fields, dict):
-            yield _rejected(source, line, "not_a_record", f"expected a dict, got {type(fields).__name__}")
+            yield rejected(source, line, "not_a_record", f"expected a dict, got {type(fields).__name__}")
         else:
             yield record_document(Origin(fields, line), source, config)

@@ -20,6 +20,7 @@ from cleaner.errors import UsageError
 from cleaner.io.folder_reader import iter_files, read_file
 from cleaner.io.paths import LinkGuard
 from cleaner.io.record_reader import STDIN, file_compression, file_format, read_jsonl, read_record_file
+from cleaner.io.units import Fixed, TextRun, Unit, line_blocks, record_file_units
 from cleaner.record import Document
 
 
@@ -31,6 +32,11 @@ class Source:
     follows_links = False  # what is read through a link is what it leads to
 
     def documents(self) -> Iterator[Document]:
+        raise NotImplementedError
+
+    def units(self) -> Iterator[Unit]:
+        """The input as work units (cleaner.io.units), in order: read one after the other
+        they give exactly `documents()`."""
         raise NotImplementedError
 
     def files(self) -> Iterator[tuple[Path, str]]:
@@ -99,6 +105,21 @@ class FolderSource(Source):
             else:
                 yield Document(id=name, source=name, reject=reject)
 
+    def units(self) -> Iterator[Unit]:
+        links = LinkGuard(self.root, self.config.follow_symlinks)
+        run = TextRun(self.root, self.config.follow_symlinks)
+        for path, name in self.files():
+            if file_format(name) == "txt":
+                yield from run.add(path, name)
+                continue
+            yield from run.flush()
+            reject = links.reject(path)
+            if reject is None:
+                yield from record_file_units(path, name, self.config)
+            else:
+                yield Fixed((Document(id=name, source=name, reject=reject),))
+        yield from run.flush()
+
     @property
     def pattern(self) -> str:
         return self.config.glob
@@ -119,6 +140,9 @@ class RecordFileSource(Source):
     def documents(self) -> Iterator[Document]:
         return read_record_file(self.path, self.path.name, self.config)
 
+    def units(self) -> Iterator[Unit]:
+        return record_file_units(self.path, self.path.name, self.config)
+
     @property
     def pattern(self) -> str:
         return self.path.name
@@ -135,6 +159,9 @@ class StreamSource(Source):
 
     def documents(self) -> Iterator[Document]:
         return read_jsonl(self.stream, STDIN, self.config)
+
+    def units(self) -> Iterator[Unit]:
+        return line_blocks(self.stream, STDIN, self.config)
 
     def manifest(self) -> str | None:
         return None

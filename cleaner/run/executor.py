@@ -12,10 +12,13 @@ from collections.abc import Callable, Iterable, Iterator
 from importlib import import_module
 from typing import Protocol
 
+from cleaner.config import Config
 from cleaner.errors import ConfigError
+from cleaner.io.units import Unit, read_unit
 from cleaner.record import Document, batches
 
 Step = Callable[[Document], Document]
+Prepared = tuple[Unit, list[Document]]  # a work unit and its documents, through every step
 CHUNK_DOCS = 64  # documents a step's `many` sees at once ...
 CHUNK_BYTES = 1 << 20  # ... and at most this much input past the first
 
@@ -23,6 +26,17 @@ CHUNK_BYTES = 1 << 20  # ... and at most this much input past the first
 class Executor(Protocol):
     def map(self, steps: list[Step], docs: Iterable[Document]) -> Iterator[Document]:
         """Every document of `docs` through every step, yielded in input order."""
+        ...
+
+
+class UnitExecutor(Executor, Protocol):
+    """An executor whose workers read the input themselves: `reads_units` says whether it
+    wants to (a pool of one does not), `map_units` gives each unit of `units` with its
+    documents (read with `config`) through every step, in input order."""
+
+    reads_units: bool
+
+    def map_units(self, steps: list[Step], config: Config, units: Iterable[Unit]) -> Iterator[Prepared]:
         ...
 
 
@@ -55,6 +69,16 @@ def apply_steps(steps: list[Step], docs: list[Document]) -> list[Document]:
     return docs
 
 
+class AlreadyPrepared:
+    """The executor after one that read and prepared the documents already (`map_units`):
+    they pass on as they are."""
+
+    workers = 1
+
+    def map(self, steps: list[Step], docs: Iterable[Document]) -> Iterator[Document]:
+        return iter(docs)
+
+
 class InProcess:
     """The steps in this process, a chunk at a time (as a worker process does)."""
 
@@ -64,3 +88,9 @@ class InProcess:
     def map(self, steps: list[Step], docs: Iterable[Document]) -> Iterator[Document]:
         for chunk in batches(docs, CHUNK_DOCS, CHUNK_BYTES):
             yield from apply_steps(steps, chunk)
+
+
+def prepare_unit(steps: list[Step], config: Config, unit: Unit) -> list[Document]:
+    """Read one work unit and run every step on its documents, a chunk at a time."""
+    docs = read_unit(unit, config)
+    return [doc for chunk in batches(docs, CHUNK_DOCS, CHUNK_BYTES) for doc in apply_steps(steps, chunk)]

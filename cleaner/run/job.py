@@ -33,12 +33,13 @@ from cleaner.io.record_reader import JSONL_SUFFIXES, PARQUET_SUFFIX
 from cleaner.io.shards import remove_old_shards
 from cleaner.io.sinks import Sink, open_sink
 from cleaner.io.sources import FolderSource, Source
+from cleaner.io.units import Cursor
 from cleaner.options import RunOptions
 from cleaner.record import Document
 from cleaner.run.accounts import Accounts
-from cleaner.run.chain import build_chain, compose, find_boilerplate
+from cleaner.run.chain import build_chain, compose, document_steps, find_boilerplate
 from cleaner.run.checkpoint import Checkpoint, dump_checkpoint, load_checkpoint
-from cleaner.run.executor import make_executor
+from cleaner.run.executor import AlreadyPrepared, make_executor
 from cleaner.run.guards import DestinationLock, check_destination, check_locations, check_writable
 from cleaner.run.report import Report
 
@@ -87,6 +88,7 @@ class Job:
         self.store: Store | None = None  # the persistent index (--index), locked for this run
         self._locks = self._guard()
         self._last_checkpoint = time.monotonic()
+        self._cursor: Cursor | None = None  # where a run whose workers read units is in them
 
     def _folders(self) -> list[Path]:
         """The folders this run writes into: DST, and the log folder when it is elsewhere."""
@@ -203,7 +205,7 @@ class Job:
         saved = self.resumed.state if self.resumed else {}
         boilerplate = None
         if self.config.boilerplate_min_docs and "dedup" not in saved:
-            boilerplate = {} if self.resumed else find_boilerplate(self.source.documents(), self.config)
+            boilerplate = {} if self.resumed else self._first_pass()
         dedup = Deduplicator(self.config, boilerplate if boilerplate is not None else saved.get("dedup", {}).get(
             "boilerplate"), store=self.store)
         if "dedup" in saved:
@@ -212,15 +214,37 @@ class Job:
         report.started = self.started
         return {"dedup": dedup, "report": report, "accounts": saved.get("accounts") or Accounts()}
 
+    def _first_pass(self) -> dict[int, int]:
+        """The boilerplate counts of --boilerplate-min-docs (a whole first read), its documents
+        read and prepared by the executor's workers when they read units."""
+        executor = make_executor(self.options.executor, self.options.workers, self.options.ray_address)
+        if not getattr(executor, "reads_units", False):
+            return find_boilerplate(self.source.documents(), self.config)
+        prepared = executor.map_units(document_steps(self.config, keys_only=True), self.config, self.source.units())
+        try:
+            return find_boilerplate(Cursor().documents(prepared), self.config, AlreadyPrepared())
+        finally:
+            getattr(prepared, "close", lambda: None)()
+
     def _drive(self, logs: RunLogs, sink: Sink) -> None:
         state = self._state
         executor = make_executor(self.options.executor, self.options.workers, self.options.ray_address)
+        docs, prepared, skip = self.source.documents(), None, self.documents
+        if getattr(executor, "reads_units", False):  # its workers read the input, from the checkpoint's unit on
+            self._cursor = Cursor(self.resumed.state.get("units") if self.resumed else None)
+            units = itertools.islice(self.source.units(), self._cursor.unit, None)
+            prepared = executor.map_units(document_steps(self.config), self.config, units)
+            docs, executor, skip = self._cursor.documents(prepared), AlreadyPrepared(), skip - self._cursor.before
         stages = build_chain(self.config, executor, state["dedup"], state["accounts"], admit=sink)
-        docs = itertools.islice(self.source.documents(), self.documents, None)
-        for doc in compose(docs, *stages, _writer(sink, logs), state["report"], state["accounts"].settled):
-            if self.options.on_document is not None:
-                self.options.on_document(doc)
-            self._after_document()
+        try:
+            for doc in compose(itertools.islice(docs, skip, None), *stages, _writer(sink, logs), state["report"],
+                               state["accounts"].settled):
+                if self.options.on_document is not None:
+                    self.options.on_document(doc)
+                self._after_document()
+        finally:  # the executor's session (its pool, its Ray connection) ends here, not when collected
+            for stream in (docs, prepared):
+                getattr(stream, "close", lambda: None)()
 
     def _prepare_state(self) -> dict[str, tuple[int, int]] | None:
         """Make the state folder ready: fresh for a new run, rolled back to the checkpoint
@@ -257,6 +281,8 @@ class Job:
             saved["dedup"] = state["dedup"].snapshot()
         if self.store is not None:
             saved["index"], saved["index_run"] = self.options.index, self.index_run
+        if self._cursor is not None:
+            saved["units"] = self._cursor.position(self.documents)
         checkpoint = Checkpoint(self.config.digest(), self.manifest, self.documents, self._logs.sync(), saved,
                                 time.monotonic() - self.started, final)
         write_atomic(self.state_dir / CHECKPOINT, dump_checkpoint(checkpoint), durable=True)

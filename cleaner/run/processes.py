@@ -4,11 +4,15 @@ The steps are pure functions of one document, so they can run anywhere; what com
 is yielded in input order, so `decide` and `write` see exactly what an in-process run
 gives them and the output is the same, byte for byte.
 
-- Documents travel in chunks (up to CHUNK_DOCS documents or CHUNK_BYTES bytes), so the
-  cost of a round trip is paid per chunk, not per document.
-- At most IN_FLIGHT chunks per worker are submitted and not yet consumed: memory stays
-  flat however large the corpus.
-- An input of one chunk or less, or `workers=1`, never starts a process.
+- A run gives the pool work units (`map_units`, cleaner.io.units): each worker reads its
+  unit itself (a run of files, a byte range of a JSONL file, a Parquet row group; for a
+  compressed stream, lines the main process decompressed), runs the steps and sends the
+  whole documents back as columns (`pack_whole`). The main process only plans the units,
+  orders the results, decides and writes. `map` (documents given, in chunks of up to
+  CHUNK_DOCS documents or CHUNK_BYTES bytes) serves every other caller.
+- At most IN_FLIGHT units or chunks per worker are submitted and not yet consumed: memory
+  stays flat however large the corpus.
+- An input of one unit or chunk or less, or `workers=1`, never starts a process.
 - Workers ignore SIGINT: Ctrl-C reaches the main process only, where it is held until a
   safe point (between chunks), then the queued chunks are dropped, the workers finish the
   chunk in hand and exit, and KeyboardInterrupt is raised. An exception in a step is
@@ -27,6 +31,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 import contextlib
 import ctypes
+from functools import partial
+import itertools
 import multiprocessing
 import os
 import signal
@@ -35,9 +41,11 @@ import threading
 import time
 from typing import Any
 
+from cleaner.config import Config
+from cleaner.io.units import Unit
 from cleaner.record import Document, batches
-from cleaner.run.executor import CHUNK_BYTES, CHUNK_DOCS, InProcess, Step, apply_steps
-from cleaner.run.transport import outbound, pack, unpack
+from cleaner.run.executor import CHUNK_BYTES, CHUNK_DOCS, InProcess, Prepared, Step, apply_steps, prepare_unit
+from cleaner.run.transport import outbound, pack, pack_whole, unpack, unpack_whole
 
 IN_FLIGHT = 2
 ORPHAN_CHECK_SECONDS = 0.5
@@ -63,8 +71,24 @@ class ProcessPool:
     def __init__(self, workers: int = 0) -> None:
         self.workers = resolve_workers(workers)
 
+    @property
+    def reads_units(self) -> bool:
+        return self.workers > 1
+
     def map(self, steps: list[Step], docs: Iterable[Document]) -> Iterator[Document]:
         return prepare_in_parallel(steps, self.workers)(docs)
+
+    def map_units(self, steps: list[Step], config: Config, units: Iterable[Unit]) -> Iterator[Prepared]:
+        """Each worker reads a unit, runs the steps and sends the documents back as columns;
+        (unit, its documents) are yielded in input order. One unit or none never starts a process."""
+        units = iter(units)
+        head = list(itertools.islice(units, 2))
+        if len(head) < 2:
+            yield from ((unit, prepare_unit(steps, config, unit)) for unit in head)
+            return
+        tasks = ((_work_unit, (steps, config, unit), partial(_unit_docs, unit))
+                 for unit in itertools.chain(head, units))
+        yield from _run_pool(self.workers, tasks)
 
 
 def prepare_in_parallel(steps: list[Step], workers: int) -> Callable[[Iterable[Document]], Iterator[Document]]:
@@ -81,7 +105,9 @@ def prepare_in_parallel(steps: list[Step], workers: int) -> Callable[[Iterable[D
         if second is None:  # one chunk or none: not worth starting a process
             yield from apply_steps(steps, first or [])
             return
-        yield from _run_pool(steps, workers, _prepend([first, second], chunks))
+        tasks = ((_work, (steps, [outbound(doc) for doc in chunk]), partial(unpack, docs=chunk))
+                 for chunk in _prepend([first, second], chunks))
+        yield from _run_pool(workers, tasks)
 
     return stage
 
@@ -91,18 +117,25 @@ def _prepend(head: list[list[Document]], rest: Iterator[list[Document]]) -> Iter
     yield from rest
 
 
-def _run_pool(steps: list[Step], workers: int, chunks: Iterator[list[Document]]) -> Iterator[Document]:
+Task = tuple[Callable[..., Any], tuple, Callable[[Any], list]]  # (function, its arguments, finish)
+
+
+def _run_pool(workers: int, tasks: Iterator[Task]) -> Iterator[Any]:
+    """Run each task's function in a worker, at most IN_FLIGHT per worker ahead, and yield
+    what `finish` makes of each result, in order."""
     pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker, initargs=(os.getpid(),))
-    pending: deque[tuple[Future, list[Document]]] = deque()
+    pending: deque[tuple[Future, Callable[[Any], list]]] = deque()
     with _DeferredInterrupt() as interrupt:
         try:
-            for chunk in chunks:
+            for function, args, finish in tasks:
                 with _sigint_blocked():  # the first submit forks the workers: none may see a Ctrl-C
-                    pending.append((pool.submit(_work, steps, [outbound(doc) for doc in chunk]), chunk))
+                    pending.append((pool.submit(function, *args), finish))
                 while len(pending) >= IN_FLIGHT * workers:
-                    yield from _adopt(*pending.popleft(), interrupt)
+                    future, finish = pending.popleft()
+                    yield from finish(_result(future, interrupt))
             while pending:
-                yield from _adopt(*pending.popleft(), interrupt)
+                future, finish = pending.popleft()
+                yield from finish(_result(future, interrupt))
         finally:
             # Whether done, failed, interrupted or abandoned by the consumer: drop what has not
             # started, let each worker finish its chunk (at most CHUNK_BYTES), reap them all.
@@ -112,10 +145,9 @@ def _run_pool(steps: list[Step], workers: int, chunks: Iterator[list[Document]])
                 pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _adopt(future: Future, originals: list[Document], interrupt: _DeferredInterrupt) -> Iterator[Document]:
-    """The chunk's own Document objects, given the fields the worker computed: the same
-    objects go on downstream as in an in-process run (stages may track them by identity)."""
-    yield from unpack(_result(future, interrupt), originals)
+def _unit_docs(unit: Unit, packed: tuple) -> list[Prepared]:
+    """A unit and the documents a worker read and prepared, as this process's objects."""
+    return [(unit, unpack_whole(packed))]
 
 
 def _result(future: Future, interrupt: _DeferredInterrupt) -> tuple:
@@ -206,3 +238,8 @@ def _exit_with_parent(parent: int) -> None:
 def _work(steps: list[Step], chunk: list[Document]) -> tuple:
     """In a worker: run the steps on a chunk and pack the results for the trip back."""
     return pack(apply_steps(steps, chunk))
+
+
+def _work_unit(steps: list[Step], config: Config, unit: Unit) -> tuple:
+    """In a worker: read a unit, run the steps, and pack the whole documents for the trip back."""
+    return pack_whole(prepare_unit(steps, config, unit))

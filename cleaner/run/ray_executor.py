@@ -1,13 +1,15 @@
 """The per-document steps as Ray tasks: one laptop or a cluster, the same output.
 
 `--executor ray` maps the pure per-document steps (decode, limits, normalise, segment,
-fingerprint) over Ray tasks, a chunk of documents each (CHUNK_DOCS / CHUNK_BYTES, as the
-process pool), and yields the documents back in input order, so the ordered `decide`
+fingerprint) over Ray tasks, a work unit each (cleaner.io.units: a task reads its run of
+files, byte range or row group itself, by its path, so every node must see the input at
+the same path), and yields the documents back in input order, so the ordered `decide`
 stage and the writers see exactly what an in-process run gives them.
 
-- What travels: the steps once (`ray.put`), then per task the chunk's documents without
-  their `origin` (`outbound`), and back the computed fields as columns (`pack`); the
-  driver gives them to its own Document objects (`unpack`), as the process pool does.
+- What travels: the steps and the config once (`ray.put`), then per task a unit's
+  descriptor (for a compressed stream, the lines the driver decompressed), and back the
+  whole documents as columns (`pack_whole`). `map` (documents given, in chunks) sends the
+  chunk's documents without their `origin` and gets back the computed fields (`pack`).
 - At most IN_FLIGHT tasks per CPU are submitted and not yet consumed: memory stays flat.
 - A worker process that dies mid-task (killed, out of memory, its node lost) is retried
   by Ray up to MAX_RETRIES times; the steps are pure, so a retry gives the same result.
@@ -34,11 +36,13 @@ import threading
 from typing import Any
 
 import cleaner
+from cleaner.config import Config
 from cleaner.errors import CleanerError, UsageError
+from cleaner.io.units import Unit
 from cleaner.record import Document, batches
-from cleaner.run.executor import CHUNK_BYTES, CHUNK_DOCS, Step, apply_steps
+from cleaner.run.executor import CHUNK_BYTES, CHUNK_DOCS, Prepared, Step, apply_steps, prepare_unit
 from cleaner.run.processes import resolve_workers
-from cleaner.run.transport import outbound, pack, unpack
+from cleaner.run.transport import outbound, pack, pack_whole, unpack, unpack_whole
 
 IN_FLIGHT = 2
 MAX_RETRIES = 3
@@ -55,6 +59,8 @@ class RayExecutor:
     of `workers` CPUs (0: one per core). `workers` > 0 with an address caps the tasks
     running at once; 0 uses every CPU of the cluster."""
 
+    reads_units = True  # a task reads its own work unit (cleaner.io.units)
+
     def __init__(self, workers: int = 0, address: str | None = None) -> None:
         self.workers = workers
         self.address = address
@@ -64,13 +70,29 @@ class RayExecutor:
         first = next(chunks, None)
         if first is None:
             return
+        with self._connected() as (ray, slots):
+            yield from _run(ray, steps, _prepend(first, chunks), IN_FLIGHT * slots)
+
+    def map_units(self, steps: list[Step], config: Config, units: Iterable[Unit]) -> Iterator[Prepared]:
+        """A task per work unit: it reads the unit (by its path: every node must see the
+        input at the same path), runs the steps and sends the documents back as columns;
+        (unit, its documents) are yielded in input order."""
+        units = iter(units)
+        first = next(units, None)
+        if first is None:
+            return
+        with self._connected() as (ray, slots):
+            yield from _run_units(ray, steps, config, _prepend(first, units), IN_FLIGHT * slots)
+
+    @contextlib.contextmanager
+    def _connected(self) -> Iterator[tuple[Any, int]]:
         if self.address is not None:
             _check_reachable(self.address)
         if self.address is None or _on_loopback(self.address):  # read by Ray when it is imported
             os.environ.setdefault(LOOPBACK_ONLY, "0")
         ray = import_ray()
         with _session(ray, self.address, self.workers) as slots:
-            yield from _run(ray, steps, _prepend(first, chunks), IN_FLIGHT * slots)
+            yield ray, slots
 
 
 def import_ray() -> Any:
@@ -82,7 +104,7 @@ def import_ray() -> Any:
     return ray
 
 
-def _prepend(first: list[Document], rest: Iterator[list[Document]]) -> Iterator[list[Document]]:
+def _prepend(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield first
     yield from rest
 
@@ -174,8 +196,35 @@ def _run(ray: Any, steps: list[Step], chunks: Iterator[list[Document]], in_fligh
                 ray.cancel(ref, force=False)
 
 
+def _run_units(ray: Any, steps: list[Step], config: Config, units: Iterator[Unit],
+               in_flight: int) -> Iterator[Prepared]:
+    """Submit a task per unit, at most `in_flight` ahead, and yield (unit, its documents) in order."""
+    task = ray.remote(_work_unit).options(name=TASK_NAME, num_cpus=1, max_retries=MAX_RETRIES,
+                                          retry_exceptions=False)
+    steps_ref, config_ref = ray.put(steps), ray.put(config)
+    pending: deque[tuple[Any, Unit]] = deque()
+    try:
+        for unit in units:
+            pending.append((task.remote(steps_ref, config_ref, unit), unit))
+            while len(pending) >= in_flight:
+                ref, done = pending.popleft()
+                yield done, unpack_whole(_result(ray, ref))
+        while pending:
+            ref, done = pending.popleft()
+            yield done, unpack_whole(_result(ray, ref))
+    finally:
+        for ref, _ in pending:  # stopped early: drop the tasks nobody will read
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=False)
+
+
 def _adopt(ray: Any, ref: Any, originals: list[Document]) -> list[Document]:
     """The chunk's own Document objects, given the fields the task computed."""
+    return unpack(_result(ray, ref), originals)
+
+
+def _result(ray: Any, ref: Any) -> Any:
+    """A task's result, after checking the worker runs this cleaner; its error, raised here."""
     try:
         version, packed = ray.get(ref)
     except ray.exceptions.RayTaskError as err:
@@ -186,10 +235,16 @@ def _adopt(ray: Any, ref: Any, originals: list[Document]) -> list[Document]:
     if version != cleaner.__version__:
         raise CleanerError(f"ray: a worker runs cleaner {version}, this driver {cleaner.__version__}: "
                            "install the same version on every node")
-    return unpack(packed, originals)
+    return packed
 
 
 def _work(steps: list[Step], chunk: list[Document]) -> tuple[str, tuple]:
     """In a Ray worker: run the steps on a chunk; the worker's cleaner version and the
     results as columns."""
     return cleaner.__version__, pack(apply_steps(steps, chunk))
+
+
+def _work_unit(steps: list[Step], config: Config, unit: Unit) -> tuple[str, tuple]:
+    """In a Ray worker: read a work unit and run the steps; the worker's cleaner version
+    and the whole documents as columns."""
+    return cleaner.__version__, pack_whole(prepare_unit(steps, config, unit))

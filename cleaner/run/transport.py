@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from cleaner.record import Document, Fingerprint, Paragraph
+from cleaner.record import Document, Fingerprint, Origin, Paragraph
 
 # Fields no per-document step changes: they stay in the main process and never come back
 # from a worker (`origin` is not even sent, see `outbound`).
@@ -94,3 +94,21 @@ def unpack(packed: tuple, docs: list[Document]) -> list[Document]:
         doc.fingerprint = fingerprint
         start += count
     return docs
+
+
+def pack_whole(docs: list[Document]) -> tuple:
+    """Whole documents as columns, for a main process that holds nothing of them (a worker
+    read them itself): what `pack` sends, and their ids, sources, sizes and origins."""
+    origins = [doc.origin for doc in docs if doc.origin is not None]
+    head = ([doc.id for doc in docs], [doc.source for doc in docs], [doc.bytes_in for doc in docs],
+            [doc.origin is not None for doc in docs])
+    return head, _columns(origins, Origin), pack(docs)
+
+
+def unpack_whole(packed: tuple) -> list[Document]:
+    """The documents `pack_whole` was given, equal field for field."""
+    (ids, sources, sizes, has_origin), origin_columns, rest = packed
+    origins = iter(_records(origin_columns, Origin))
+    docs = [Document(id=ident, source=source, bytes_in=size, origin=next(origins) if has else None)
+            for ident, source, size, has in zip(ids, sources, sizes, has_origin, strict=True)]
+    return unpack(rest, docs)

@@ -1,5 +1,6 @@
 """--workers: the same output byte for byte, bounded work in flight, no process left behind."""
 
+import gzip
 import json
 import multiprocessing
 import os
@@ -18,10 +19,14 @@ import pytest
 from cleaner import Config, clean_folder
 from cleaner.api import clean_records
 from cleaner.cli import main
+from cleaner.errors import Interrupted
+from cleaner.io import units
+from cleaner.io.layout import CHECKPOINT, STATE_DIR
 from cleaner.io.sources import FolderSource
 from cleaner.record import Document, batches
 from cleaner.run import processes as parallel
 from cleaner.run.chain import document_steps, prepare
+from cleaner.run.checkpoint import load_checkpoint
 from cleaner.run.processes import prepare_in_parallel
 from cleaner.run.transport import pack, unpack
 from tests.helpers import FIXTURES, write_tree
@@ -65,11 +70,23 @@ def output_files(dst: Path) -> dict[str, bytes]:
 def test_workers_give_the_same_output_byte_for_byte(tmp_path: Path, monkeypatch):
     src = synthetic_corpus(tmp_path / "src", 60)
     monkeypatch.setattr(parallel, "CHUNK_DOCS", 4)  # many chunks, so the pool really runs
+    monkeypatch.setattr(units, "UNIT_BYTES", 2000)  # and many work units read by the workers
     one = clean_folder(src, tmp_path / "one", Config(), workers=1)
     two = clean_folder(src, tmp_path / "two", Config(), workers=2)
     assert output_files(tmp_path / "one") == output_files(tmp_path / "two")
     assert one.as_dict() | {"seconds": 0} == two.as_dict() | {"seconds": 0}
     assert one.paragraphs_removed > 10 and one.documents_rejected >= 1  # the corpus exercises dedup
+
+
+def test_the_boilerplate_first_pass_in_workers_gives_the_same_output(tmp_path: Path, monkeypatch):
+    """--boilerplate-min-docs reads the input twice; with workers, both reads are theirs."""
+    src = synthetic_corpus(tmp_path / "src", 60)
+    monkeypatch.setattr(units, "UNIT_BYTES", 2000)
+    config = Config(boilerplate_min_docs=4)
+    one = clean_folder(src, tmp_path / "one", config, workers=1)
+    clean_folder(src, tmp_path / "two", config, workers=2)
+    assert output_files(tmp_path / "one") == output_files(tmp_path / "two")
+    assert one.removed["boilerplate"] > 10
 
 
 def test_records_keep_their_other_fields_through_workers(tmp_path: Path, monkeypatch):
@@ -82,14 +99,60 @@ def test_records_keep_their_other_fields_through_workers(tmp_path: Path, monkeyp
     src = tmp_path / "records.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     monkeypatch.setattr(parallel, "CHUNK_DOCS", 4)
+    monkeypatch.setattr(units, "UNIT_BYTES", 3000)
     clean_records(src, tmp_path / "one", Config(), workers=1)
     clean_records(src, tmp_path / "two", Config(), workers=2)
     assert output_files(tmp_path / "one") == output_files(tmp_path / "two")
+    gz = tmp_path / "records.jsonl.gz"  # cannot be cut unread: read here, parsed by the workers
+    gz.write_bytes(gzip.compress(src.read_bytes()))
+    clean_records(gz, tmp_path / "gz1", Config(), workers=1)
+    clean_records(gz, tmp_path / "gz2", Config(), workers=2)
+    assert output_files(tmp_path / "gz1") == output_files(tmp_path / "gz2")
     written = [json.loads(line) for f in sorted((tmp_path / "two").glob("*.jsonl"))
                for line in f.read_text(encoding="utf-8").splitlines()]
     assert len(written) > 30 and all(set(r) == {"id", "meta", "text", "lang"} for r in written)
     originals = {r["id"]: r for r in map(json.loads, lines)}
     assert all(r["meta"] == originals[r["id"]]["meta"] for r in written)
+
+
+def test_workers_read_their_own_units_and_give_the_documents_in_order(tmp_path: Path, monkeypatch):
+    """Each worker reads a unit (a run of files) itself: the documents come back from other
+    processes, in input order, equal to those read and prepared here."""
+    src = synthetic_corpus(tmp_path / "src", 50)
+    monkeypatch.setattr(units, "UNIT_BYTES", 1500)
+    config = Config()
+    source = FolderSource(src, config)
+    steps = [*document_steps(config), tag_with_pid]
+    here = list(prepare([*document_steps(config)])(source.documents()))
+    there = [doc for _, docs in parallel.ProcessPool(2).map_units(steps, config, source.units()) for doc in docs]
+    assert len(list(source.units())) > 5
+    assert {d.audit.pop("pid") for d in there} - {os.getpid()} and len(there) == len(here) == 52
+    assert [describe(d) for d in there] == [describe(d) for d in here]
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("stops", [(7, 61), (1, 2, 3)])
+def test_a_resume_starts_at_the_unit_of_its_checkpoint_and_gives_the_same_bytes(tmp_path: Path, monkeypatch, stops):
+    """Stopped after k documents (a checkpoint there), resumed with workers reading units:
+    the checkpoint names the unit to start from, and the output is that of one run."""
+    src = synthetic_corpus(tmp_path / "src", 90)
+    monkeypatch.setattr(units, "UNIT_BYTES", 1200)
+    clean_folder(src, tmp_path / "one", Config(), workers=1)
+    dst, starts = tmp_path / "two", []
+    for k in stops:
+        with pytest.raises(Interrupted):
+            clean_folder(src, dst, Config(), workers=2, resume=bool(starts), **stop_after(k))
+        starts.append(load_checkpoint(dst / STATE_DIR / CHECKPOINT).state["units"])
+    clean_folder(src, dst, Config(), workers=2, resume=True)
+    assert output_files(tmp_path / "one") == output_files(dst)
+    assert starts[-1][0] > 0 or sum(stops) < 10  # past the first unit: the units before it are not read again
+    assert [unit for unit, *_ in starts] == sorted(unit for unit, *_ in starts)
+
+
+def stop_after(k: int) -> dict:
+    """Run options that stop a run (SIGTERM) after `k` documents."""
+    done: list[str] = []
+    return {"on_document": lambda doc: done.append(doc.id), "stop": lambda: signal.SIGTERM if len(done) == k else 0}
 
 
 def tag_with_pid(doc: Document) -> Document:

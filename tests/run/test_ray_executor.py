@@ -282,6 +282,27 @@ def test_two_nodes_give_the_local_bytes(ray_cluster: Cluster, local_runs: dict, 
 @pytest.mark.ray
 @cluster_only
 @needs_shared(BBC)
+def test_with_an_on_disk_index_the_cluster_gives_the_local_bytes(ray_cluster: Cluster, tmp_path: Path):
+    """--index PATH: a first run puts BBC in a fresh index, a second run of BBC against it
+    removes every document as a copy kept by the first; on the cluster and locally (each
+    with its own index), both runs give the same bytes."""
+    outputs = {}
+    for where in ("local", "ray"):
+        how = ["--workers", "1"] if where == "local" else ["--executor", "ray", "--ray-address", ray_cluster.address]
+        for run in ("first", "second"):
+            dst = tmp_path / where / run
+            done = cli(BBC, dst, "--index", tmp_path / where / "index", "--run-id", run, *how)
+            assert done.returncode == 0, done.stderr
+            outputs[where, run] = run_output(dst)
+    assert outputs["ray", "first"] == outputs["local", "first"]
+    assert outputs["ray", "second"] == outputs["local", "second"]
+    removed = outputs["ray", "second"][".cleaner/removed.jsonl"].decode().splitlines()
+    assert len(removed) > 2000 and all('"run": "first"' in line for line in removed[:50])
+
+
+@pytest.mark.ray
+@cluster_only
+@needs_shared(BBC)
 def test_a_worker_killed_mid_task_is_retried_and_the_output_is_the_same(ray_cluster: Cluster, local_runs: dict,
                                                                          tmp_path: Path):
     run = on_cluster(ray_cluster, BBC, tmp_path / "ray")
