@@ -1,0 +1,311 @@
+"""Sentence windows (`--unit sentence`): runs of copied sentences, inside and across documents.
+
+After the paragraph decisions, each document's kept paragraphs are split into sentences
+(cleaner.text.sentences, on an unwrapped copy: line breaks count as spaces, so a copy
+re-wrapped at another width splits the same) and every run of `Config.window`
+consecutive sentences, across paragraph breaks, is a window: shingled on
+`Config.tokens` and signed as a paragraph is (cleaner.dedup.fingerprint, sketch), and
+looked up in an index of its own (cleaner.dedup.index) holding the windows kept so far,
+earlier in the same document too (never one that overlaps it). A match is verified by
+its true Jaccard, at or above `Config.threshold`.
+
+A removal is a maximal run of sentences covered by matching windows, so at least
+`window` long: one shared sentence or a short quote never goes. A window that matches
+only because its edge sentence is short (a "He said." next to a copied pair) would
+carry that sentence along, so the run's edge sentences must each be confirmed: at least
+`CONFIRM` of the shingles touching the sentence are in the kept window. Windows with
+fewer than `window * min_words` words are not compared at all.
+
+A removal is data: each paragraph it touches gains a `Cut` (offsets as written, the kept
+copy's reference and offsets, the similarity), the writer leaves the cut text out
+(`Paragraph.output_text`), and a paragraph left with only whitespace is removed whole.
+Only windows whose sentences all stay are indexed, so a cut points at written text.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from cleaner.config import Config
+from cleaner.dedup.batch import BandKeys, InDocumentRepeats
+from cleaner.dedup.fingerprint import Fingerprinter
+from cleaner.dedup.index import Index, open_index
+from cleaner.dedup.sketch import (
+    combine_ngrams,
+    minhash_signatures,
+    permutations,
+    sequence_keys,
+    shingle_sets,
+    word_hashes,
+)
+from cleaner.record import Cut, Document, Fingerprint, Paragraph, Ref, Removal
+from cleaner.text.sentences import sentence_spans
+
+# Share of a run's edge sentence's shingles that must be in the kept window: a one-word
+# edit in a 5-word sentence leaves 4 of its 7 touching 3-grams; a short sentence that is
+# not copied shares none.
+CONFIRM = 0.5
+REASON = "sentence_copy"
+# Paragraph decisions the windows judge instead, for paragraphs of `min_words` or more: a
+# near copy keeps the sentences it does not share (a copied run plus one sentence of its
+# own is a near copy), and a copied sentence or pair stays, as anywhere. Shorter exact
+# repeats inside a document (layout: "Advertisement"), boilerplate and documents stand.
+REOPENED = frozenset({"exact_repeat", "near_repeat", "exact_duplicate", "near_duplicate"})
+
+
+class Sentence(NamedTuple):
+    paragraph: int  # position in doc.paragraphs
+    start: int
+    end: int
+
+
+class Hit(NamedTuple):
+    """A matching window: its kept copy's document, first sentence and shingles, and similarity."""
+
+    kept_doc: tuple[str, str]
+    kept_first: int
+    shingles: np.ndarray
+    similarity: float
+
+
+class SentenceWindows:
+    """Stage (ordered, after the paragraph decisions): cut runs of copied sentences."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.n = config.window
+        self._fingerprinter = Fingerprinter(config)
+        self._permutations = permutations(config.num_perm, config.seed)
+        self.index: Index = open_index(config.threshold, config.num_perm, config.lsh_recall, config.seed,
+                                       self._fingerprinter.signature)
+        self._first_of = array("I")  # per slot: the window's first sentence in its document
+        self._tables: dict[tuple[str, str], array] = {}  # kept document -> (paragraph index, start, end) per sentence
+
+    def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            if doc.alive:
+                self.decide(doc)
+            yield doc
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"index": self.index.snapshot(), "first_of": self._first_of, "tables": self._tables}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.index.restore(state["index"])
+        self._first_of, self._tables = state["first_of"], state["tables"]
+
+    def decide(self, doc: Document) -> None:
+        """Cut the runs of `doc` that copy kept windows; index its windows that stay."""
+        for paragraph in doc.paragraphs:
+            if paragraph.removal is not None and paragraph.removal.reason in REOPENED \
+                    and paragraph.fingerprint is not None and paragraph.fingerprint.words >= self.config.min_words:
+                paragraph.removal = None
+        sentences = [Sentence(i, a, b) for i, p in enumerate(doc.paragraphs) if p.kept
+                     for a, b in sentence_spans(p.text.replace("\n", " "))]
+        if len(sentences) < self.n:
+            return
+        hashes, bounds, fps = self._windows(doc, sentences)
+        table = array("i", [v for s in sentences for v in (doc.paragraphs[s.paragraph].index, s.start, s.end)])
+        hits = self._matches(doc, fps)
+        removed = self._removed(hits, hashes, bounds)
+        if removed:
+            self._cut(doc, sentences, removed, hits, table)
+        keep = [j for j, fp in enumerate(fps) if fp is not None and not any(k in removed for k in range(j, j + self.n))]
+        if keep:
+            first = len(self.index)
+            self.index.add_many([Ref(doc.source, doc.id, first + i) for i in range(len(keep))], [fps[j] for j in keep])
+            self._first_of.extend(keep)
+            self._tables[(doc.source, doc.id)] = table
+
+    def _windows(self, doc: Document, sentences: list[Sentence]) -> tuple[np.ndarray, np.ndarray,
+                                                                          list[Fingerprint | None]]:
+        """Token hashes of every sentence end to end, where each sentence starts in them,
+        and a fingerprint per window (None for one too short to compare)."""
+        tokens = [self._fingerprinter.tokenize(doc.paragraphs[s.paragraph].text[s.start:s.end]) for s in sentences]
+        hashes = word_hashes([t for _, shingled, _ in tokens for t in shingled])
+        bounds = np.cumsum([0, *(len(shingled) for _, shingled, _ in tokens)])
+        counts = np.cumsum([0, *(count for _, _, count in tokens)])
+        n, ngram = self.n, self.config.ngram
+        wanted = [j for j in range(len(sentences) - n + 1)
+                  if counts[j + n] - counts[j] >= n * self.config.min_words and bounds[j + n] - bounds[j] >= ngram]
+        fps: list[Fingerprint | None] = [None] * (len(sentences) - n + 1)
+        if not wanted:
+            return hashes, bounds, fps
+        flat = np.concatenate([hashes[bounds[j]:bounds[j + n]] for j in wanted])
+        lengths = np.array([bounds[j + n] - bounds[j] for j in wanted], dtype=np.int64)
+        sets, starts = shingle_sets(flat, lengths, ngram)
+        ends = np.append(starts[1:], len(sets))
+        signatures = minhash_signatures(sets, starts, self._permutations)
+        keys = sequence_keys(flat, lengths).tolist()
+        for row, j in enumerate(wanted):
+            fps[j] = Fingerprint(keys[row], int(counts[j + n] - counts[j]), sets[starts[row]:ends[row]].copy(),
+                                 signatures[row])
+        return hashes, bounds, fps
+
+    def _matches(self, doc: Document, fps: list[Fingerprint | None]) -> dict[int, Hit]:
+        """Window -> its kept copy, for the windows that match: in the index (earlier
+        documents) first, else an earlier window of this document that does not overlap."""
+        signed = [fp for fp in fps if fp is not None]
+        if not signed:
+            return {}
+        found = dict(zip(map(id, signed), self.index.lookup_many(signed), strict=True))
+        local = InDocumentRepeats(self.config.threshold, self._fingerprinter.signature, self._far_bands(fps))
+        hits: dict[int, Hit] = {}
+        here = (doc.source, doc.id)
+        for j, fp in enumerate(fps):
+            earlier = j - self.n
+            if earlier >= 0 and fps[earlier] is not None and not any(k in hits for k in range(earlier - self.n + 1, j)):
+                local.add(Ref(doc.source, doc.id, earlier), fps[earlier])
+            if fp is None:
+                continue
+            before = found[id(fp)]
+            match = self.index.verify(fp, before) if before.exact >= 0 or before.candidates else None
+            if match is not None:
+                slot = match.ref.paragraph
+                hits[j] = Hit((match.ref.source, match.ref.id), self._first_of[slot], self.index.shingles(slot),
+                              match.similarity)
+            elif (match := local.find(fp)) is not None:
+                hits[j] = Hit(here, match.ref.paragraph, fps[match.ref.paragraph].shingles, match.similarity)
+        return hits
+
+    def _far_bands(self, fps: list[Fingerprint | None]) -> BandKeys:
+        """The band keys of the windows, `shared` only by those with a key in common with a
+        window they do not overlap: neighbours share most bands, and need no lookup."""
+        numbers = np.array([j for j, fp in enumerate(fps) if fp is not None], dtype=np.int64)
+        bands = BandKeys(self.index.banding, [fp for fp in fps if fp is not None])
+        if not bands.shared:
+            return bands
+        width = bands.keys.shape[1]
+        owner = np.repeat(numbers, width)
+        order = np.lexsort((owner, bands.keys.ravel()))
+        keys, owner = bands.keys.ravel()[order], owner[order]
+        starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+        far = (np.maximum.reduceat(owner, starts) - np.minimum.reduceat(owner, starts)) >= self.n
+        lengths = np.diff(np.append(starts, len(keys)))
+        wanted = set(owner[np.repeat(far, lengths)].tolist())
+        bands.shared = {id(fps[j]): bands.shared[id(fps[j])] for j in wanted if id(fps[j]) in bands.shared}
+        return bands
+
+    def _removed(self, hits: dict[int, Hit], hashes: np.ndarray, bounds: np.ndarray) -> dict[int, int]:
+        """Sentence -> the matching window that best confirms it, for every sentence of a
+        run of covered sentences, its unconfirmed edges trimmed, at least `window` long."""
+        best: dict[int, tuple[float, float, int]] = {}  # sentence -> (share, similarity, window)
+        for j, hit in hits.items():
+            for k, share in enumerate(self._confirmed(hit, hashes, bounds, j)):
+                if k + j not in best or (share, hit.similarity) > best[k + j][:2]:
+                    best[k + j] = (share, hit.similarity, j)
+        removed: dict[int, int] = {}
+        for run in _runs(sorted(best)):
+            while run and best[run[0]][0] < CONFIRM:
+                run = run[1:]
+            while run and best[run[-1]][0] < CONFIRM:
+                run = run[:-1]
+            if len(run) >= self.n:
+                removed.update((k, best[k][2]) for k in run)
+        return removed
+
+    def _confirmed(self, hit: Hit, hashes: np.ndarray, bounds: np.ndarray, j: int) -> list[float]:
+        """For each sentence of window `j`: the share of the window's shingles touching it
+        that are in the kept window (0 for a sentence without any)."""
+        ngram, base = self.config.ngram, bounds[j]
+        grams = combine_ngrams(hashes[base:bounds[j + self.n]], ngram)
+        inside = np.isin(grams, hit.shingles)
+        shares = []
+        for k in range(j, j + self.n):
+            low, high = max(0, bounds[k] - base - ngram + 1), min(len(grams), bounds[k + 1] - base)
+            shares.append(float(inside[low:high].mean()) if high > low else 0.0)
+        return shares
+
+    def _cut(self, doc: Document, sentences: list[Sentence], removed: dict[int, int], hits: dict[int, Hit],
+             table: array) -> None:
+        """Give each paragraph a Cut per stretch of removed sentences with one kept copy."""
+        groups: list[list[int]] = []
+        for k in sorted(removed):
+            hit = hits[removed[k]]
+            if groups and groups[-1][-1] == k - 1 and sentences[k - 1].paragraph == sentences[k].paragraph \
+                    and hits[removed[k - 1]].kept_doc == hit.kept_doc:
+                groups[-1].append(k)
+            else:
+                groups.append([k])
+        for group in groups:
+            paragraph = doc.paragraphs[sentences[group[0]].paragraph]
+            ref, (start_para, start, _) = self._kept_sentence(hits, removed, group[0], doc, table)
+            _, (end_para, _, end) = self._kept_sentence(hits, removed, group[-1], doc, table)
+            similarity = min(hits[removed[k]].similarity for k in group)
+            paragraph.cuts.append(Cut(sentences[group[0]].start, sentences[group[-1]].end,
+                                      Ref(ref.source, ref.id, start_para), (start, end_para, end),
+                                      round(similarity, 4), REASON))
+        for paragraph in doc.paragraphs:
+            if paragraph.cuts:
+                _settle(paragraph)
+
+    def _kept_sentence(self, hits: dict[int, Hit], removed: dict[int, int], k: int, doc: Document, table: array
+                       ) -> tuple[Ref, tuple[int, int, int]]:
+        """The kept copy of removed sentence `k` (aligned by its place in the window that
+        confirms it): its document and (paragraph index, start, end)."""
+        window = removed[k]
+        hit = hits[window]
+        rows = table if hit.kept_doc == (doc.source, doc.id) else self._tables[hit.kept_doc]
+        at = 3 * (hit.kept_first + k - window)
+        return Ref(*hit.kept_doc), (rows[at], rows[at + 1], rows[at + 2])
+
+
+def _runs(ordered: list[int]) -> Iterator[list[int]]:
+    """Maximal stretches of consecutive numbers of a sorted list."""
+    run: list[int] = []
+    for k in ordered:
+        if run and k != run[-1] + 1:
+            yield run
+            run = []
+        run.append(k)
+    if run:
+        yield run
+
+
+def _settle(paragraph: Paragraph) -> None:
+    """Widen each cut over the whitespace after it (before it, at the paragraph's end), so
+    the text left reads as written; remove the paragraph whole if only whitespace is left."""
+    text, floor, cuts = paragraph.text, 0, []
+    for cut in paragraph.cuts:
+        start, end = cut.start, cut.end
+        while end < len(text) and text[end].isspace():
+            end += 1
+        if end == len(text):
+            while start > floor and text[start - 1].isspace():
+                start -= 1
+        cuts.append(Cut(start, end, cut.duplicate_of, cut.kept, cut.similarity, cut.reason))
+        floor = end
+    paragraph.cuts = cuts
+    if not paragraph.output_text().strip():
+        paragraph.removal = Removal(REASON, cuts[0].duplicate_of, min(c.similarity for c in cuts))
+
+
+class Windowed:
+    """The decide stage followed by SentenceWindows, checkpointed as one (the job's "dedup")."""
+
+    def __init__(self, decide: Any, windows: SentenceWindows) -> None:
+        self.decide, self.windows = decide, windows
+
+    def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
+        return self.windows(self.decide(docs))
+
+    def snapshot(self) -> dict[str, Any]:
+        return {**self.decide.snapshot(), "windows": self.windows.snapshot()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.decide.restore(state)
+        self.windows.restore(state["windows"])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.decide, name)
+
+
+def windowed(decide: Any, config: Config) -> Any:
+    """`decide` with the sentence windows after it when `config.unit == "sentence"` (once)."""
+    if config.unit != "sentence" or isinstance(decide, Windowed):
+        return decide
+    return Windowed(decide, SentenceWindows(config))
