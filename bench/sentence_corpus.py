@@ -4,7 +4,8 @@ Articles are BBC articles (read from ../shared/data/bbc, never stored here) that
 sentence and no 8-word phrase with each other. The first half are sources; each article of
 the second half (a host) receives runs of 3-8 consecutive sentences of a source (across
 its paragraph breaks), some with one word changed, put between two of its own sentences
-or as a paragraph of their own; it also receives single sentences and pairs ("quotes"),
+or as a paragraph of their own (never next to a fragment without a full stop, which runs
+into them as one sentence); it also receives single sentences and pairs ("quotes"),
 which must stay. Every article is re-wrapped (textwrap) at its own width, so a copy's
 line breaks differ from its source's. `score` reads the cleaned texts: a run counts as
 found when none of its sentences is left, and any other sentence missing is a false removal.
@@ -13,6 +14,7 @@ found when none of its sentences is left, and any other sentence missing is a fa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import html
 from pathlib import Path
 import random
 import re
@@ -21,6 +23,7 @@ import textwrap
 from cleaner.text.sentences import split_sentences
 
 WORD = re.compile(r"[a-z]{4,}")
+STOPS = ".!?\"'"
 EDITS = ("notably", "reportedly", "briefly", "largely", "formally")
 
 
@@ -46,7 +49,8 @@ def bbc_articles(folder: Path, limit: int) -> list[list[list[str]]]:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = raw.decode("latin-1")
-        paragraphs = [" ".join(p.split()) for p in text.split("\n\n")[1:] if p.strip()]
+        # As cleaner repairs it (HTML entities: "communiqu&#233;" is written "communiqué").
+        paragraphs = [" ".join(html.unescape(p).split()) for p in text.split("\n\n")[1:] if p.strip()]
         article = [split_sentences(p) for p in paragraphs]
         sentences = [s for p in article for s in p]
         words = " ".join(sentences).lower().split()
@@ -83,12 +87,14 @@ def _host(article: list[list[str]], sources: list[list[list[str]]], rng: random.
           runs: int, quotes: int) -> list[list[str]]:
     """`article` with copied runs and quotes put in at distinct sentence boundaries."""
     paragraphs = [list(p) for p in article]
-    places = rng.sample([(i, k) for i, p in enumerate(paragraphs) for k in range(len(p) + 1)], runs + quotes)
+    places = rng.sample([(i, k) for i, p in enumerate(paragraphs) for k in range(len(p) + 1) if _between(p, k)],
+                        runs + quotes)
     inserts = []
     for n, place in enumerate(places):
         source = [s for p in rng.choice(sources) for s in p]
         length = rng.randint(3, 8) if n < runs else rng.randint(1, 2)
-        start = rng.randrange(len(source) - length + 1)
+        starts = [k for k in range(len(source) - length + 1) if _between(source, k) and _between(source, k + length)]
+        start = rng.choice(starts or [0])  # whole sentences, as they would be put between two
         copied = source[start:start + length]
         if n < runs and n % 2:
             copied = _edited(copied, rng)
@@ -100,6 +106,12 @@ def _host(article: list[list[str]], sources: list[list[list[str]]], rng: random.
         else:
             paragraphs[i][k:k] = copied
     return paragraphs
+
+
+def _between(paragraph: list[str], k: int) -> bool:
+    """Whether place `k` of a paragraph's sentences is between two sentences: BBC text has
+    fragments ("8,661", a line broken mid-sentence) that run into whatever follows them."""
+    return (k == 0 or paragraph[k - 1][-1] in STOPS) and (k == len(paragraph) or not paragraph[k][0].islower())
 
 
 def _edited(sentences: list[str], rng: random.Random) -> list[str]:
@@ -140,9 +152,9 @@ def score(built: Built, cleaned: dict[str, str]) -> Score:
     flat = {name: _flat(cleaned.get(name, "")) for name in built.texts}
     found = sentences = removed = 0
     for host, copied in built.runs:
-        gone = [_flat(s) not in flat[host] for s in copied]
+        gone = [_flat(s) not in flat[host] for s in copied if any(c.isalnum() for c in s)]  # not a lone "'"
         found += all(gone)
-        sentences += len(copied)
+        sentences += len(gone)
         removed += sum(gone)
     must_stay = [(name, s) for name, own in built.own.items() for s in own]
     must_stay += [(host, s) for host, quote in built.quotes for s in quote]

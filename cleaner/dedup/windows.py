@@ -192,18 +192,14 @@ class SentenceWindows:
 
     def _removed(self, hits: dict[int, Hit], hashes: np.ndarray, bounds: np.ndarray) -> dict[int, int]:
         """Sentence -> the matching window that best confirms it, for every sentence of a
-        run of covered sentences, its unconfirmed edges trimmed, at least `window` long."""
+        run of confirmed covered sentences at least `window` long."""
         best: dict[int, tuple[float, float, int]] = {}  # sentence -> (share, similarity, window)
         for j, hit in hits.items():
             for k, share in enumerate(self._confirmed(hit, hashes, bounds, j)):
                 if k + j not in best or (share, hit.similarity) > best[k + j][:2]:
                     best[k + j] = (share, hit.similarity, j)
         removed: dict[int, int] = {}
-        for run in _runs(sorted(best)):
-            while run and best[run[0]][0] < CONFIRM:
-                run = run[1:]
-            while run and best[run[-1]][0] < CONFIRM:
-                run = run[:-1]
+        for run in _runs(sorted(k for k, (share, _, _) in best.items() if share >= CONFIRM)):
             if len(run) >= self.n:
                 removed.update((k, best[k][2]) for k in run)
         return removed
