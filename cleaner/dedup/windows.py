@@ -31,9 +31,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from cleaner.config import Config
-from cleaner.dedup.batch import BandKeys, InDocumentRepeats
+from cleaner.dedup.batch import InDocumentRepeats
 from cleaner.dedup.fingerprint import Fingerprinter
-from cleaner.dedup.index import Index, open_index
+from cleaner.dedup.index import Banding, Index, open_index
 from cleaner.dedup.sketch import (
     combine_ngrams,
     minhash_signatures,
@@ -63,10 +63,18 @@ class Sentence(NamedTuple):
     end: int
 
 
+class _Bands(NamedTuple):
+    """What InDocumentRepeats reads of a BandKeys."""
+
+    banding: Banding
+    shared: dict[int, list[int]]
+
+
 class Hit(NamedTuple):
     """A matching window: its kept copy's document, first sentence and shingles, and similarity."""
 
     kept_doc: tuple[str, str]
+    rows: array  # the kept document's (paragraph index, start, end) per sentence
     kept_first: int
     shingles: np.ndarray
     similarity: float
@@ -83,7 +91,8 @@ class SentenceWindows:
         self.index: Index = open_index(config.threshold, config.num_perm, config.lsh_recall, config.seed,
                                        self._fingerprinter.signature)
         self._first_of = array("I")  # per slot: the window's first sentence in its document
-        self._tables: dict[tuple[str, str], array] = {}  # kept document -> (paragraph index, start, end) per sentence
+        self._table_of = array("I")  # per slot: its document's place in `_tables`
+        self._tables: list[array] = []  # per document with kept windows: (paragraph index, start, end) per sentence
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
@@ -92,11 +101,12 @@ class SentenceWindows:
             yield doc
 
     def snapshot(self) -> dict[str, Any]:
-        return {"index": self.index.snapshot(), "first_of": self._first_of, "tables": self._tables}
+        return {"index": self.index.snapshot(), "first_of": self._first_of, "table_of": self._table_of,
+                "tables": self._tables}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.index.restore(state["index"])
-        self._first_of, self._tables = state["first_of"], state["tables"]
+        self._first_of, self._table_of, self._tables = state["first_of"], state["table_of"], state["tables"]
 
     def decide(self, doc: Document) -> None:
         """Cut the runs of `doc` that copy kept windows; index its windows that stay."""
@@ -108,23 +118,26 @@ class SentenceWindows:
                      for a, b in sentence_spans(p.text.replace("\n", " "))]
         if len(sentences) < self.n:
             return
-        hashes, bounds, fps = self._windows(doc, sentences)
+        hashes, bounds, fps, band = self._windows(doc, sentences)
         table = array("i", [v for s in sentences for v in (doc.paragraphs[s.paragraph].index, s.start, s.end)])
-        hits = self._matches(doc, fps)
+        hits = self._matches(doc, fps, table, band)
         removed = self._removed(hits, hashes, bounds)
         if removed:
-            self._cut(doc, sentences, removed, hits, table)
+            self._cut(doc, sentences, removed, hits)
         keep = [j for j, fp in enumerate(fps) if fp is not None and not any(k in removed for k in range(j, j + self.n))]
         if keep:
-            first = len(self.index)
-            self.index.add_many([Ref(doc.source, doc.id, first + i) for i in range(len(keep))], [fps[j] for j in keep])
+            first, rows = len(self.index), np.cumsum([fp is not None for fp in fps]) - 1
+            self.index.add_many([Ref(doc.source, doc.id, first + i) for i in range(len(keep))], [fps[j] for j in keep],
+                                band[rows[keep]])
             self._first_of.extend(keep)
-            self._tables[(doc.source, doc.id)] = table
+            self._table_of.extend([len(self._tables)] * len(keep))
+            self._tables.append(table)
 
-    def _windows(self, doc: Document, sentences: list[Sentence]) -> tuple[np.ndarray, np.ndarray,
-                                                                          list[Fingerprint | None]]:
+    def _windows(self, doc: Document, sentences: list[Sentence]
+                 ) -> tuple[np.ndarray, np.ndarray, list[Fingerprint | None], np.ndarray]:
         """Token hashes of every sentence end to end, where each sentence starts in them,
-        and a fingerprint per window (None for one too short to compare)."""
+        a fingerprint per window (None for one too short to compare), and the band keys of
+        those with one, in order."""
         tokens = [self._fingerprinter.tokenize(doc.paragraphs[s.paragraph].text[s.start:s.end]) for s in sentences]
         hashes = word_hashes([t for _, shingled, _ in tokens for t in shingled])
         bounds = np.cumsum([0, *(len(shingled) for _, shingled, _ in tokens)])
@@ -134,7 +147,7 @@ class SentenceWindows:
                   if counts[j + n] - counts[j] >= n * self.config.min_words and bounds[j + n] - bounds[j] >= ngram]
         fps: list[Fingerprint | None] = [None] * (len(sentences) - n + 1)
         if not wanted:
-            return hashes, bounds, fps
+            return hashes, bounds, fps, np.empty((0, self.index.banding.bands), dtype=np.uint32)
         flat = np.concatenate([hashes[bounds[j]:bounds[j + n]] for j in wanted])
         lengths = np.array([bounds[j + n] - bounds[j] for j in wanted], dtype=np.int64)
         sets, starts = shingle_sets(flat, lengths, ngram)
@@ -144,16 +157,18 @@ class SentenceWindows:
         for row, j in enumerate(wanted):
             fps[j] = Fingerprint(keys[row], int(counts[j + n] - counts[j]), sets[starts[row]:ends[row]].copy(),
                                  signatures[row])
-        return hashes, bounds, fps
+        return hashes, bounds, fps, self.index.banding.keys(signatures)
 
-    def _matches(self, doc: Document, fps: list[Fingerprint | None]) -> dict[int, Hit]:
+    def _matches(self, doc: Document, fps: list[Fingerprint | None], table: array,
+                 band: np.ndarray) -> dict[int, Hit]:
         """Window -> its kept copy, for the windows that match: in the index (earlier
-        documents) first, else an earlier window of this document that does not overlap."""
+        documents) first, else an earlier window of this document that does not overlap.
+        `band`: the band keys of the windows with a fingerprint, in order."""
         signed = [fp for fp in fps if fp is not None]
         if not signed:
             return {}
-        found = dict(zip(map(id, signed), self.index.lookup_many(signed), strict=True))
-        local = InDocumentRepeats(self.config.threshold, self._fingerprinter.signature, self._far_bands(fps))
+        found = dict(zip(map(id, signed), self.index.lookup_many(signed, band), strict=True))
+        local = InDocumentRepeats(self.config.threshold, self._fingerprinter.signature, self._far_bands(fps, band))
         hits: dict[int, Hit] = {}
         here = (doc.source, doc.id)
         for j, fp in enumerate(fps):
@@ -166,29 +181,24 @@ class SentenceWindows:
             match = self.index.verify(fp, before) if before.exact >= 0 or before.candidates else None
             if match is not None:
                 slot = match.ref.paragraph
-                hits[j] = Hit((match.ref.source, match.ref.id), self._first_of[slot], self.index.shingles(slot),
-                              match.similarity)
+                hits[j] = Hit((match.ref.source, match.ref.id), self._tables[self._table_of[slot]],
+                              self._first_of[slot], self.index.shingles(slot), match.similarity)
             elif (match := local.find(fp)) is not None:
-                hits[j] = Hit(here, match.ref.paragraph, fps[match.ref.paragraph].shingles, match.similarity)
+                hits[j] = Hit(here, table, match.ref.paragraph, fps[match.ref.paragraph].shingles, match.similarity)
         return hits
 
-    def _far_bands(self, fps: list[Fingerprint | None]) -> BandKeys:
-        """The band keys of the windows, `shared` only by those with a key in common with a
+    def _far_bands(self, fps: list[Fingerprint | None], band: np.ndarray) -> _Bands:
+        """The band keys (for InDocumentRepeats) of the windows with a key in common with a
         window they do not overlap: neighbours share most bands, and need no lookup."""
         numbers = np.array([j for j, fp in enumerate(fps) if fp is not None], dtype=np.int64)
-        bands = BandKeys(self.index.banding, [fp for fp in fps if fp is not None])
-        if not bands.shared:
-            return bands
-        width = bands.keys.shape[1]
-        owner = np.repeat(numbers, width)
-        order = np.lexsort((owner, bands.keys.ravel()))
-        keys, owner = bands.keys.ravel()[order], owner[order]
+        owner = np.repeat(numbers, band.shape[1])
+        order = np.lexsort((owner, band.ravel()))
+        keys, owner = band.ravel()[order], owner[order]
         starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
         far = (np.maximum.reduceat(owner, starts) - np.minimum.reduceat(owner, starts)) >= self.n
-        lengths = np.diff(np.append(starts, len(keys)))
-        wanted = set(owner[np.repeat(far, lengths)].tolist())
-        bands.shared = {id(fps[j]): bands.shared[id(fps[j])] for j in wanted if id(fps[j]) in bands.shared}
-        return bands
+        wanted = set(owner[np.repeat(far, np.diff(np.append(starts, len(keys))))].tolist())
+        row = {j: r for r, j in enumerate(numbers.tolist())}
+        return _Bands(self.index.banding, {id(fps[j]): band[row[j]].tolist() for j in wanted})
 
     def _removed(self, hits: dict[int, Hit], hashes: np.ndarray, bounds: np.ndarray) -> dict[int, int]:
         """Sentence -> the matching window that best confirms it, for every sentence of a
@@ -216,21 +226,20 @@ class SentenceWindows:
             shares.append(float(inside[low:high].mean()) if high > low else 0.0)
         return shares
 
-    def _cut(self, doc: Document, sentences: list[Sentence], removed: dict[int, int], hits: dict[int, Hit],
-             table: array) -> None:
+    def _cut(self, doc: Document, sentences: list[Sentence], removed: dict[int, int], hits: dict[int, Hit]) -> None:
         """Give each paragraph a Cut per stretch of removed sentences with one kept copy."""
         groups: list[list[int]] = []
         for k in sorted(removed):
             hit = hits[removed[k]]
             if groups and groups[-1][-1] == k - 1 and sentences[k - 1].paragraph == sentences[k].paragraph \
-                    and hits[removed[k - 1]].kept_doc == hit.kept_doc:
+                    and hits[removed[k - 1]].rows is hit.rows:
                 groups[-1].append(k)
             else:
                 groups.append([k])
         for group in groups:
             paragraph = doc.paragraphs[sentences[group[0]].paragraph]
-            ref, (start_para, start, _) = self._kept_sentence(hits, removed, group[0], doc, table)
-            _, (end_para, _, end) = self._kept_sentence(hits, removed, group[-1], doc, table)
+            ref, (start_para, start, _) = _kept_sentence(hits, removed, group[0])
+            _, (end_para, _, end) = _kept_sentence(hits, removed, group[-1])
             similarity = min(hits[removed[k]].similarity for k in group)
             paragraph.cuts.append(Cut(sentences[group[0]].start, sentences[group[-1]].end,
                                       Ref(ref.source, ref.id, start_para), (start, end_para, end),
@@ -239,15 +248,13 @@ class SentenceWindows:
             if paragraph.cuts:
                 _settle(paragraph)
 
-    def _kept_sentence(self, hits: dict[int, Hit], removed: dict[int, int], k: int, doc: Document, table: array
-                       ) -> tuple[Ref, tuple[int, int, int]]:
-        """The kept copy of removed sentence `k` (aligned by its place in the window that
-        confirms it): its document and (paragraph index, start, end)."""
-        window = removed[k]
-        hit = hits[window]
-        rows = table if hit.kept_doc == (doc.source, doc.id) else self._tables[hit.kept_doc]
-        at = 3 * (hit.kept_first + k - window)
-        return Ref(*hit.kept_doc), (rows[at], rows[at + 1], rows[at + 2])
+
+def _kept_sentence(hits: dict[int, Hit], removed: dict[int, int], k: int) -> tuple[Ref, tuple[int, int, int]]:
+    """The kept copy of removed sentence `k` (aligned by its place in the window that
+    confirms it): its document and (paragraph index, start, end)."""
+    hit = hits[removed[k]]
+    at = 3 * (hit.kept_first + k - removed[k])
+    return Ref(*hit.kept_doc), (hit.rows[at], hit.rows[at + 1], hit.rows[at + 2])
 
 
 def _runs(ordered: list[int]) -> Iterator[list[int]]:
@@ -296,7 +303,9 @@ class Windowed:
         self.decide.restore(state)
         self.windows.restore(state["windows"])
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # the decide stage's attributes (e.g. `boilerplate`)
+        if name == "decide":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
         return getattr(self.decide, name)
 
 
