@@ -53,7 +53,8 @@ def recall_rows(articles: int, work: Path) -> list[str]:
         (src / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
     size = sum(len(t.encode()) for t in built.texts.values()) / 1e6
     rows = [f"{len(built.texts)} articles ({size:.1f} MB), {len(built.runs)} copied runs of 3-8 sentences "
-            f"({sum(len(r) for _, r in built.runs)} sentences, every second one with a word changed), "
+            f"({sum(any(c.isalnum() for c in s) for _, r in built.runs for s in r)} sentences, every second one with a "
+            f"word changed), "
             f"{len(built.quotes)} copied single sentences or pairs that must stay.", "",
             "| mode | runs found whole | recall | copied sentences removed | sentences that must stay | "
             "false removals | CPU s |", "|---|---|---|---|---|---|---|"]

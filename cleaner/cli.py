@@ -165,6 +165,7 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
     \b
     Examples:
         cleaner clean articles/ cleaned/ --scope document --threshold 0.8
+        cleaner clean scraped/ cleaned/ --unit sentence
         cleaner clean crawl.jsonl.zst cleaned/ --shard-records 100000
         zcat wire.jsonl.gz | cleaner clean - - --paragraphs indent --log-dir logs > out.jsonl
     """

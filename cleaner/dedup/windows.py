@@ -9,12 +9,12 @@ looked up in an index of its own (cleaner.dedup.index) holding the windows kept 
 earlier in the same document too (never one that overlaps it). A match is verified by
 its true Jaccard, at or above `Config.threshold`.
 
-A removal is a maximal run of sentences covered by matching windows, so at least
-`window` long: one shared sentence or a short quote never goes. A window that matches
-only because its edge sentence is short (a "He said." next to a copied pair) would
-carry that sentence along, so the run's edge sentences must each be confirmed: at least
-`CONFIRM` of the shingles touching the sentence are in the kept window. Windows with
-fewer than `window * min_words` words are not compared at all.
+A removal is a maximal run of at least `window` sentences covered by matching windows,
+so one shared sentence or a short quote never goes. A window can match only because its
+edge sentence is short (a "He said." next to a copied pair), so each sentence of a run
+must also be confirmed: at least `CONFIRM` of the shingles touching it are in the kept
+window; an unconfirmed one ends the run. Windows with fewer than `window * min_words`
+words are not compared at all.
 
 A removal is data: each paragraph it touches gains a `Cut` (offsets as written, the kept
 copy's reference and offsets, the similarity), the writer leaves the cut text out

@@ -250,3 +250,14 @@ def test_copied_runs_of_real_sentences_are_found_and_nothing_else_goes():
     assert result.runs >= 150 and result.kept_expected > 2000
     assert result.recall >= 0.95, result
     assert result.false_removals == 0, result.examples
+
+
+def test_records_with_the_same_id_keep_their_own_offsets():
+    _, source, copy, other = copied("en")
+    texts = [" ".join(source), " ".join(other), " ".join([other[2], *copy])]  # the second is windowed too
+    docs = [Document(id="same", source="records.jsonl", text=t) for t in texts]
+    first, second, third = clean_documents(docs, Config(unit="sentence"))
+    [line] = spans(third)
+    kept = line["duplicate_of"]
+    assert first.paragraphs[kept["paragraph"]].text[kept["start"]:kept["end"]] == " ".join(source[:3])
+    assert not spans(first) and not spans(second)
