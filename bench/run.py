@@ -179,6 +179,7 @@ def main() -> None:
                                                      "tokenizers"]),
             "command": " ".join(["python", "bench/run.py", *sys.argv[1:]])}
     text = write_results(rows, info, args.output)
+    subprocess.run([sys.executable, str(BENCH / "sentence_bench.py"), "--output", str(args.output)], check=False)
     print(text)
     shutil.rmtree(BENCH / "work" / "tmp", ignore_errors=True)
 

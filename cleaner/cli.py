@@ -24,7 +24,17 @@ import click
 from tqdm import tqdm
 
 from cleaner import __version__
-from cleaner.config import COMPRESSIONS, FORMATS, ON_ERROR, PARAGRAPH_MODES, REPAIR_PROFILES, SCOPES, TOKENS, Config
+from cleaner.config import (
+    COMPRESSIONS,
+    FORMATS,
+    ON_ERROR,
+    PARAGRAPH_MODES,
+    REPAIR_PROFILES,
+    SCOPES,
+    TOKENS,
+    UNITS,
+    Config,
+)
 from cleaner.errors import CleanerError, ConfigError, Interrupted, OutputError, UsageError
 from cleaner.io.layout import STATE_DIR
 from cleaner.options import RunOptions
@@ -74,6 +84,11 @@ def main() -> None:
 @click.option("--tokens", type=click.Choice(TOKENS), default=DEFAULTS.tokens, show_default=True,
               help="What shingles are made of: words, and characters in scripts written without spaces "
                    "(Chinese, Japanese, Korean, Thai, Lao, Khmer, Burmese); or words everywhere.")
+@click.option("--unit", type=click.Choice(UNITS), default=DEFAULTS.unit, show_default=True,
+              help="What is compared: paragraphs; or also runs of --window sentences, so copied "
+                   "passages are cut from paragraphs whatever their line breaks.")
+@click.option("--window", type=int, default=DEFAULTS.window, show_default=True,
+              help="With --unit sentence: the fewest consecutive copied sentences removed.")
 @click.option("--min-words", type=int, default=DEFAULTS.min_words, show_default=True,
               help="Shorter paragraphs are only removed as exact repeats inside one document.")
 @click.option("--doc-threshold", type=float, default=DEFAULTS.doc_threshold, show_default=True,
@@ -150,6 +165,7 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
     \b
     Examples:
         cleaner clean articles/ cleaned/ --scope document --threshold 0.8
+        cleaner clean scraped/ cleaned/ --unit sentence
         cleaner clean crawl.jsonl.zst cleaned/ --shard-records 100000
         zcat wire.jsonl.gz | cleaner clean - - --paragraphs indent --log-dir logs > out.jsonl
     """

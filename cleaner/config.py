@@ -15,6 +15,7 @@ FORMATS = ("txt", "jsonl", "parquet")
 COMPRESSIONS = ("none", "gzip", "zstd")
 ON_ERROR = ("skip", "fail")
 TOKENS = ("script", "words")
+UNITS = ("paragraph", "sentence")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,13 @@ class Config:
       Thai, Lao, Khmer and Burmese (cleaner.dedup.tokens), so near copies in scripts without
       spaces are found; "words" shingles the `\\w+` words everywhere. Text without those
       scripts gets the same fingerprints either way.
+    - `unit="paragraph"`: paragraphs are what is compared, as always; "sentence" also
+      removes runs of copied sentences from the paragraphs that remain (cleaner.dedup.windows).
+    - `window=3` sentences: the shortest run `--unit sentence` removes. Two sentences are
+      still a quote or a stock phrase pair ("Reuters reported the figures. Shares fell.");
+      three news sentences are 50-80 words, enough for word 3-gram Jaccard to tell a copy
+      with an edited word (about 0.9) from unrelated text, and datatrove's exact-span
+      dedup uses 3 sentences too. A window must also hold `window * min_words` words.
     - `paragraphs="blank"`: blank lines are what most scraped text uses; `indent` is for
       hard-wrapped newswire, `auto` decides per document (see cleaner.segment).
     - `format=None`, `compression=None`: write what was read (JSONL stays JSONL, .gz stays .gz).
@@ -69,6 +77,8 @@ class Config:
     min_words: int = 5
     tokens: str = "script"
     lsh_recall: float = 0.99
+    unit: str = "paragraph"
+    window: int = 3
     paragraphs: str = "blank"
     unwrap: bool = False
     text_field: str = "text"
@@ -103,6 +113,10 @@ class Config:
             raise ConfigError(f"min_words must be at least 1, got {self.min_words}")
         if self.tokens not in TOKENS:
             raise ConfigError(f"tokens must be one of {', '.join(TOKENS)}, got {self.tokens!r}")
+        if self.unit not in UNITS:
+            raise ConfigError(f"unit must be one of {', '.join(UNITS)}, got {self.unit!r}")
+        if not 2 <= self.window <= 32:
+            raise ConfigError(f"window must be in [2, 32] sentences, got {self.window}")
         if not 0.5 <= self.lsh_recall < 1.0:
             raise ConfigError(f"lsh_recall must be in [0.5, 1.0), got {self.lsh_recall}")
         self._check_formats()

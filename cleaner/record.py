@@ -84,18 +84,47 @@ class Fingerprint:
     signature: np.ndarray | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """A span of a paragraph removed as a copy of kept text (`--unit sentence`,
+    cleaner.dedup.windows): character offsets into the paragraph as written, the kept
+    copy (`duplicate_of` names the paragraph it starts in, `kept` its offsets there and the
+    paragraph and offset it ends at) and the lowest verified similarity of its windows."""
+
+    start: int
+    end: int
+    duplicate_of: Ref
+    kept: tuple[int, int, int]  # (start in duplicate_of.paragraph, end paragraph, end offset)
+    similarity: float
+    reason: str = "sentence_copy"
+
+
 @dataclass(slots=True)
 class Paragraph:
-    """One paragraph; `index` is its position in the document after segmentation."""
+    """One paragraph; `index` is its position in the document after segmentation.
+    `cuts`: spans removed from it, in order (the rest is written); a paragraph whose
+    cuts leave nothing but whitespace is removed whole instead (`removal` set, cuts kept)."""
 
     index: int
     text: str
     fingerprint: Fingerprint | None = None
     removal: Removal | None = None
+    cuts: list[Cut] = field(default_factory=list)
 
     @property
     def kept(self) -> bool:
         return self.removal is None
+
+    def output_text(self) -> str:
+        """The text as written: `text` without its `cuts`."""
+        if not self.cuts:
+            return self.text
+        pieces, at = [], 0
+        for cut in self.cuts:
+            pieces.append(self.text[at:cut.start])
+            at = cut.end
+        pieces.append(self.text[at:])
+        return "".join(pieces)
 
 
 @dataclass(slots=True)
@@ -138,7 +167,7 @@ class Document:
         """The document as written: kept paragraphs, `separator` (a blank line unless
         segmented by line) apart, final newline."""
         kept = self.kept_paragraphs
-        return self.separator.join(p.text for p in kept) + "\n" if kept else ""
+        return self.separator.join(p.output_text() for p in kept) + "\n" if kept else ""
 
 
 def batches(docs: Iterable[Document], max_docs: int, max_bytes: int) -> Iterator[list[Document]]:

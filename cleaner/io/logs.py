@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cleaner.errors import OutputError
-from cleaner.record import Document, Paragraph
+from cleaner.record import Cut, Document, Paragraph
 
 LOGS = ("removed.jsonl", "rejects.jsonl", "files.jsonl")
 
@@ -97,7 +97,25 @@ def removal_record(doc: Document, paragraph: Paragraph | None) -> dict[str, Any]
     record["estimated_similarity"] = removal.estimated_similarity
     if removal.documents is not None:
         record["documents"] = removal.documents
+    if paragraph is not None and paragraph.cuts:
+        record["spans"] = [_span(cut) for cut in paragraph.cuts]
     return record
+
+
+def _span(cut: Cut) -> dict[str, Any]:
+    """A cut's offsets, its kept copy (with the copy's offsets) and similarity."""
+    start, end_paragraph, end = cut.kept
+    return {"start": cut.start, "end": cut.end,
+            "duplicate_of": {**cut.duplicate_of.as_dict(), "start": start, "end_paragraph": end_paragraph, "end": end},
+            "similarity": cut.similarity}
+
+
+def cut_record(doc: Document, paragraph: Paragraph, cut: Cut) -> dict[str, Any]:
+    """The removal-log line of a span cut from a kept paragraph (`--unit sentence`)."""
+    span = _span(cut)
+    return {**_origin(doc), "paragraph": paragraph.index, "start": cut.start, "end": cut.end,
+            "text": paragraph.text[cut.start:cut.end], "reason": cut.reason, "duplicate_of": span["duplicate_of"],
+            "similarity": cut.similarity, "estimated_similarity": None}
 
 
 def file_record(doc: Document) -> dict[str, Any]:
@@ -129,6 +147,9 @@ def log_lines(doc: Document) -> Iterator[tuple[str, dict[str, Any]]]:
         for paragraph in doc.paragraphs:
             if paragraph.removal is not None:
                 yield "removed.jsonl", removal_record(doc, paragraph)
+            else:
+                for cut in paragraph.cuts:
+                    yield "removed.jsonl", cut_record(doc, paragraph, cut)
         if not doc.kept_paragraphs:
             yield "removed.jsonl", emptied_record(doc)
 

@@ -7,7 +7,8 @@
 
 Per document, the paragraphs counted before `decide` must equal kept + removed + rejected
 after it; per run, documents seen must equal kept + removed + rejected + empty, and the
-logs must hold one line per rejected document, per removed paragraph or document, and per
+logs must hold one line per rejected document, per removed paragraph or document, per span cut
+from a kept paragraph (`--unit sentence`), and per
 document seen. Any mismatch raises AccountingError, so such a run is never declared complete.
 """
 
@@ -75,6 +76,7 @@ class Accounts:
             fates = {"kept": kept, "removed": total - kept}
             self.documents["kept" if kept else "empty"] += 1
             self.removal_lines += total - kept + (not kept)  # an emptied document's own line
+            self.removal_lines += sum(len(p.cuts) for p in doc.paragraphs if p.removal is None)  # spans cut
         if seen != sum(fates.values()):
             raise AccountingError(f"{doc.source}: {seen} paragraphs segmented, but {total} decided "
                                   f"({', '.join(f'{k} {v}' for k, v in fates.items())})")

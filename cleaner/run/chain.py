@@ -17,6 +17,7 @@ from typing import Any
 from cleaner.config import Config
 from cleaner.dedup.decide import DocumentDeduplicator, count_boilerplate
 from cleaner.dedup.fingerprint import Fingerprinter
+from cleaner.dedup.windows import windowed
 from cleaner.errors import InputError
 from cleaner.record import Document
 from cleaner.run.executor import Executor, InProcess, Step
@@ -95,7 +96,7 @@ def build_chain(config: Config, executor: Executor, decide: Stage, accounts: Any
     stages: list[Stage] = [watch.read, lambda docs: executor.map(steps, docs), reject_policy(config)]
     if getattr(admit, "admit", None) is not None:
         stages.append(_each(admit.admit))
-    return [*stages, watch.segmented, decide]
+    return [*stages, watch.segmented, decide if keys_only else windowed(decide, config)]
 
 
 def find_boilerplate(docs: Iterable[Document], config: Config, executor: Executor | None = None) -> dict[int, int]:

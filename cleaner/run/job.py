@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 from cleaner.config import Config
 from cleaner.dedup.decide import Deduplicator
 from cleaner.dedup.store import Store, open_store
+from cleaner.dedup.windows import windowed
 from cleaner.errors import Interrupted, UsageError
 from cleaner.io.atomic import write_atomic
 from cleaner.io.layout import CHECKPOINT, STATE_DIR, SUCCESS
@@ -206,8 +207,8 @@ class Job:
         boilerplate = None
         if self.config.boilerplate_min_docs and "dedup" not in saved:
             boilerplate = {} if self.resumed else self._first_pass()
-        dedup = Deduplicator(self.config, boilerplate if boilerplate is not None else saved.get("dedup", {}).get(
-            "boilerplate"), store=self.store)
+        dedup = windowed(Deduplicator(self.config, boilerplate if boilerplate is not None else saved.get(
+            "dedup", {}).get("boilerplate"), store=self.store), self.config)
         if "dedup" in saved:
             dedup.restore(saved["dedup"])
         report = saved.get("report") or Report()

@@ -31,6 +31,8 @@ _CLOSE = f"[{re.escape(_CLOSING)}]*"
 _STOP = re.compile(f"[{re.escape(_UNSPACED_STOPS)}]+{_CLOSE}|(?:[.!?]+|…){_CLOSE}(?=\\s)")
 _WORD_BEFORE = re.compile(r"([\w.]+)\.$")
 _NEXT = re.compile(r"\s*(\S)")
+_WORD_CHAR = re.compile(r"[\w.]")
+_LONGEST = 16  # characters looked back for an abbreviation: longer than any of them
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -59,9 +61,10 @@ def _ends_sentence(text: str, stop: re.Match[str]) -> bool:
         return False
     if stop.group()[0] != "." or stop.group().startswith(".."):
         return True
-    before = _WORD_BEFORE.search(text, 0, stop.start() + 1)
-    if before is None:
-        return True
+    low = max(0, stop.start() - _LONGEST)  # not from 0: that made a paragraph quadratic
+    before = _WORD_BEFORE.search(text, low, stop.start() + 1)
+    if before is None or (before.start() == low > 0 and _WORD_CHAR.match(text, low - 1)):
+        return True  # no word, or one longer than any abbreviation
     word = before.group(1)
     if len(word) == 1 and word.isupper():  # an initial
         return False

@@ -78,3 +78,23 @@ def test_on_all_of_bbc_no_cut_is_before_lower_case_or_after_an_honorific():
     assert len(cuts) > 20_000
     assert not [after for _, after in cuts if after[0].islower()]
     assert not [before for before, _ in cuts if before.split()[-1] in ("Mr.", "Mrs.", "Dr.", "St.", "Prof.")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # A word longer than any abbreviation that ends like one ("...co") still ends a sentence.
+    ("It was antidisestablishmentarianco. Next came more.", ["It was antidisestablishmentarianco.", "Next came more."]),
+    ("Shares in Acme Co. Ltd rose. Then they fell.", ["Shares in Acme Co. Ltd rose.", "Then they fell."]),
+    ("the U.S. said so. Later it changed.", ["the U.S. said so.", "Later it changed."]),
+])
+def test_the_abbreviation_is_looked_for_just_before_the_stop(text, expected):
+    assert split_sentences(text) == expected
+
+
+PIECES = ["Mr. Lee spoke.", "Growth was 1.5% in Jan. 2005.", "It rose!", "再见。", "J. Smith won."]
+
+
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=40))
+def test_a_long_paragraph_splits_as_its_sentences_do_one_by_one(sentences):
+    # The look-back for an abbreviation is bounded, so a long paragraph costs linear time;
+    # where each sentence starts does not change what is found.
+    assert split_sentences(" ".join(sentences)) == [s for sentence in sentences for s in split_sentences(sentence)]
