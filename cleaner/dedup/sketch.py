@@ -26,6 +26,7 @@ from datasketch: `import datasketch` imports scipy (for MinHashLSH's parameter s
 from __future__ import annotations
 
 from collections.abc import Sequence
+import gc
 from itertools import chain
 import os
 from types import ModuleType
@@ -61,10 +62,15 @@ def compiled(tokens: int = 0) -> ModuleType | None:
     if mode != "compiled" and _hashed[0] < COMPILED_AFTER and "kernels" not in _loaded:
         return None
     if "kernels" not in _loaded:
+        collecting = gc.isenabled()
+        gc.disable()  # numba's start makes some 75,000 objects that live as long as the process
         try:
             from cleaner.dedup import kernels
         except ImportError:  # numba missing (or not built for this platform): numpy it is
             kernels = None
+        finally:
+            if collecting:
+                gc.enable()
         _loaded["kernels"] = kernels
     return _loaded["kernels"]
 
