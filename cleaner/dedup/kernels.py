@@ -62,17 +62,19 @@ _LOW32 = uint64(0xFFFFFFFF)
 
 @njit(cache=True, inline="always")
 def _read64(data, at):
+    i = uint64(at)  # an unsigned index: no wraparound check, so LLVM makes this one load
     value = uint64(0)
     for k in range(7, -1, -1):
-        value = (value << uint64(8)) | uint64(data[at + k])
+        value = (value << uint64(8)) | uint64(data[i + uint64(k)])
     return value
 
 
 @njit(cache=True, inline="always")
 def _read32(data, at):
+    i = uint64(at)
     value = uint64(0)
     for k in range(3, -1, -1):
-        value = (value << uint64(8)) | uint64(data[at + k])
+        value = (value << uint64(8)) | uint64(data[i + uint64(k)])
     return value
 
 
