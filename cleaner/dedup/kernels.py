@@ -4,6 +4,8 @@
   what `sketch.word_hashes` gets from `xxhash.xxh3_64_intdigest`, one token at a time,
   without a Python object per word. XXH3 (seed 0, the default secret) is written out
   here for tokens up to 240 bytes; a longer token is hashed by xxhash afterwards.
+- `combine_ngrams`: the 32-bit hash of every word n-gram, as `sketch.combine_ngrams`
+  folds and avalanches it, in one pass instead of n + 5 numpy passes;
 - `minimum_affine`: per set and permutation, the minimum of `a * h + b` (wrapping in
   uint32) over the set's pre-mixed shingle hashes, what `sketch.minhash_signatures`
   computes on (permutations x shingles) blocks in numpy.
@@ -217,11 +219,39 @@ def minimum_affine(mixed: np.ndarray, starts: np.ndarray, ends: np.ndarray, a: n
     _minimum_affine(mixed, starts.astype(np.int64), ends.astype(np.int64), a, b, out)
 
 
+_STEP = uint64(0x9E3779B97F4A7C15)
+_FMIX64 = (uint64(0xFF51AFD7ED558CCD), uint64(0xC4CEB9FE1A85EC53))
+
+
+@njit(cache=True)
+def _combine_ngrams(hashes, n, out):
+    m1, m2 = _FMIX64
+    for i in range(out.shape[0]):
+        gram = hashes[i]
+        for offset in range(1, n):
+            gram = gram * _STEP + hashes[i + offset]
+        gram ^= gram >> uint64(33)
+        gram *= m1
+        gram ^= gram >> uint64(33)
+        gram *= m2
+        gram ^= gram >> uint64(33)
+        out[i] = uint32(gram >> uint64(32))
+
+
+def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
+    """`sketch.combine_ngrams` in one pass: the high 32 bits of the 64-bit MurmurHash3
+    finalizer of each n-gram's polynomial in the golden-ratio step (n <= len(hashes))."""
+    out = np.empty(len(hashes) - n + 1, dtype=np.uint32)
+    _combine_ngrams(hashes, n, out)
+    return out
+
+
 def _start() -> None:
     """Load (or, the first time on a machine, compile and cache) both kernels now."""
     token_hashes(np.frombuffer(b"a bc", dtype=np.uint8), np.array([4]))
     one = np.ones(1, dtype=np.uint32)
     minimum_affine(one, np.array([0]), np.array([1]), one, one, np.empty((1, 1), dtype=np.uint32))
+    combine_ngrams(np.ones(3, dtype=np.uint64), 3)
 
 
 _start()

@@ -149,6 +149,9 @@ def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
     count = len(hashes) - n + 1
     if count <= 0:
         return np.empty(0, dtype=np.uint32)
+    kernels = compiled()
+    if kernels is not None:
+        return kernels.combine_ngrams(hashes, n)
     with np.errstate(over="ignore"):
         grams = hashes[:count].copy()
         for offset in range(1, n):

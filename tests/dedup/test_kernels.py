@@ -133,3 +133,15 @@ def test_fingerprints_agree_on_both_paths_and_with_word_lists(texts: list[list[s
 @given(TEXT)
 def test_word_bytes_split_into_the_words(text: str):
     assert word_bytes(text).split() == words(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=60), st.integers(1, 32))
+def test_combine_ngrams_agrees_on_both_paths(values: list[int], n: int):
+    hashes = np.array(values, dtype=np.uint64)
+    results = []
+    for mode in ("numpy", "compiled"):
+        with kernel_mode(mode):
+            results.append(sketch.combine_ngrams(hashes, n).tolist())
+    assert results[0] == results[1]
+    assert len(results[0]) == max(0, len(values) - n + 1)
