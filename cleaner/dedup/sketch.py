@@ -12,11 +12,13 @@ paragraph. Here every shingle of a whole document goes through numpy in one pass
   `MinHash.update_batch` on the same shingle hashes (tests/test_sketch.py checks it), so
   datasketch's MinHashLSH and LeanMinHash take the signatures as they are.
 
-Two loops have a compiled form (cleaner.dedup.kernels, numba) with bit-identical results:
-the per-word hashing and the MinHash minimum. A process loads it (`compiled`) only once it
-has hashed `COMPILED_AFTER` tokens with numpy, since loading numba costs about as much as
-that work, so a small run never pays for it; `CLEANER_KERNELS=numpy` (or `compiled`)
-forces one path, and without numba installed the numpy path is the only one.
+The hot loops have a compiled form (cleaner.dedup.kernels, numba) with bit-identical
+results: the per-word hashing, the n-gram hashes and the MinHash minimum. A process loads
+it (`compiled`) only once it has hashed `COMPILED_AFTER` tokens with numpy: starting numba
+costs what the kernels save on some millions of words (and a hundred MB of memory), so a
+run of a few tens of MB never pays for it (bench/RESULTS.md, "Per-document steps").
+`CLEANER_KERNELS=numpy` (or `compiled`) forces one path; without numba installed (or
+importable), the numpy path is the only one.
 
 Why the pre-mix and the permutations are written out here (eight lines) rather than taken
 from datasketch: `import datasketch` imports scipy (for MinHashLSH's parameter search),
@@ -47,7 +49,7 @@ _HIGH = np.uint64(32)
 # document costs time, not memory.
 BLOCK_CELLS = 1 << 20
 # Tokens a process hashes with numpy before it loads the compiled kernels (see above).
-COMPILED_AFTER = 1_000_000
+COMPILED_AFTER = 3_000_000
 _loaded: dict[str, ModuleType | None] = {}
 _hashed = [0]  # tokens hashed so far in this process
 
