@@ -6,6 +6,8 @@ Reads CORPUS with cleaner's own sources into memory first (the documents as the 
 gives them, up to `--mb` MB of input), then runs the chunks of cleaner.run.chain.document_steps
 through cleaner.run.executor.apply_steps step by step, timing each step in CPU seconds of
 this one process (best of `--repeats`, so other jobs on a shared machine disturb it less).
+`CLEANER_KERNELS=numpy` or `compiled` picks the fingerprint path; results: bench/RESULTS.md,
+"Per-document steps".
 """
 
 from __future__ import annotations
