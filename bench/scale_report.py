@@ -136,8 +136,9 @@ def write_scale_section(jobs, info: dict, path: Path) -> str:
     """Replace (or add) the At scale section at the end of `path`; return the section."""
     text = section(jobs, info)
     old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    head = old.split("\n" + TITLE, 1)[0].rstrip("\n")
-    path.write_text(head + "\n\n" + text, encoding="utf-8")
+    head, _, rest = old.partition("\n" + TITLE)
+    after = rest.find("\n## ")  # sections after this one (bench/steps_speed.py's) stay
+    path.write_text(head.rstrip("\n") + "\n\n" + text + (rest[after:] if after >= 0 else ""), encoding="utf-8")
     return text
 
 

@@ -28,9 +28,10 @@ from cleaner.dedup.sketch import (
     permutations,
     sequence_keys,
     shingle_sets,
+    spaced_hashes,
     word_hashes,
 )
-from cleaner.dedup.tokens import Tokens, has_unspaced, script_tokens, tokenize, weight, words
+from cleaner.dedup.tokens import Tokens, has_unspaced, script_tokens, tokenize, weight, word_bytes, words
 from cleaner.record import Document, Fingerprint
 
 if TYPE_CHECKING:
@@ -119,13 +120,14 @@ class Fingerprinter:
 
     def many(self, docs: list[Document]) -> list[Document]:
         """Fingerprint a chunk of documents: every token of the chunk is hashed, and every
-        shingle set signed, in one numpy pass (cleaner.sketch), so the numpy call overhead is
-        paid per chunk, not per paragraph; the result is the same as one by one."""
+        shingle set signed, in one pass (cleaner.sketch), so the per-call cost is paid per
+        chunk, not per paragraph; the result is the same as one by one."""
         alive = [doc for doc in docs if doc.alive]
-        texts = [[paragraph.text for paragraph in doc.paragraphs] for doc in alive]
-        unspaced = self.unspaced(chain.from_iterable(texts)) if self._script else None
-        tokens = [[words(text) for text in doc] for doc in texts]
-        for doc, (fps, doc_fp) in zip(alive, self.fingerprint_documents(tokens, unspaced), strict=True):
+        texts = [paragraph.text for doc in alive for paragraph in doc.paragraphs]
+        unspaced = self.unspaced(texts) if self._script else None
+        hashes, lengths = spaced_hashes([word_bytes(text) for text in texts])
+        counts = [len(doc.paragraphs) for doc in alive]
+        for doc, (fps, doc_fp) in zip(alive, self.fingerprint_hashes(hashes, lengths, counts, unspaced), strict=True):
             for paragraph, fp in zip(doc.paragraphs, fps, strict=True):
                 paragraph.fingerprint = fp
             if self.config.documents_compared:
@@ -154,19 +156,26 @@ class Fingerprinter:
         paragraphs = list(chain.from_iterable(docs))
         hashes = word_hashes(list(chain.from_iterable(paragraphs)))
         lengths = np.fromiter(map(len, paragraphs), np.int64, len(paragraphs))
-        doc_lengths = np.fromiter((sum(map(len, doc)) for doc in docs), np.int64, len(docs))
+        return self.fingerprint_hashes(hashes, lengths, list(map(len, docs)), unspaced)
+
+    def fingerprint_hashes(self, hashes: np.ndarray, lengths: np.ndarray, counts: list[int],
+                           unspaced: Unspaced | None = None) -> list[tuple[list[Fingerprint], Fingerprint]]:
+        """`fingerprint_documents` from the word hashes of every paragraph of the chunk, in
+        order (paragraph i has lengths[i] words), and how many paragraphs each document has."""
+        bounds = np.cumsum([0, *counts])
+        ends = np.concatenate([[0], np.cumsum(lengths)])
+        doc_lengths = ends[bounds[1:]] - ends[bounds[:-1]]
         fps, doc_fps = _keyed(hashes, lengths), _keyed(hashes, doc_lengths)
         if unspaced:
-            bounds = np.cumsum([0, *map(len, docs)])
-            hashes, lengths = _script_tokens(paragraphs, unspaced, fps, doc_fps, bounds)
+            hashes, lengths = _script_hashes(hashes, ends, unspaced, fps, doc_fps, bounds)
             ends = np.concatenate([[0], np.cumsum(lengths)])
             doc_lengths = ends[bounds[1:]] - ends[bounds[:-1]]
         shingled = [] if self.keys_only else self._shingle(hashes, fps, lengths, self.config.ngram)
         if self.config.documents_compared:
             shingled += self._shingle(hashes, doc_fps, doc_lengths, self.config.doc_ngram)
         self._sign(shingled)
-        bounds = np.cumsum([0, *map(len, docs)]).tolist()
-        return [(fps[a:b], doc_fp) for a, b, doc_fp in zip(bounds[:-1], bounds[1:], doc_fps, strict=True)]
+        cuts = bounds.tolist()
+        return [(fps[a:b], doc_fp) for a, b, doc_fp in zip(cuts[:-1], cuts[1:], doc_fps, strict=True)]
 
     def _shingle(self, hashes: np.ndarray, fps: list[Fingerprint], lengths: np.ndarray,
                  ngram: int) -> list[Fingerprint]:
@@ -198,17 +207,19 @@ class Fingerprinter:
         return self.fingerprint_words([w for ws in paragraph_words for w in ws], self.config.doc_ngram)
 
 
-def _script_tokens(paragraphs: list[list[bytes]], unspaced: Unspaced, fps: list[Fingerprint],
+def _script_hashes(hashes: np.ndarray, ends: np.ndarray, unspaced: Unspaced, fps: list[Fingerprint],
                    doc_fps: list[Fingerprint], bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Put the script tokens of the `unspaced` paragraphs in place of their words, setting
-    their (and their documents') length in words; the hashes and run lengths of the tokens."""
-    tokens = list(paragraphs)
+    """Put the hashes of the script tokens of the `unspaced` paragraphs in place of their
+    words' (paragraph i's are hashes[ends[i]:ends[i + 1]]), setting their (and their
+    documents') length in words; the hashes and run lengths of the tokens."""
+    runs = np.split(hashes, ends[1:-1])
     owners = (np.searchsorted(bounds, list(unspaced), side="right") - 1).tolist()
     for (i, (shingled, count)), owner in zip(unspaced.items(), owners, strict=True):
         doc_fps[owner].words += count - fps[i].words
         fps[i].words = count
-        tokens[i] = shingled
-    return word_hashes(list(chain.from_iterable(tokens))), np.fromiter(map(len, tokens), np.int64, len(tokens))
+        runs[i] = word_hashes(shingled)
+    lengths = np.fromiter(map(len, runs), np.int64, len(runs))
+    return np.concatenate([np.empty(0, np.uint64), *runs]), lengths
 
 
 def _keyed(hashes: np.ndarray, lengths: np.ndarray) -> list[Fingerprint]:

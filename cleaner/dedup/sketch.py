@@ -12,6 +12,14 @@ paragraph. Here every shingle of a whole document goes through numpy in one pass
   `MinHash.update_batch` on the same shingle hashes (tests/test_sketch.py checks it), so
   datasketch's MinHashLSH and LeanMinHash take the signatures as they are.
 
+The hot loops have a compiled form (cleaner.dedup.kernels, numba) with bit-identical
+results: the per-word hashing, the n-gram hashes and the MinHash minimum. A process loads
+it (`compiled`) only once it has hashed `COMPILED_AFTER` tokens with numpy: starting numba
+costs what the kernels save on some millions of words (and a hundred MB of memory), so a
+run of a few tens of MB never pays for it (bench/RESULTS.md, "Per-document steps").
+`CLEANER_KERNELS=numpy` (or `compiled`) forces one path; without numba installed (or
+importable), the numpy path is the only one.
+
 Why the pre-mix and the permutations are written out here (eight lines) rather than taken
 from datasketch: `import datasketch` imports scipy (for MinHashLSH's parameter search),
 0.4 s of every run, a sixth of cleaning the BBC corpus. Tests pin both to datasketch's.
@@ -20,7 +28,10 @@ from datasketch: `import datasketch` imports scipy (for MinHashLSH's parameter s
 from __future__ import annotations
 
 from collections.abc import Sequence
+import gc
 from itertools import chain
+import os
+from types import ModuleType
 
 import numpy as np
 import xxhash
@@ -37,6 +48,33 @@ _HIGH = np.uint64(32)
 # Cells of the (shingles x permutations) block per numpy pass: 4 MB of uint32, so a huge
 # document costs time, not memory.
 BLOCK_CELLS = 1 << 20
+# Tokens a process hashes with numpy before it loads the compiled kernels (see above).
+COMPILED_AFTER = 3_000_000
+_loaded: dict[str, ModuleType | None] = {}
+_hashed = [0]  # tokens hashed so far in this process
+
+
+def compiled(tokens: int = 0) -> ModuleType | None:
+    """cleaner.dedup.kernels, if numba is installed and it is time to use it (about to hash
+    `tokens` more tokens): as the module docstring says; None means the numpy path."""
+    mode = os.environ.get("CLEANER_KERNELS", "auto")
+    if mode == "numpy":
+        return None
+    _hashed[0] += tokens
+    if mode != "compiled" and _hashed[0] < COMPILED_AFTER and "kernels" not in _loaded:
+        return None
+    if "kernels" not in _loaded:
+        collecting = gc.isenabled()
+        gc.disable()  # numba's start makes some 75,000 objects that live as long as the process
+        try:
+            from cleaner.dedup import kernels
+        except ImportError:  # numba missing (or not built for this platform): numpy it is
+            kernels = None
+        finally:
+            if collecting:
+                gc.enable()
+        _loaded["kernels"] = kernels
+    return _loaded["kernels"]
 
 
 def fmix(values: np.ndarray, width: int) -> np.ndarray:
@@ -63,6 +101,23 @@ def permutations(num_perm: int, seed: int) -> np.ndarray:
 def word_hashes(tokens: Sequence[bytes]) -> np.ndarray:
     """64-bit xxh3 hash of every word (its UTF-8 bytes), in order."""
     return np.fromiter(map(xxhash.xxh3_64_intdigest, tokens), dtype=np.uint64, count=len(tokens))
+
+
+def spaced_hashes(parts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """`word_hashes` of the tokens of every part (tokens separated by spaces and holding no
+    ASCII whitespace, as `tokens.word_bytes` gives a paragraph), in order, and how many
+    tokens each part has: compiled, the words are never made into Python objects."""
+    kernels = compiled(sum(map(len, parts)) // 6)  # ~6 bytes per English word and space
+    if kernels is None:
+        split = [part.split() for part in parts]
+        return word_hashes(list(chain.from_iterable(split))), np.fromiter(map(len, split), np.int64, len(split))
+    data = np.frombuffer(b" ".join(parts), dtype=np.uint8)
+    ends = np.cumsum(np.fromiter(map(len, parts), np.int64, len(parts)) + 1) - 1
+    hashes, counts, longs = kernels.token_hashes(data, ends)
+    if len(longs):  # tokens longer than the kernel's XXH3 takes: xxhash's own hash
+        at, lengths, index = longs.tolist()
+        hashes[index] = word_hashes([data[a:a + n].tobytes() for a, n in zip(at, lengths, strict=True)])
+    return hashes, counts
 
 
 def sequence_keys(hashes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -96,6 +151,9 @@ def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
     count = len(hashes) - n + 1
     if count <= 0:
         return np.empty(0, dtype=np.uint32)
+    kernels = compiled()
+    if kernels is not None:
+        return kernels.combine_ngrams(hashes, n)
     with np.errstate(over="ignore"):
         grams = hashes[:count].copy()
         for offset in range(1, n):
@@ -144,6 +202,10 @@ def minhash_signatures(hashes: np.ndarray, starts: np.ndarray, permutations: np.
     if not len(hashes):
         return out
     ends = np.append(starts[1:], len(hashes))
+    kernels = compiled()
+    if kernels is not None:
+        kernels.minimum_affine(fmix(hashes.astype(np.uint32), 32), starts, ends, a, b, out)
+        return out
     nonempty = np.flatnonzero(ends > starts)
     starts, ends = starts[nonempty], ends[nonempty]
     mixed = fmix(hashes.astype(np.uint32), 32)

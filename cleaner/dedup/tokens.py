@@ -107,6 +107,14 @@ def words(text: str) -> list[bytes]:
     return [word.encode("utf-8", "surrogatepass") for word in _WORD.findall(text.casefold())]
 
 
+def word_bytes(text: str) -> bytes:
+    """`words(text)` joined by spaces (a word holds no ASCII whitespace, so `.split()` gives
+    them back): for ASCII text, the translated bytes as they are, with no list made."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORDS)
+    return b" ".join(words(text))
+
+
 def has_unspaced(text: str) -> bool:
     """Whether `text` holds a character of a script that `script_tokens` splits into characters."""
     return not text.isascii() and patterns().any.search(text) is not None
