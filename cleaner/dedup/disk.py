@@ -63,6 +63,8 @@ class DiskCommitted(Committed):
         positions, slots = [], []
         for segment in self.segments:  # ascending slots: each key's earliest first
             found = segment.bands_of(low, order, left)
+            if self.runs is None:
+                segment.release()  # a run's spills: memory flat however many (see Segment.release)
             if found is not None:
                 positions.append(found[0])
                 slots.append(found[1])

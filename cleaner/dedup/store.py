@@ -29,7 +29,7 @@ from cleaner.dedup.segment import from_memory
 from cleaner.errors import UsageError
 
 FORMAT = 1
-SPILL_BYTES = 256 << 20  # a run's in-memory layer of one kind is written out past this (see layered)
+SPILL_BYTES = 64 << 20  # a run's in-memory layer of one kind is written out past this (see layered)
 KINDS = ("paragraphs", "documents")
 MATCHED = ("ngram", "num_perm", "threshold", "doc_threshold", "doc_ngram", "seed", "lsh_recall", "min_words")
 
