@@ -36,6 +36,7 @@ from cleaner.io.atomic import write_atomic
 from cleaner.record import Ref
 
 MANIFEST = "manifest.json"
+RELEASE_EVERY = 256  # entries read from a run's spills between two drops of their mapped pages
 
 
 class DiskCommitted(Committed):
@@ -46,6 +47,7 @@ class DiskCommitted(Committed):
         self._firsts = [s.first for s in self.segments]
         self.runs = runs
         self._count = sum(len(s) for s in self.segments)
+        self._fetched = 0  # entries read since the spills' pages were last dropped
 
     def count(self) -> int:
         return self._count
@@ -79,7 +81,15 @@ class DiskCommitted(Committed):
             segment = self.segments[bisect.bisect_right(self._firsts, slot) - 1]
             source, doc_id, paragraph, shingles = segment.entry(slot)
             run = self.runs(slot) if self.runs is not None else None
+            if run is None:  # a run's spill: copied, so its mapped pages can be dropped
+                shingles = np.array(shingles)
             out.append((Ref(source, doc_id, None if paragraph < 0 else paragraph, run), shingles))
+        if self.runs is None:
+            self._fetched += len(slots)
+            if self._fetched >= RELEASE_EVERY:
+                self._fetched = 0
+                for segment in self.segments:
+                    segment.release()
         return out
 
 

@@ -31,7 +31,7 @@ from cleaner.dedup.keytable import SHIFT, SLOT_MASK
 from cleaner.errors import UsageError
 from cleaner.io.atomic import fsync_folder
 
-MAPPED = 1 << 20  # files above this size are memory-mapped, smaller ones read
+MAPPED = 1 << 16  # files above this size are memory-mapped, smaller ones read
 ARRAYS = ("bands", "exact_keys", "exact_slots", "slots", "offsets", "shingles", "doc_of", "para", "docs_at")
 
 
@@ -189,7 +189,11 @@ def _mapping(array: np.ndarray) -> mmap.mmap | None:
 def _load(path: Path) -> np.ndarray:
     """A file's array: memory-mapped when large (a plain view: no np.memmap overhead on every
     access), read when small (a map holds a file descriptor; a run may spill many small ones)."""
-    return np.asarray(np.load(path, mmap_mode="r" if path.stat().st_size > MAPPED else None))
+    array = np.asarray(np.load(path, mmap_mode="r" if path.stat().st_size > MAPPED else None))
+    mapped = _mapping(array)
+    if mapped is not None:
+        mapped.madvise(mmap.MADV_RANDOM)  # lookups jump: no read-ahead around each page touched
+    return array
 
 
 def merge(parts: Sequence[Columns]) -> Columns:
