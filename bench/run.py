@@ -28,6 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpora import Corpus, available, corpus
+import index_report
 from measure import Measured, run
 from ray_speed import Cluster, ClusterCpu
 from report import RAY_TOOL, Row, write_results
@@ -159,7 +160,13 @@ def main() -> None:
                         help="scales at which cleaner also runs on a two-node local Ray cluster ('': none)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of cleaner per row; the fastest counts")
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
+    parser.add_argument("--index-sizes", default="20MB,200MB",
+                        help="generated corpus sizes of the persistent-index RSS table ('': keep the old section)")
+    parser.add_argument("--index-paragraphs", type=int, default=10_000_000,
+                        help="committed paragraphs of the index lookup figures (0: none)")
+    parser.add_argument("--redis-url", default=None, help="a Redis for the same figures (redis://127.0.0.1:PORT/0)")
     args = parser.parse_args()
+    index_section = index_report.kept(args.output)
     (BENCH / "work").mkdir(exist_ok=True)
     before = machine()
     rows: list[Row] = []
@@ -181,6 +188,11 @@ def main() -> None:
     text = write_results(rows, info, args.output)
     subprocess.run([sys.executable, str(BENCH / "sentence_bench.py"), "--output", str(args.output)], check=False)
     print(text)
+    if args.index_sizes or args.index_paragraphs:
+        index_section = index_report.main_section(args.index_sizes, args.index_paragraphs, args.redis_url)
+        print(index_section)
+    if index_section:
+        index_report.put_section(args.output, index_section)
     shutil.rmtree(BENCH / "work" / "tmp", ignore_errors=True)
 
 

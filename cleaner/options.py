@@ -33,7 +33,10 @@ class RunOptions:
     - `stop()`: asked after every document; a signal number stops the run there;
     - `index`: a persistent index (a folder, or redis://HOST:PORT/DB?prefix=NAME) that the
       run deduplicates against and adds what it keeps to (cleaner.dedup.store); None: this
-      run's alone, in memory. `run_id`: this run's name in it (default: its UTC start time).
+      run's alone, in a temporary index of the same kind deleted at the end. `run_id`: this
+      run's name in it (default: its UTC start time);
+    - `index_memory`: bytes a run's index of one kind holds in memory before it writes them
+      out to the (persistent or temporary) index on disk (None: cleaner.dedup.store's default).
     """
 
     log_dir: Path | None = None
@@ -47,11 +50,14 @@ class RunOptions:
     stop: Callable[[], int] | None = None
     index: str | None = None
     run_id: str | None = None
+    index_memory: int | None = None
 
     def __post_init__(self) -> None:
         if self.workers < 0:
             raise ConfigError(f"workers must be at least 0 (0: one per core), got {self.workers}")
         if self.checkpoint_seconds < 0:
             raise ConfigError(f"checkpoint_seconds must be at least 0, got {self.checkpoint_seconds}")
+        if self.index_memory is not None and self.index_memory < 1:
+            raise ConfigError(f"index_memory must be at least 1 byte, got {self.index_memory}")
         if self.ray_address is not None and self.executor != "ray":  # --- ray (issue 13)
             raise ConfigError(f"--ray-address is for --executor ray, not {self.executor}")

@@ -26,9 +26,10 @@ def directory(bands: np.ndarray) -> np.ndarray:
     return np.append(np.searchsorted(bands, edges), len(bands)).astype(np.uint64)
 
 
-def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray] | None:
-    """What `keytable.search_run` returns (positions, slots), through the directory."""
+def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarray,
+           room: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """What `keytable.search_run` returns (positions, slots), through the directory; with
+    `room` (aligned with `low`), each key's earliest `room` slots only, and `room` lowered."""
     if not len(run) or not len(low):
         return None
     bits = (len(starts) - 1).bit_length() - 1
@@ -41,6 +42,9 @@ def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarr
     hit = np.flatnonzero(present)
     begin = begin[hit]
     counts = _lower_bound(run, begin, hi[hit], low[hit] | SLOT_MASK) - begin  # slots < 2**32 - 1
+    if room is not None:
+        counts = np.minimum(counts, room[hit])
+        room[hit] -= counts
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     return np.repeat(order[hit], counts), run[np.repeat(begin, counts) + offsets] & SLOT_MASK
 

@@ -27,64 +27,77 @@ from typing import Any
 import numpy as np
 
 from cleaner.config import Config
-from cleaner.dedup.keytable import SHIFT, SLOT_MASK
+from cleaner.dedup.keytable import SHIFT
 from cleaner.dedup.layered import Committed
 from cleaner.dedup.segment import Segment, merge, write_segment
-from cleaner.dedup.store import KINDS, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
+from cleaner.dedup.store import KINDS, SPILL_BYTES, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
 from cleaner.errors import UsageError
 from cleaner.io.atomic import write_atomic
 from cleaner.record import Ref
 
 MANIFEST = "manifest.json"
+RELEASE_EVERY = 256  # entries read from a run's spills between two drops of their mapped pages
 
 
 class DiskCommitted(Committed):
-    """The committed segments of one kind, looked up a batch at a time."""
+    """Segments of one kind (committed, or a run's spills: `runs` None), a batch at a time."""
 
-    def __init__(self, segments: list[Segment], runs: RunsOf, bands: int) -> None:
+    def __init__(self, segments: list[Segment], runs: RunsOf | None) -> None:
         self.segments = sorted(segments, key=lambda s: s.first)
         self._firsts = [s.first for s in self.segments]
-        self.runs, self.bands = runs, bands
+        self.runs = runs
         self._count = sum(len(s) for s in self.segments)
+        self._fetched = 0  # entries read since the spills' pages were last dropped
 
     def count(self) -> int:
         return self._count
 
-    def lookup(self, keys: np.ndarray, band_keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    def exact(self, keys: np.ndarray) -> np.ndarray:
         exact = np.full(len(keys), -1, dtype=np.int64)
         for segment in self.segments:  # ascending slots: the first hit is the earliest
-            found = segment.exact(keys)
-            exact = np.where(exact < 0, found, exact)
-        low = band_keys.ravel().astype(np.uint64) << SHIFT
+            exact = np.where(exact < 0, segment.exact(keys), exact)
+        return exact
+
+    def bands(self, keys: np.ndarray, room: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        low = keys.astype(np.uint64) << SHIFT
         order = np.argsort(low, kind="stable")
-        low = low[order]
-        pairs = []
-        for segment in self.segments:
-            found = segment.bands_of(low, order)
+        low, left = low[order], room[order]
+        positions, slots = [], []
+        for segment in self.segments:  # ascending slots: each key's earliest first
+            found = segment.bands_of(low, order, left)
+            if self.runs is None:
+                segment.release()  # a run's spills: memory flat however many (see Segment.release)
             if found is not None:
-                pairs.append((found[0] // self.bands).astype(np.uint64) << SHIFT | found[1])
-        candidates = [np.empty(0, dtype=np.int64) for _ in range(len(band_keys))]
-        if pairs:
-            unique = np.unique(np.concatenate(pairs))
-            rows, slots = (unique >> SHIFT).astype(np.intp), (unique & SLOT_MASK).astype(np.int64)
-            bounds = np.searchsorted(rows, np.arange(len(band_keys) + 1))
-            candidates = [slots[bounds[i]:bounds[i + 1]] for i in range(len(band_keys))]
-        return exact, candidates
+                positions.append(found[0])
+                slots.append(found[1])
+        room[order] = left
+        if not positions:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.uint64)
+        return np.concatenate(positions), np.concatenate(slots)
 
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
         out = []
         for slot in slots:
             segment = self.segments[bisect.bisect_right(self._firsts, slot) - 1]
             source, doc_id, paragraph, shingles = segment.entry(slot)
-            out.append((Ref(source, doc_id, None if paragraph < 0 else paragraph, self.runs(slot)), shingles))
+            run = self.runs(slot) if self.runs is not None else None
+            if run is None:  # a run's spill: copied, so its mapped pages can be dropped
+                shingles = np.array(shingles)
+            out.append((Ref(source, doc_id, None if paragraph < 0 else paragraph, run), shingles))
+        if self.runs is None:
+            self._fetched += len(slots)
+            if self._fetched >= RELEASE_EVERY:
+                self._fetched = 0
+                for segment in self.segments:
+                    segment.release()
         return out
 
 
 class DiskStore(Store):
     """A persistent index in a folder (see the module docstring)."""
 
-    def __init__(self, location: str, config: Config | None) -> None:
-        super().__init__(location, config)
+    def __init__(self, location: str, config: Config | None, spill_bytes: int = SPILL_BYTES) -> None:
+        super().__init__(location, config, spill_bytes)
         self.root = Path(location)
         self._lock = None
         self._keep_staged = False
@@ -135,13 +148,16 @@ class DiskStore(Store):
 
     def committed(self, kind: str) -> DiskCommitted:
         if kind not in self._committed:
-            from cleaner.dedup.index import lsh_bands
-            config, manifest = self.manifest["config"], self.manifest
-            threshold = config["threshold"] if kind == "paragraphs" else config["doc_threshold"]
-            bands = lsh_bands(threshold, config["num_perm"], config["lsh_recall"])[0] if threshold else 1
+            manifest = self.manifest
             segments = [Segment(self.root / s["path"], s["files"]) for s in manifest["segments"][kind]]
-            self._committed[kind] = DiskCommitted(segments, RunsOf(manifest["runs"], kind), bands)
+            self._committed[kind] = DiskCommitted(segments, RunsOf(manifest["runs"], kind))
         return self._committed[kind]
+
+    def spill(self, kind: str, columns) -> dict[str, Any]:
+        return self._write(columns, kind, folder=f"spill/{self.run}")
+
+    def reopen(self, kind: str, records: list[dict[str, Any]]) -> DiskCommitted:
+        return DiskCommitted([Segment(self.root / r["path"], r["files"]) for r in records], None)
 
     def close(self) -> None:
         if self._lock is not None:
@@ -166,9 +182,13 @@ class DiskStore(Store):
             raise UsageError(f"{self.root}: the index changed while run {self.run} was staged; rerun it")
         self._replace(with_run(self.manifest, self.run, record["counts"], record["segments"]))
         staged.unlink()
+        named = {s["path"] for kind in KINDS for s in self.manifest["segments"][kind]}
+        for folder in (self.root / "spill" / self.run).glob("*"):  # spilled after the checkpoint resumed
+            if f"spill/{self.run}/{folder.name}" not in named:
+                shutil.rmtree(folder, ignore_errors=True)
 
-    def _write(self, columns, name: str) -> dict[str, Any]:
-        path = f"segments/{name}.{secrets.token_hex(4)}"
+    def _write(self, columns, name: str, folder: str = "segments") -> dict[str, Any]:
+        path = f"{folder}/{name}.{secrets.token_hex(4)}"
         return {"path": path, "files": write_segment(self.root / path, columns), "count": len(columns.slots)}
 
     def _replace(self, manifest: dict[str, Any]) -> None:
@@ -208,13 +228,21 @@ class DiskStore(Store):
         (self.root / "staged" / f"{run}.json").unlink(missing_ok=True)
 
     def _collect_garbage(self) -> None:
-        """Remove segment folders that neither the manifest nor a staged run names."""
+        """Remove segment folders that neither the manifest nor a staged run names, and the
+        spills of runs other than this one (a resumed run's checkpoint names its own)."""
         named = {s["path"] for kind in KINDS for s in self.manifest["segments"][kind]}
         for staged in (self.root / "staged").glob("*.json"):
-            with contextlib.suppress(OSError, ValueError):
-                named |= {s["path"] for s in json.loads(staged.read_text(encoding="utf-8"))["segments"].values()}
+            with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+                for added in json.loads(staged.read_text(encoding="utf-8"))["segments"].values():
+                    named |= {s["path"] for s in (added if isinstance(added, list) else [added])}
         for folder in (self.root / "segments").glob("*"):
             if f"segments/{folder.name}" not in named:
                 shutil.rmtree(folder, ignore_errors=True)
+        for folder in (self.root / "spill").glob("*/*"):
+            if folder.parent.name != self.run and f"spill/{folder.parent.name}/{folder.name}" not in named:
+                shutil.rmtree(folder, ignore_errors=True)
+        for folder in (self.root / "spill").glob("*"):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
         for stray in self.root.glob(".*.tmp"):
             stray.unlink(missing_ok=True)

@@ -1,121 +1,251 @@
-"""An index in two layers: what earlier runs committed (read-only, in a persistent store)
-and what this run keeps (in memory, a `MemoryIndex`), answered as one `Index`.
+"""An index in layers: what earlier runs committed (read-only, in a persistent store), what
+this run spilled (read-only segments of the same kind, staged), and what this run keeps
+since (in memory, a `MemoryIndex`), answered as one `Index`.
 
-Slots are global and grow over runs: this run's slots start after every committed one,
-so candidates come out in the same order, and verification picks the same kept copy, as
-if the earlier runs' input had come first in one run (first seen wins, the earliest on a
-tie). A committed match carries the run that kept it (`Ref.run`); this run's do not, so a
-run against an empty index writes the same bytes as a run without one.
+Slots are global and grow over runs and spills: each layer's slots follow the ones below,
+so candidates come out in the same order, each band key returns the same earliest KEY_CAP
+slots, and verification picks the same kept copy, as one `MemoryIndex` fed the same texts
+in order would (first seen wins, the earliest on a tie). A committed match carries the run
+that kept it (`Ref.run`); this run's do not, so a run against an empty index writes the
+same bytes as a run without one. Memory stays flat: when the in-memory layer passes its
+budget, it is written out (`spill`) and a new one begins.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from cleaner.dedup.fingerprint import jaccard
-from cleaner.dedup.index import Banding, Found, Index, Match, Signer, signed
+from cleaner.dedup.index import (
+    KEY_CAP,
+    Banding,
+    Found,
+    Index,
+    Match,
+    Signer,
+    best_verified,
+    signed,
+    sure_bands,
+    to_verify,
+)
 from cleaner.dedup.memory import MemoryIndex
 from cleaner.errors import UsageError
 from cleaner.record import Fingerprint, Ref
 
+ENTRY_BYTES = 48  # what an entry costs in a MemoryIndex apart from its shingles and band keys (an estimate)
+
 
 class Committed(ABC):
-    """The read-only part of an index: what committed runs kept, by global slot."""
+    """A read-only part of an index, by global slot: committed runs, or a run's spills."""
 
     @abstractmethod
     def count(self) -> int:
-        """How many entries the committed runs hold."""
+        """How many entries it holds."""
 
     @abstractmethod
-    def lookup(self, keys: np.ndarray, band_keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """For n exact keys (uint64) and n rows of band keys (n x bands uint32; zero rows
-        for an unsigned query are never matched: pass `present` rows only), return the
-        earliest slot with each exact key (-1: none) and, per row, the ascending unique
-        slots sharing a band key."""
+    def exact(self, keys: np.ndarray) -> np.ndarray:
+        """The earliest slot holding each exact key (uint64), -1 if none."""
+
+    @abstractmethod
+    def bands(self, keys: np.ndarray, room: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, slots): slots[j] is stored under keys[positions[j]] (uint32 band keys),
+        the earliest `room[p]` of each key at most, ascending; `room` is lowered by as many."""
 
     @abstractmethod
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
         """The reference (with its run) and shingles of each slot."""
 
 
+Spill = Callable[[Any], dict]  # segment columns -> the record that names the written segment
+Reopen = Callable[[list], Committed]  # records -> the spilled segments as one layer
+
+
 class LayeredIndex(Index):
-    """`committed` (slots below `first`) under this run's `MemoryIndex` (from `first` on)."""
+    """`committed` (slots below `first`), then this run's spilled layers, then its `head`."""
 
     def __init__(self, threshold: float, banding: Banding, signer: Signer, committed: Committed, first: int,
-                 token: str) -> None:
+                 token: str, spill: Spill | None = None, reopen: Reopen | None = None,
+                 budget: int = 1 << 62) -> None:
         super().__init__(threshold, banding, signer)
         self.committed, self.first, self.token = committed, first, token
+        self._spill, self._reopen, self.budget = spill, reopen, budget
+        self.spilled: list[dict] = []  # the records of this run's spilled segments, in slot order
+        self._layers: list[Committed] = [committed] if committed.count() else []
+        self._spill_layers: list[tuple[Committed, int, int]] = []  # (layer, first slot, end)
+        self.head_first = first
         self.head = MemoryIndex(threshold, banding, signer)
+        self._head_bytes = 0
+        self._sure = sure_bands(banding, threshold)
 
     def __len__(self) -> int:
-        return self.committed.count() + len(self.head)
+        return self.head_first - self.first + self.committed.count() + len(self.head)
+
+    def _lower(self) -> list[Committed]:
+        return self._layers + [layer for layer, _, _ in self._spill_layers]
 
     def lookup_many(self, fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> list[Found]:
         sketched = [i for i, fp in enumerate(fps) if signed(fp)]
         if sketched and band_keys is None:
             band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched]))
         found = self.head.lookup_many(fps, band_keys)
-        if not fps or not self.committed.count():
-            return [Found(f.exact + self.first if f.exact >= 0 else -1, [s + self.first for s in f.candidates])
-                    for f in found]
+        lower, shift = self._lower(), self.head_first
+        if not fps or not lower:
+            return found if not shift else [self._shifted(f) for f in found]
         keys = np.array([fp.key for fp in fps], dtype=np.uint64)
+        exact = np.full(len(fps), -1, dtype=np.int64)
+        for layer in lower:  # ascending slots: the first hit is the earliest
+            exact = np.where(exact < 0, layer.exact(keys), exact)
         rows = band_keys if sketched else np.empty((0, self.banding.bands), dtype=np.uint32)
-        exact, candidates = self.committed.lookup(keys, rows)
-        by_position: dict[int, np.ndarray] = dict(zip(sketched, candidates, strict=True))
+        by_row = dict(zip(sketched, self._lower_candidates(lower, rows.ravel()), strict=True))
         out = []
         for i, head in enumerate(found):
-            old = by_position.get(i)
-            new = [s + self.first for s in head.candidates]
-            first_exact = int(exact[i]) if exact[i] >= 0 else (head.exact + self.first if head.exact >= 0 else -1)
-            out.append(Found(first_exact, (old.tolist() + new) if old is not None and len(old) else new))
+            first_exact = int(exact[i]) if exact[i] >= 0 else (head.exact + shift if head.exact >= 0 else -1)
+            row = by_row.get(i)
+            if row is None or not len(row[0]):
+                out.append(Found(first_exact, [s + shift for s in head.candidates], head.shared))
+                continue
+            new, counts = (head.candidates, head.shared) if row[2] is None else row[2]
+            out.append(Found(first_exact, row[0] + [s + shift for s in new],
+                             row[1] + (counts or [1] * len(new))))
         return out
 
+    def _shifted(self, found: Found) -> Found:
+        return Found(found.exact + self.head_first if found.exact >= 0 else -1,
+                     [s + self.head_first for s in found.candidates], found.shared)
+
+    def _lower_candidates(self, lower: list[Committed], flat: np.ndarray) -> list[tuple[list[int], list[int], Any]]:
+        """Per row of band keys (`flat`, bands a row): (slots, shared counts, the head's part
+        recounted when a key's KEY_CAP was reached below: (slots, counts) or None)."""
+        bands = self.banding.bands
+        n = len(flat) // bands if bands else 0
+        room = np.full(len(flat), KEY_CAP, dtype=np.int64)
+        positions, slots = [], []
+        for layer in lower:
+            p, s = layer.bands(flat, room)
+            positions.append(p)
+            slots.append(s)
+        rows: list[tuple[list[int], list[int], Any]] = [([], [], None) for _ in range(n)]
+        if positions and sum(len(p) for p in positions):
+            pairs, counts = np.unique((np.concatenate(positions) // bands).astype(np.uint64) << np.uint64(32)
+                                      | np.concatenate(slots).astype(np.uint64), return_counts=True)
+            owner = (pairs >> np.uint64(32)).astype(np.intp)
+            bounds = np.searchsorted(owner, np.arange(n + 1)).tolist()
+            values, counts = (pairs & np.uint64(0xFFFFFFFF)).tolist(), counts.tolist()
+            for row in range(n):
+                if bounds[row] < bounds[row + 1]:
+                    rows[row] = (values[bounds[row]:bounds[row + 1]], counts[bounds[row]:bounds[row + 1]], None)
+        used = np.flatnonzero(room < KEY_CAP)
+        if len(used) and len(self.head):
+            over = used[self.head.band_load(flat[used]) > room[used]]
+            for row in np.unique(over // bands).tolist():
+                rows[row] = (rows[row][0], rows[row][1], self._head_part(flat, room, row))
+        return rows
+
+    def _head_part(self, flat: np.ndarray, room: np.ndarray, row: int) -> tuple[list[int], list[int]]:
+        """The head's candidates of one row of band keys, each key giving its earliest
+        `room` slots only (a key's KEY_CAP is shared with the layers below)."""
+        bands = self.banding.bands
+        keys, left = flat[row * bands:(row + 1) * bands], room[row * bands:(row + 1) * bands]
+        # One probe per key: a row of that key alone finds exactly the key's (capped) slots.
+        probes = [_PROBE] * len(keys)
+        found = self.head.lookup_many(probes, np.repeat(keys[:, None], bands, axis=1))
+        counts: dict[int, int] = {}
+        for each, take in zip(found, left.tolist(), strict=True):
+            for slot in each.candidates[:max(take, 0)]:  # ascending: the earliest first
+                counts[slot] = counts.get(slot, 0) + 1
+        ordered = sorted(counts)
+        return ordered, [counts[s] for s in ordered]
+
     def band_load(self, band_keys: np.ndarray) -> np.ndarray:
-        """What this run's layer holds under each key: the bound on what a batch adds under
-        one key (committed runs are not capped yet: see the README's persistent index)."""
-        return self.head.band_load(band_keys)
+        """How many slots `lookup_many` finds under each key, every layer counted (at most KEY_CAP)."""
+        room = np.full(len(band_keys), KEY_CAP, dtype=np.int64)
+        for layer in self._lower():
+            layer.bands(band_keys, room)
+        below = KEY_CAP - room
+        return below + np.minimum(self.head.band_load(band_keys), room) if len(self.head) else below
 
     def verify(self, fp: Fingerprint, found: Found) -> Match | None:
         if found.exact >= 0:
-            return Match(self._entry(found.exact)[0], 1.0, 1.0, exact=True)
+            return Match(self._entries([found.exact])[0][0], 1.0, 1.0, exact=True)
         if not signed(fp) or not found.candidates:
             return None
-        best: tuple[float, Ref, np.ndarray] | None = None
-        for ref, shingles in self._entries(found.candidates):
-            similarity = jaccard(fp.shingles, shingles)
-            if similarity >= self.threshold and (best is None or similarity > best[0]):
-                best = (similarity, ref, shingles)
+        if found.candidates[0] >= self.head_first:  # all in memory: the head's own verification
+            shift = self.head_first
+            inner = found if not shift else Found(-1, [s - shift for s in found.candidates], found.shared)
+            match = self.head.verify(fp, inner)
+            self.capped, self.head.capped = self.capped + self.head.capped, 0
+            return match
+        slots, cut = to_verify(found, self._sure)
+        self.capped += cut
+        entries = self._entries(slots)
+        lengths = np.array([len(s) for _, s in entries], dtype=np.intp)
+        flat = np.concatenate([s for _, s in entries]) if entries else np.empty(0, dtype=np.uint32)
+        best = best_verified(fp.shingles, slots, flat, lengths, self.threshold)
         if best is None:
             return None
-        similarity, ref, shingles = best
-        estimated = float(np.mean(self.signer(shingles) == fp.signature))
-        return Match(ref, similarity, estimated)
+        similarity, slot = best
+        ref, shingles = entries[slots.index(slot)]
+        return Match(ref, similarity, float(np.mean(self.signer(np.asarray(shingles)) == fp.signature)))
 
     def _entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
-        old = [s for s in slots if s < self.first]
-        looked = iter(self.committed.entries(old) if old else [])
-        return [next(looked) if s < self.first else (self.head.ref(s - self.first), self.head.shingles(s - self.first))
-                for s in slots]
+        out: list[Any] = [None] * len(slots)
+        for layer, low, high in self._spans():
+            picked = [i for i, s in enumerate(slots) if low <= s < high]
+            for i, entry in zip(picked, layer.entries([slots[i] for i in picked]) if picked else (), strict=True):
+                out[i] = entry
+        for i, s in enumerate(slots):
+            if s >= self.head_first:
+                out[i] = (self.head.ref(s - self.head_first), self.head.shingles(s - self.head_first))
+        return out
 
-    def _entry(self, slot: int) -> tuple[Ref, np.ndarray]:
-        return self._entries([slot])[0]
+    def _spans(self) -> list[tuple[Committed, int, int]]:
+        spans = [(self.committed, 0, self.first)] if self.committed.count() else []
+        return spans + self._spill_layers
 
     def store(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> int:
-        return self.head.store(refs, fps) + self.first
+        self._head_bytes += ENTRY_BYTES * len(fps) + sum(
+            4 * len(fp.shingles) + 9 * self.banding.bands for fp in fps if signed(fp))
+        return self.head.store(refs, fps) + self.head_first
 
     def index_keys(self, first: int, fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> None:
-        self.head.index_keys(first - self.first, fps, band_keys)
+        self.head.index_keys(first - self.head_first, fps, band_keys)
+        if self._spill is not None and self._head_bytes > self.budget and first + len(fps) == len(self):
+            self.spill()
+
+    def spill(self) -> None:
+        """Write the in-memory layer out as a staged segment (looked up like the committed
+        ones from now on) and begin a new, empty one."""
+        from cleaner.dedup.segment import from_memory
+
+        if not len(self.head) or self._spill is None or self._reopen is None:
+            return
+        self.spilled.append(self._spill(from_memory(self.head.columns(), self.head_first)))
+        self._spill_layers.append((self._reopen(self.spilled[-1:]), self.head_first, self.head_first + len(self.head)))
+        self.head_first += len(self.head)
+        self.capped, self.head.capped = self.capped + self.head.capped, 0
+        self.head, self._head_bytes = MemoryIndex(self.threshold, self.banding, self.signer), 0
 
     def snapshot(self) -> dict[str, Any]:
-        """This run's additions and the committed state they sit on (not the whole index)."""
-        return {"first": self.first, "token": self.token, "head": self.head.snapshot()}
+        """This run's additions (its spilled segments by name, its head) and the committed
+        state they sit on (not the whole index)."""
+        return {"first": self.first, "token": self.token, "spilled": list(self.spilled),
+                "head_first": self.head_first, "head_bytes": self._head_bytes, "head": self.head.snapshot()}
 
     def restore(self, state: dict[str, Any]) -> None:
         if (state["first"], state["token"]) != (self.first, self.token):
             raise UsageError("cannot resume: the index changed since the interrupted run "
                              f"(committed state {state['token']}, now {self.token}); rerun with --overwrite")
+        self.spilled = list(state.get("spilled", []))
+        if self.spilled:
+            if self._reopen is None:
+                raise UsageError("cannot resume: the interrupted run spilled its index; rerun with --overwrite")
+            self._spill_layers = [(self._reopen(self.spilled), self.first, state["head_first"])]
+        self.head_first = state.get("head_first", self.first)
+        self._head_bytes = state.get("head_bytes", 0)
         self.head.restore(state["head"])
+
+
+_PROBE = Fingerprint(key=0, words=0, shingles=np.empty(0, dtype=np.uint32), signature=np.empty(0, dtype=np.uint32))

@@ -31,7 +31,7 @@ from cleaner.config import Config
 from cleaner.dedup.keytable import SHIFT, SLOT_MASK
 from cleaner.dedup.layered import Committed
 from cleaner.dedup.segment import Columns
-from cleaner.dedup.store import KINDS, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
+from cleaner.dedup.store import KINDS, SPILL_BYTES, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
 from cleaner.errors import OutputError, UsageError
 from cleaner.record import Ref
 
@@ -54,42 +54,46 @@ def connect(url: str) -> tuple[Any, str]:
 
 
 class RedisCommitted(Committed):
-    """The committed segments of one kind, in Redis."""
+    """Segments of one kind in Redis (committed, or a run's spills: `runs` None)."""
 
-    def __init__(self, store: RedisStore, segments: list[dict[str, Any]], runs: RunsOf, bands: int) -> None:
-        self.store, self.runs, self.bands = store, runs, bands
+    def __init__(self, store: RedisStore, segments: list[dict[str, Any]], runs: RunsOf | None) -> None:
+        self.store, self.runs = store, runs
         self.segments = sorted(segments, key=lambda s: s["first"])
         self._count = sum(s["count"] for s in segments)
 
     def count(self) -> int:
         return self._count
 
-    def lookup(self, keys: np.ndarray, band_keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    def exact(self, keys: np.ndarray) -> np.ndarray:
         fields = [k.tobytes() for k in keys.astype("<u8")]
-        unique = np.unique(band_keys)
-        band_fields = [b.tobytes() for b in unique.astype("<u4")]
-
-        def ask(pipe: Any) -> None:
-            for s in self.segments:
-                pipe.hmget(self.store.key(s["path"], "x"), fields)
-                if band_fields:
-                    pipe.hmget(self.store.key(s["path"], "b"), band_fields)
-
-        replies = iter(self.store.pipelined(ask))
+        replies = self.store.pipelined(lambda pipe: [pipe.hmget(self.store.key(s["path"], "x"), fields)
+                                                     for s in self.segments])
         exact = np.full(len(keys), -1, dtype=np.int64)
-        by_band: dict[int, list[np.ndarray]] = {}
-        for _ in self.segments:
-            for i, value in enumerate(next(replies)):
+        for reply in replies:  # ascending slots: the first hit is the earliest
+            for i, value in enumerate(reply):
                 if value is not None and exact[i] < 0:
                     exact[i] = int(np.frombuffer(value, dtype="<u4")[0])
-            for key, value in zip(unique.tolist(), next(replies) if band_fields else (), strict=True):
+        return exact
+
+    def bands(self, keys: np.ndarray, room: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        unique = np.unique(keys)
+        fields = [b.tobytes() for b in unique.astype("<u4")]
+        replies = self.store.pipelined(lambda pipe: [pipe.hmget(self.store.key(s["path"], "b"), fields)
+                                                     for s in self.segments]) if fields else []
+        by_key: dict[int, list[np.ndarray]] = {}
+        for reply in replies:  # segments in slot order: each key's slots ascending
+            for key, value in zip(unique.tolist(), reply, strict=True):
                 if value is not None:
-                    by_band.setdefault(key, []).append(np.frombuffer(value, dtype="<u4"))
-        candidates = []
-        for row in band_keys.tolist():
-            hits = [slots for key in row for slots in by_band.get(key, ())]
-            candidates.append(np.unique(np.concatenate(hits)).astype(np.int64) if hits else np.empty(0, np.int64))
-        return exact, candidates
+                    by_key.setdefault(key, []).append(np.frombuffer(value, dtype="<u4"))
+        positions, slots = [], []
+        for position in np.flatnonzero(np.isin(keys, np.array(list(by_key), dtype=keys.dtype))).tolist():
+            found = np.concatenate(by_key[int(keys[position])])[:max(int(room[position]), 0)]
+            room[position] -= len(found)
+            positions.append(np.full(len(found), position, dtype=np.intp))
+            slots.append(found.astype(np.uint64))
+        if not positions:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.uint64)
+        return np.concatenate(positions), np.concatenate(slots)
 
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
         firsts = [s["first"] for s in self.segments]
@@ -101,7 +105,8 @@ class RedisCommitted(Committed):
             if value is None:
                 raise OutputError(f"{self.store.location}: the index lost slot {slot} (was Redis flushed?)")
             source, doc_id, paragraph, shingles = _unpack(value)
-            out.append((Ref(source, doc_id, None if paragraph < 0 else paragraph, self.runs(slot)), shingles))
+            run = self.runs(slot) if self.runs is not None else None
+            out.append((Ref(source, doc_id, None if paragraph < 0 else paragraph, run), shingles))
         return out
 
 
@@ -133,8 +138,8 @@ def _grouped(packed_keys: np.ndarray, slots: np.ndarray, width: str) -> Iterable
 class RedisStore(Store):
     """A persistent index in Redis (see the module docstring)."""
 
-    def __init__(self, location: str, config: Config | None) -> None:
-        super().__init__(location, config)
+    def __init__(self, location: str, config: Config | None, spill_bytes: int = SPILL_BYTES) -> None:
+        super().__init__(location, config, spill_bytes)
         self.client, self.prefix = connect(location)
         self._locked = False
         self._keep_staged = False
@@ -192,12 +197,10 @@ class RedisStore(Store):
             self.call(lambda: self.client.set(self.key("lock"), self.run, px=LOCK_MS))
 
     def committed(self, kind: str) -> RedisCommitted:
-        from cleaner.dedup.index import lsh_bands
+        return RedisCommitted(self, self.manifest["segments"][kind], RunsOf(self.manifest["runs"], kind))
 
-        config = self.manifest["config"]
-        threshold = config["threshold"] if kind == "paragraphs" else config["doc_threshold"]
-        bands = lsh_bands(threshold, config["num_perm"], config["lsh_recall"])[0] if threshold else 1
-        return RedisCommitted(self, self.manifest["segments"][kind], RunsOf(self.manifest["runs"], kind), bands)
+    def reopen(self, kind: str, records: list[dict[str, Any]]) -> RedisCommitted:
+        return RedisCommitted(self, records, None)
 
     def close(self) -> None:
         if self._locked:
@@ -270,7 +273,8 @@ class RedisStore(Store):
     def _drop_staged(self, run: str) -> None:
         raw = self.call(lambda: self.client.get(self.key("staged", run)))
         if raw is not None:
-            self._delete_segments(json.loads(raw)["segments"].values())
+            added = json.loads(raw)["segments"].values()
+            self._delete_segments(s for a in added for s in (a if isinstance(a, list) else [a]))
             self.call(lambda: self.client.delete(self.key("staged", run)))
 
     def _delete_segments(self, segments: Iterable[dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 import json
+import mmap
 import os
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from cleaner.dedup.keytable import SHIFT, SLOT_MASK
 from cleaner.errors import UsageError
 from cleaner.io.atomic import fsync_folder
 
+MAPPED = 1 << 16  # files above this size are memory-mapped, smaller ones read
 ARRAYS = ("bands", "exact_keys", "exact_slots", "slots", "offsets", "shingles", "doc_of", "para", "docs_at")
 
 
@@ -101,14 +103,16 @@ class Segment:
                 raise UsageError(f"{path}: damaged index file (size or checksum differs from the manifest); "
                                  "restore the index from a copy or start a new one")
         try:
-            for name in ARRAYS:  # plain views of the maps: no np.memmap overhead on every access
-                setattr(self, name, np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r")))
+            for name in ARRAYS:
+                setattr(self, name, _load(folder / f"{name}.npy"))
+            docs = folder / "docs.bin"
+            small = docs.stat().st_size <= MAPPED
+            self.docs = (np.fromfile(docs, dtype=np.uint8) if small else np.memmap(docs, dtype=np.uint8, mode="r")) \
+                if self.docs_at[-1] else None
         except (OSError, ValueError) as err:
             raise UsageError(f"{folder}: unreadable index segment ({err})") from err
-        self.docs = np.memmap(folder / "docs.bin", dtype=np.uint8, mode="r") if self.docs_at[-1] else None
         listed = "directory.npy" in files
-        self.directory = np.asarray(np.load(folder / "directory.npy", mmap_mode="r")) if listed else \
-            directory(self.bands)
+        self.directory = _load(folder / "directory.npy") if listed else directory(self.bands)
         self.first = int(self.slots[0]) if len(self.slots) else 0
         self._contiguous = not len(self.slots) or int(self.slots[-1]) - self.first + 1 == len(self.slots)
         self._documents: dict[int, tuple[str, str]] = {}  # decoded, most recent first out
@@ -127,8 +131,17 @@ class Segment:
         out[hit] = self.exact_slots[at[hit]]
         return out
 
-    def bands_of(self, low: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        return search(self.bands, self.directory, low, order)
+    def bands_of(self, low: np.ndarray, order: np.ndarray,
+                 room: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        return search(self.bands, self.directory, low, order, room)
+
+    def release(self) -> None:
+        """Drop this process's mapping of the files' pages (they stay in the page cache): a
+        batch's lookups touch most band pages, and a mapped page counts in the RSS."""
+        for array in (self.directory, *(getattr(self, name) for name in ARRAYS), self.docs):
+            mapped = _mapping(array)
+            if mapped is not None:
+                mapped.madvise(mmap.MADV_DONTNEED)
 
     def columns(self, keep: np.ndarray | None = None) -> Columns:
         """This segment in memory, only the slots where `keep` (over `slots`) is True."""
@@ -164,6 +177,23 @@ class Segment:
             i = int(self.slots.searchsorted(np.uint32(slot)))  # a Python int would cast the whole array
         source, doc_id = self.document(int(self.doc_of[i]))
         return source, doc_id, int(self.para[i]), self.shingles[int(self.offsets[i]):int(self.offsets[i + 1])]
+
+
+def _mapping(array: np.ndarray) -> mmap.mmap | None:
+    base = array
+    while base is not None and not isinstance(base, (mmap.mmap, bytes)):
+        base = getattr(base, "_mmap", None) or getattr(base, "base", None)
+    return base if isinstance(base, mmap.mmap) else None
+
+
+def _load(path: Path) -> np.ndarray:
+    """A file's array: memory-mapped when large (a plain view: no np.memmap overhead on every
+    access), read when small (a map holds a file descriptor; a run may spill many small ones)."""
+    array = np.asarray(np.load(path, mmap_mode="r" if path.stat().st_size > MAPPED else None))
+    mapped = _mapping(array)
+    if mapped is not None:
+        mapped.madvise(mmap.MADV_RANDOM)  # lookups jump: no read-ahead around each page touched
+    return array
 
 
 def merge(parts: Sequence[Columns]) -> Columns:

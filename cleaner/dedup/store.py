@@ -2,7 +2,8 @@
 location (a folder, or a Redis URL), and what one run adds to them.
 
     begin(run)  lock the index for this run, read the manifest, refuse another format or config
-    index(kind) the `LayeredIndex` the decide stage uses: committed runs + this run in memory
+    index(kind) the `LayeredIndex` the decide stage uses: committed runs + this run's spilled
+                segments (written when its memory passes `spill_bytes`) + the rest in memory
     prepare()   write this run's additions durably, unpublished (invisible to every reader)
     publish()   make them part of the index in one atomic step (the manifest names them)
     close()     unlock
@@ -28,6 +29,7 @@ from cleaner.dedup.segment import from_memory
 from cleaner.errors import UsageError
 
 FORMAT = 1
+SPILL_BYTES = 64 << 20  # a run's in-memory layer of one kind is written out past this (see layered)
 KINDS = ("paragraphs", "documents")
 MATCHED = ("ngram", "num_perm", "threshold", "doc_threshold", "doc_ngram", "seed", "lsh_recall", "min_words")
 
@@ -35,14 +37,18 @@ MATCHED = ("ngram", "num_perm", "threshold", "doc_threshold", "doc_ngram", "seed
 STORES = {
     "disk": "cleaner.dedup.disk:DiskStore",
     "redis": "cleaner.dedup.redis_index:RedisStore",
+    "temporary": "cleaner.dedup.scratch:TemporaryStore",
 }
 
 
-def open_store(location: str, config: Config) -> Store:
-    """The store at `location`: redis://HOST:PORT/DB?prefix=NAME, else a folder."""
-    backend = "redis" if str(location).startswith(("redis://", "rediss://")) else "disk"
+def open_store(location: str, config: Config, spill_bytes: int | None = None, backend: str | None = None,
+               **more: Any) -> Store:
+    """The store at `location`: redis://HOST:PORT/DB?prefix=NAME, else a folder (`backend`:
+    another one of STORES, such as "temporary", a run's own index deleted at its commit).
+    `spill_bytes`: the memory a run's layer of one kind takes before it goes to disk."""
+    backend = backend or ("redis" if str(location).startswith(("redis://", "rediss://")) else "disk")
     module, name = STORES[backend].split(":")
-    return getattr(import_module(module), name)(str(location), config)
+    return getattr(import_module(module), name)(str(location), config, spill_bytes or SPILL_BYTES, **more)
 
 
 def new_manifest(config: Config) -> dict[str, Any]:
@@ -94,8 +100,9 @@ def with_run(manifest: dict[str, Any], run: str, counts: dict[str, int],
     for kind in KINDS:
         entry[kind] = [manifest["next"][kind], manifest["next"][kind] + counts[kind]]
         out["next"][kind] += counts[kind]
-        if counts[kind]:
-            out["segments"][kind].append(segments[kind])
+        if counts[kind]:  # one segment (an older staged record), or a run's spills and the rest
+            added = segments[kind]
+            out["segments"][kind].extend(added if isinstance(added, list) else [added])
     out["runs"].append(entry)
     return out
 
@@ -105,8 +112,8 @@ class Store(ABC):
 
     manifest: dict[str, Any]
 
-    def __init__(self, location: str, config: Config | None) -> None:
-        self.location, self.config = location, config
+    def __init__(self, location: str, config: Config | None, spill_bytes: int = SPILL_BYTES) -> None:
+        self.location, self.config, self.spill_bytes = location, config, spill_bytes
         self.indexes: dict[str, LayeredIndex] = {}
         self.run = ""
 
@@ -128,9 +135,18 @@ class Store(ABC):
     def index(self, kind: str, threshold: float, banding: Banding, signer: Signer) -> LayeredIndex:
         """The index of `kind` ("paragraphs" or "documents") for this run."""
         index = LayeredIndex(threshold, banding, signer, self.committed(kind), self.manifest["next"][kind],
-                             str(self.manifest["generation"]))
+                             str(self.manifest["generation"]), spill=lambda columns: self.spill(kind, columns),
+                             reopen=lambda records: self.reopen(kind, records), budget=self.spill_bytes)
         self.indexes[kind] = index
         return index
+
+    def spill(self, kind: str, columns: Any) -> dict[str, Any]:
+        """Write a segment of this run's entries, staged: part of the index only once published."""
+        return self._write(columns, f"{self.run}.{kind}.spill")
+
+    @abstractmethod
+    def reopen(self, kind: str, records: list[dict[str, Any]]) -> Committed:
+        """This run's spilled segments of `kind` (named by `records`) as one read-only layer."""
 
     @abstractmethod
     def prepare(self) -> None:
@@ -167,14 +183,18 @@ class Store(ABC):
         """Write one segment of entries under `name`; return how the manifest names it."""
 
     def _staged_record(self) -> dict[str, Any]:
-        """What `prepare` stages: this run's entries of each kind written as one segment by
-        the backend's `_write`, with the counts and the generation they sit on."""
+        """What `prepare` stages: this run's entries of each kind, its spilled segments and
+        the rest written as one more by the backend's `_write`, with the counts and the
+        generation they sit on."""
         segments, counts = {}, {}
         for kind in KINDS:
             index = self.indexes.get(kind)
-            counts[kind] = len(index.head) if index is not None else 0
+            counts[kind] = len(index) - index.committed.count() if index is not None else 0
             if counts[kind]:
-                segments[kind] = self._write(from_memory(index.head.columns(), index.first), f"{self.run}.{kind}")
+                segments[kind] = list(index.spilled)
+                if len(index.head):
+                    columns = from_memory(index.head.columns(), index.head_first)
+                    segments[kind].append(self._write(columns, f"{self.run}.{kind}"))
         return {"run": self.run, "generation": self.manifest["generation"], "counts": counts, "segments": segments}
 
     def _check_run(self, run: str) -> dict[str, Any]:

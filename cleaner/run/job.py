@@ -112,6 +112,7 @@ class Job:
             self.store = self._open_store()
             if not self.complete:
                 check_writable(self.state_dir)
+                self.store = self.store or self._open_store(temporary=True)  # without --index: the run's own
         except BaseException:
             if self.store is not None:
                 self.store.close()
@@ -122,15 +123,18 @@ class Job:
         self.started = time.monotonic() - (self.resumed.elapsed if self.resumed else 0.0)
         return locks
 
-    def _open_store(self) -> Store | None:
-        """Open and lock `options.index` for this run (its name kept through a resume)."""
-        if self.options.index is None or self.complete:
+    def _open_store(self, temporary: bool = False) -> Store | None:
+        """Open and lock `options.index` (or, `temporary`, the run's own index in its state
+        folder) for this run (its name kept through a resume)."""
+        if (self.options.index is None and not temporary) or self.complete:
             return None
         saved = self.resumed.state if self.resumed else {}
         if self.resumed is not None and saved.get("index") != self.options.index:
             raise UsageError(f"cannot resume: the interrupted run used --index {saved.get('index')}, "
                              f"not {self.options.index}; give the same one, or --overwrite")
-        store = open_store(self.options.index, self.config)
+        store = open_store(str(self.state_dir / "index.tmp"), self.config, self.options.index_memory, "temporary",
+                           fresh=self.resumed is None) if temporary else \
+            open_store(self.options.index, self.config, self.options.index_memory)  # type: ignore[arg-type]
         self.index_run = store.begin(saved.get("index_run") or self.options.run_id,
                                      keep_staged=bool(self.resumed and self.resumed.final))
         return store

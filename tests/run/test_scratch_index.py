@@ -1,0 +1,45 @@
+"""A run without --index: its own temporary on-disk index (cleaner.dedup.scratch), spilled
+past `index_memory`, deleted at the commit; the output bytes do not depend on the budget,
+and an interrupted run resumes from its spilled segments to the same bytes."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from cleaner.api import clean
+from cleaner.config import Config
+from cleaner.errors import Interrupted
+from cleaner.options import RunOptions
+from tests.incremental import corpus, tree_digest, write_docs
+
+
+def options(**more) -> RunOptions:
+    return RunOptions(workers=1, executor="inprocess", **more)
+
+
+def test_the_budget_changes_no_byte_and_the_index_is_deleted(tmp_path):
+    write_docs(tmp_path / "src", "a", corpus(21, 120) + corpus(22, 60))
+    clean(tmp_path / "src", tmp_path / "big", Config(), options())
+    clean(tmp_path / "src", tmp_path / "tiny", Config(), options(index_memory=2000))
+    assert tree_digest(tmp_path / "tiny") == tree_digest(tmp_path / "big")
+    assert not (tmp_path / "tiny" / ".cleaner" / "index.tmp").exists()
+
+
+def test_an_interrupted_spilled_run_resumes_to_the_same_bytes(tmp_path):
+    write_docs(tmp_path / "src", "a", corpus(23, 150))
+    clean(tmp_path / "src", tmp_path / "whole", Config(), options())
+    seen = []
+
+    def stop_at_90() -> int:
+        seen.append(1)
+        return signal.SIGTERM if len(seen) == 90 else 0
+
+    with pytest.raises(Interrupted):
+        clean(tmp_path / "src", tmp_path / "cut", Config(), options(index_memory=2000, stop=stop_at_90,
+                                                                     checkpoint_seconds=0))
+    spilled = list((tmp_path / "cut" / ".cleaner" / "index.tmp" / "spill").glob("*/*"))
+    assert spilled  # the interrupted run had spilled, and its segments wait for the resume
+    clean(tmp_path / "src", tmp_path / "cut", Config(), options(index_memory=2000, resume=True))
+    assert tree_digest(tmp_path / "cut") == tree_digest(tmp_path / "whole")
