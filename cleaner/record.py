@@ -56,6 +56,10 @@ class Reject:
     message: str
     line: int | None = None
 
+    def __post_init__(self) -> None:  # one line, whatever a library's error text held
+        if "\n" in self.message or "\r" in self.message:
+            object.__setattr__(self, "message", " ".join(self.message.split()))
+
 
 @dataclass(slots=True)
 class Origin:

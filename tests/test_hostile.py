@@ -258,3 +258,19 @@ def test_a_record_file_replaced_by_a_fifo_after_the_listing_never_blocks(tmp_pat
     with no_hang():
         [doc] = list(docs)
     assert (doc.source, doc.reject.reason) == (name, "not_regular_file")
+
+
+def test_a_damaged_parquet_row_group_is_one_line_naming_file_and_row(tmp_path: Path):
+    """pyarrow's error text spans lines; the message a user sees is still one line."""
+    path = tmp_path / "damaged.parquet"
+    pq.write_table(pa.table({"text": [f"row {n} " + "word " * 50 for n in range(100)]}), path, row_group_size=20)
+    start = pq.ParquetFile(path).metadata.row_group(2).column(0).data_page_offset
+    data = bytearray(path.read_bytes())
+    data[start + 10:start + 60] = b"\xff" * 50
+    path.write_bytes(bytes(data))
+    run = cli(str(path), str(tmp_path / "out"))
+    assert run.returncode == 1, run.stderr
+    skipped = [line for line in run.stderr.splitlines() if "damaged.parquet" in line]
+    assert len(skipped) == 1 and skipped[0].startswith("cleaner: skipped damaged.parquet:41: cannot read Parquet: ")
+    [reject] = log(tmp_path / "out", "rejects.jsonl")
+    assert reject["line"] == 41 and "\n" not in reject["message"]
