@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/decide_speed.py [--repeats 3] [--digest] SOURCE
 
-SOURCE is a folder of .txt files or a JSONL file (plain or .gz). Every document is read,
+SOURCE is a folder of .txt files or a JSONL file (plain, .gz or .zst). Every document is read,
 decoded, segmented and fingerprinted first, in memory; then a fresh `Deduplicator` with the
 default options decides a copy of them: best of `repeats`, in CPU seconds of this one
 process (other jobs on a shared machine disturb that less than wall time). With
@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import copy
-import gzip
 import hashlib
 from pathlib import Path
 import time
 
 from cleaner.config import Config
 from cleaner.dedup.decide import Deduplicator
-from cleaner.io.record_reader import read_jsonl
+from cleaner.io.record_reader import open_jsonl, read_jsonl
 from cleaner.io.sources import FolderSource
 from cleaner.record import Document
 from cleaner.run.chain import compose, document_steps, prepare
@@ -31,8 +30,7 @@ def prepared(source: Path, config: Config) -> list[Document]:
     if source.is_dir():
         docs = FolderSource(source, config).documents()
     else:
-        stream = gzip.open(source, "rb") if source.suffix == ".gz" else source.open("rb")
-        docs = read_jsonl(stream, source.name, config)
+        docs = read_jsonl(open_jsonl(source), source.name, config)
     return list(compose(docs, prepare(document_steps(config))))
 
 

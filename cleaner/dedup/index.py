@@ -120,18 +120,31 @@ def to_verify(found: Found, sure: int) -> tuple[list[int], bool]:
 def best_verified(query: np.ndarray, ids: Sequence[int], shingles: np.ndarray, lengths: np.ndarray,
                   threshold: float) -> tuple[float, int] | None:
     """(Jaccard, id) of the candidate most similar to `query` at or above `threshold`, the
-    smallest id on a tie; None if none is. `shingles`: the candidates' sorted unique shingle
-    arrays end to end, `lengths` theirs. One numpy pass for all (the value of `jaccard`)."""
+    smallest id on a tie; None if none is. `query`: a sorted unique shingle array;
+    `shingles`: the candidates' sorted unique shingle arrays end to end, `lengths` theirs.
+    One numpy pass for all (the value of `jaccard`): a binary search of `query` for each
+    candidate shingle, no sort (np.isin sorts both sides)."""
     if not len(ids):
         return None
-    inside = np.concatenate([[0], np.cumsum(np.isin(shingles, query))])
-    ends = np.cumsum(lengths)
-    common = inside[ends] - inside[ends - lengths]
+    common = shared_counts(query, shingles, lengths)
     union = len(query) + lengths - common
     similarity = np.where(union > 0, common / np.maximum(union, 1), 1.0)
     at_best = np.flatnonzero(similarity == similarity.max())
     best = min(at_best.tolist(), key=lambda i: ids[i])
     return (float(similarity[best]), ids[best]) if similarity[best] >= threshold else None
+
+
+def shared_counts(query: np.ndarray, shingles: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """How many shingles of each candidate (`shingles`: unique arrays end to end, `lengths`
+    long) are in the sorted array `query`."""
+    if len(query):
+        where = np.searchsorted(query, shingles)
+        inside = query[np.minimum(where, len(query) - 1)] == shingles
+    else:
+        inside = np.zeros(len(shingles), dtype=bool)
+    running = np.concatenate([[0], np.cumsum(inside)])
+    ends = np.cumsum(lengths)
+    return running[ends] - running[ends - lengths]
 
 
 class Index(ABC):
