@@ -48,6 +48,7 @@ from cleaner.record import Fingerprint, Ref
 
 Signer = Callable[[np.ndarray], np.ndarray]
 ManySigner = Callable[[np.ndarray, np.ndarray], np.ndarray]
+_SINCE = 1 << 40  # above every slot: a candidate the batch added, by row (_SINCE + row)
 _NONE = np.empty(0, dtype=np.int64)
 
 
@@ -67,7 +68,8 @@ class Columns:
         self.band_row = np.full(n, -1, dtype=np.intp)
         self.band_row[self.sketched] = np.arange(len(self.sketched))
         if len(self.sketched):
-            self.band_keys = banding.keys(np.stack([fps[i].signature for i in self.sketched.tolist()]))
+            signatures = [fps[i].signature for i in self.sketched.tolist()]
+            self.band_keys = banding.keys(np.concatenate(signatures).reshape(len(signatures), -1))  # np.stack, faster
         else:
             self.band_keys = np.empty((0, banding.bands), dtype=np.uint32)
         across, inside = _sharing(self.band_keys, owner[self.sketched])
@@ -158,7 +160,9 @@ class IndexWindow:
         self.loud = tracked | (exact >= 0)
         self.loud[list(self._before)] = True
         self._exact_before = {row: int(exact[row]) for row in np.flatnonzero(exact >= 0).tolist()}
+        self._sure = sure_bands(index.banding, index.threshold)
         self._verified = self._verify_ahead(found, exact, tracked) if found is not None and signatures else {}
+        self.loud[[row for row, match in self._verified.items() if match is None]] = False  # known: no match
         self._tracked, self._tracked_mask = np.flatnonzero(tracked).tolist(), tracked
         self._exact: dict[int, int] = {}  # exact key of a tracked row -> the earliest such row added since
         self._by_band: dict[int, list[int]] = {}  # shared band key -> tracked rows added since
@@ -220,6 +224,8 @@ class IndexWindow:
         fp = self.columns.fps[row]
         exact = self._exact_before.get(row, -1)
         if exact < 0 and self._exact.get(fp.key) is not None:
+            if self._fast:  # the copy added since, as the index would name it, without storing it first
+                return Match(self.columns.ref(self._exact[fp.key]), 1.0, 1.0, exact=True)
             exact = self._slot(self._exact[fp.key])
         keys = self.columns.shared.get(row)
         candidates, shared = self._before.get(row, ([], []))
@@ -232,7 +238,30 @@ class IndexWindow:
         since = Counter(added for key in keys for added in self._by_band.get(key, ()))
         added = sorted(since)  # rows added later have later slots
         shared = (shared or [1] * len(candidates)) + [since[row] for row in added]
+        if self._fast:
+            return self._verify_since(fp, Found(-1, candidates + [_SINCE + row for row in added], shared))
         return self.index.verify(fp, Found(exact, candidates + [self._slot(row) for row in added], shared))
+
+    def _verify_since(self, fp: Fingerprint, found: Found) -> Match | None:
+        """`MemoryIndex.verify` of candidates some of which (_SINCE + row) the batch added
+        and may not have stored yet: their shingles are the rows' own, their slots come after
+        every other in the same order, and their references are the rows'."""
+        chosen, cut = to_verify(found, self._sure)
+        self.index.capped += cut
+        old, new = [i for i in chosen if i < _SINCE], [i - _SINCE for i in chosen if i >= _SINCE]
+        flat, lengths = self.index.gather(old)
+        sets = [self.columns.fps[row].shingles for row in new]
+        best = best_verified(fp.shingles, old + [_SINCE + row for row in new], np.concatenate([flat, *sets]),
+                             np.concatenate([lengths, np.fromiter(map(len, sets), np.intp, len(sets))]),
+                             self.index.threshold)
+        if best is None:
+            return None
+        similarity, found_id = best
+        if found_id < _SINCE:
+            return self.index.matched(fp, found_id, similarity)
+        row = found_id - _SINCE
+        estimated = float(np.mean(self.index.signer(self.columns.fps[row].shingles) == fp.signature))
+        return Match(self.columns.ref(row), similarity, estimated)
 
     def _slot(self, row: int) -> int:
         """The slot of a tracked row added since the batch began (stored now if it waits)."""
@@ -273,10 +302,13 @@ class IndexWindow:
 
     def _note(self, row: int) -> None:
         """Remember a tracked row added, for the queries after it."""
-        self._exact.setdefault(int(self.columns.keys[row]), row)
+        self._exact.setdefault(self.columns.fps[row].key, row)
+        by_band, room = self._by_band, self._room
         for key in self.columns.shared.get(row, ()):
-            rows = self._by_band.setdefault(key, [])
-            if len(rows) < self._room[key]:
+            rows = by_band.get(key)
+            if rows is None:
+                rows = by_band[key] = []
+            if len(rows) < room[key]:
                 rows.append(row)
 
     def _store(self) -> None:
@@ -366,8 +398,11 @@ class InDocumentRepeats:
     def add(self, row: int, ref: Ref) -> None:
         fp = self._columns.fps[row]
         self._exact.setdefault(fp.key, ref)
+        by_band, order = self._by_band, len(self._kept)
         for key in self._columns.shared.get(row, ()):
-            orders = self._by_band.setdefault(key, [])
-            if len(orders) < KEY_CAP:
-                orders.append(len(self._kept))
+            orders = by_band.get(key)
+            if orders is None:
+                by_band[key] = [order]
+            elif len(orders) < KEY_CAP:
+                orders.append(order)
         self._kept.append((ref, fp))

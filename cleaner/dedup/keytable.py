@@ -99,7 +99,7 @@ class KeyTable:
         for start in range(0, len(entries), self.FLUSH * 64):  # bounded temporaries
             bucket = entries[start:start + self.FLUSH * 64] >> self._filter_shift
             byte = (bucket >> np.uint64(3)).astype(np.intp)
-            bits = np.left_shift(1, bucket & np.uint64(7)).astype(np.uint8)
+            bits = np.left_shift(np.uint8(1), (bucket & np.uint64(7)).astype(np.uint8))
             first = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
             self._filter[byte[first]] |= np.bitwise_or.reduceat(bits, first)
 

@@ -81,7 +81,7 @@ def outcome(docs: list[Document]) -> list:
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), documents=st.integers(1, 40), batch=st.sampled_from([1, 3, 64]),
+@given(seed=st.integers(0, 2**32 - 1), documents=st.integers(1, 40), batch=st.sampled_from([1, 3, 64, 512]),
        scope=st.sampled_from(["corpus", "document"]), threshold=st.sampled_from([0.5, 0.7]))
 def test_batched_decisions_equal_one_paragraph_at_a_time(seed, documents, batch, scope, threshold):
     config = Config(scope=scope, threshold=threshold, min_words=4, doc_threshold=0.8 if scope == "corpus" else 0)
