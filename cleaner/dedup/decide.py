@@ -125,7 +125,8 @@ class _Batch:
             starts.append(len(fps))
         self.number = {id(doc): number for number, doc in enumerate(docs)}
         self.starts = starts
-        owner = np.repeat(np.arange(len(docs), dtype=np.intp), np.array(starts[1:]) - starts[:-1])
+        bounds = np.array(starts, dtype=np.intp)
+        owner = np.repeat(np.arange(len(docs), dtype=np.intp), bounds[1:] - bounds[:-1])
         self.columns = Columns(dedup.banding, fps, owner, np.array(paragraph, dtype=np.int32),
                                [(doc.source, doc.id) for doc in docs])
         long_enough = np.fromiter(map(attrgetter("words"), fps), dtype=np.int64, count=len(fps)) >= config.min_words
