@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cleaner.config import Config
-from cleaner.dedup.batch import Columns, IndexWindow, InDocumentRepeats, ManySigner
+from cleaner.dedup.batch import IndexWindow, InDocumentRepeats, ManySigner
+from cleaner.dedup.columns import Columns
 from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.dedup.index import Banding, Index, Match, open_index
 from cleaner.dedup.sketch import minhash_signatures, permutations
