@@ -3,156 +3,300 @@
 The decisions stay one document at a time, in input order, each seeing everything kept
 before it. What is batched is the work that does not depend on those decisions:
 
-- `BandKeys`: the LSH band keys of many fingerprints in one numpy pass, and which of them
-  share a band key with another one of the batch (only those can be candidates of one
-  another: a sort, O(n log n), so a document of 100,000 copies of a paragraph stays fast).
-- `IndexWindow`: a `Index` as a batch of queries sees it. Every query is looked
-  up once, up front, against the index as it was; what the batch adds goes into the index
-  as usual and into small dicts (exact keys; band keys shared within the batch), and a
-  query's candidates are the up-front ones plus those. The result is what
-  `Index.find` would return at that moment: the same earliest exact copy, the
-  same candidates in the same (slot) order, verified the same way.
-- `InDocumentRepeats`: the kept paragraphs of one document so far, with `find` answering
-  as a fresh `Index` would, without building one per document.
+- `Columns` (cleaner.dedup.columns): the fingerprints of a batch as arrays, and which rows
+  share an exact or band key with another (only those can be candidates of one another). A
+  row with neither is *untracked*: nothing else in the batch can ever match it, or be
+  matched by it.
+- `IndexWindow`: an `Index` as the batch's queries see it. Every query is looked up once,
+  up front, against the index as it was; a query with no exact copy, no candidate there and
+  an untracked row is *quiet*: its answer is None whatever the batch adds, so it is never
+  asked (most rows of a corpus are quiet). The rest get what `Index.find` would return at
+  their moment: the same earliest exact copy, the same candidates in the same (slot) order,
+  verified the same way; the candidates of those whose answer the batch cannot change are
+  verified up front too, all in one pass (cleaner.dedup.verify).
+- `InDocumentRepeats`: the kept tracked paragraphs of one document so far, with `find`
+  answering as a fresh `Index` of all its kept paragraphs would, without building one.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Callable, Sequence
+import itertools
 
 import numpy as np
 
-from cleaner.dedup.index import KEY_CAP, Banding, Found, Index, Match, best_verified, signed, sure_bands, to_verify
+from cleaner.dedup.columns import Columns, repeated
+from cleaner.dedup.index import (
+    KEY_CAP,
+    VERIFY_BUDGET,
+    Found,
+    Index,
+    Match,
+    best_verified,
+    sure_bands,
+    to_verify,
+)
+from cleaner.dedup.memory import Candidates, MemoryIndex
+from cleaner.dedup.verify import best_of_pairs
 from cleaner.record import Fingerprint, Ref
 
 Signer = Callable[[np.ndarray], np.ndarray]
-
-
-class BandKeys:
-    """Band keys of the signed fingerprints among `fps` (one row each, in order), and
-    `shared`: id(fp) -> its band keys, for those with a key that another one also has.
-    Like the index, a key matches whatever band it came from."""
-
-    def __init__(self, banding: Banding, fps: Sequence[Fingerprint]) -> None:
-        self.banding = banding
-        rows = [fp for fp in fps if signed(fp)]
-        self._row = {id(fp): row for row, fp in enumerate(rows)}
-        if rows:
-            self.keys = banding.keys(np.stack([fp.signature for fp in rows]))
-        else:
-            self.keys = np.empty((0, banding.bands), dtype=np.uint32)
-        self.shared: dict[int, list[int]] = {}
-        if len(rows) < 2:
-            return
-        # Every (key, row) as one uint64, sorted: equal keys side by side, one sort, no lexsort.
-        owner = np.repeat(np.arange(len(rows), dtype=np.uint64), self.keys.shape[1])
-        packed = np.sort((self.keys.ravel().astype(np.uint64) << np.uint64(32)) | owner)
-        flat, owner = packed >> np.uint64(32), (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
-        across = np.flatnonzero((flat[1:] == flat[:-1]) & (owner[1:] != owner[:-1]))
-        if len(across):
-            for row in np.union1d(owner[across], owner[across + 1]).tolist():
-                self.shared[id(rows[row])] = self.keys[row].tolist()
-
-    def of(self, fps: Sequence[Fingerprint]) -> np.ndarray | None:
-        """The keys of the signed ones of `fps`, in order; None if one is not in this batch."""
-        rows = [self._row.get(id(fp), -1) for fp in fps if signed(fp)]
-        return None if -1 in rows else self.keys[rows]
+ManySigner = Callable[[np.ndarray, np.ndarray], np.ndarray]
+_SINCE = 1 << 40  # above every slot: a candidate the batch added, by row (_SINCE + row)
 
 
 class IndexWindow:
-    """`index` as a batch of queries (`fps`) sees it while the batch adds to it; all
-    additions must go through `add_many` until the batch is done, and `flush` must be
-    called then (and before anything else looks the index up, a checkpoint included).
+    """`index` as the batch's queries (the `rows` of `columns`, ascending) see it while the
+    batch adds to it; all additions must go through `add` until the batch is done, and
+    `flush` must be called then (and before anything else looks the index up or adds to it,
+    a checkpoint included). `loud` marks the rows `find` must be asked about.
 
-    What the batch adds is stored in the index at once (`Index.store`: its
-    references and shingles, which verification needs), but entered in the index's key
-    tables only by `flush`, in one call for the whole batch: the batch's own queries never
-    look there for it (they were looked up when the batch began, and what the batch added
-    since is found through the dicts here), so only the cost changes.
+    A row is *tracked* when another row has its exact key or shares a band key with it: a
+    later query may find it once added, so `add` notes it (by row) in small dicts. What the
+    batch adds is stored in the index (`Index.store`: what verification needs) at `flush`,
+    or earlier when a query finds a row added since; and entered in the index's key tables
+    only by `flush`, in one call for the whole batch: the batch's own queries never look
+    there for it (they were looked up when the batch began, and what the batch added since
+    is found through the dicts here), so only the cost changes.
     """
 
-    def __init__(self, index: Index, fps: Sequence[Fingerprint], bands: BandKeys | None = None) -> None:
-        """`bands`: the BandKeys of `fps` (or of more fingerprints with the same signed
-        ones) by this index's banding, when the caller has them already."""
-        self.index = index
-        self.bands = bands if bands is not None else BandKeys(index.banding, fps)
-        self._before = dict(zip(map(id, fps), index.lookup_many(fps, self.bands.of(fps)), strict=True))
-        self._exact: dict[int, int] = {}  # exact key -> earliest slot added since
-        self._by_band: dict[int, list[int]] = {}  # shared band key -> slots added since
+    def __init__(self, index: Index, columns: Columns, rows: np.ndarray, signatures: ManySigner | None = None) -> None:
+        """`signatures`: the index's signer for many shingle sets at once (sets i is
+        flat[starts[i]:starts[i + 1]]), for the estimates of the matches verified ahead."""
+        self.index, self.columns, self._signatures = index, columns, signatures
+        self._fast = isinstance(index, MemoryIndex)  # answers in arrays, and verifies ahead
+        n = len(columns.fps)
+        self._rows = np.zeros(n, dtype=bool)
+        self._rows[rows] = True
+        tracked = np.zeros(n, dtype=bool)
+        tracked[rows[repeated(columns.keys[rows])]] = True
+        tracked[list(columns.shared)] = True
+        tracked &= self._rows
+        exact, self._before, found = self._lookup(rows)
+        self.loud = tracked | (exact >= 0)
+        self.loud[list(self._before)] = True
+        self._exact_before = {row: int(exact[row]) for row in np.flatnonzero(exact >= 0).tolist()}
+        self._sure = sure_bands(index.banding, index.threshold)
+        self._verified = self._verify_ahead(found, exact, tracked) if found is not None and signatures else {}
+        self.loud[[row for row, match in self._verified.items() if match is None]] = False  # known: no match
+        self._tracked, self._tracked_mask = np.flatnonzero(tracked).tolist(), tracked
+        self._exact: dict[int, int] = {}  # exact key of a tracked row -> the earliest such row added since
+        self._by_band: dict[int, list[int]] = {}  # shared band key -> tracked rows added since
         self._room = self._room_per_key()  # band key -> slots it may still return (KEY_CAP in all)
-        self._unkeyed: list[Fingerprint] = []  # added since, not yet in the index's key tables
-        self._first_unkeyed = 0  # the slot of the first of them
+        self._pending = np.zeros(n, dtype=bool)  # added, not yet stored
+        self._run = [0, 0]  # rows added as slices from .. to, not yet marked in _pending
+        self._waiting = [n, 0]  # the rows from .. to where what waits is
+        self._slot_of: dict[int, int] = {}  # tracked row -> its slot, once stored
+        self._unkeyed: list[np.ndarray] = []  # stored since, not yet in the index's key tables
+        self._first_unkeyed = self._count_unkeyed = 0  # the slot of the first of them, how many
 
-    def find(self, fp: Fingerprint) -> Match | None:
-        before = self._before.get(id(fp))
-        if before is None:  # not one of the batch's queries: ask the index itself
-            self.flush()
-            return self.index.find(fp)
-        exact = before.exact if before.exact >= 0 else self._exact.get(fp.key, -1)
-        keys = self.bands.shared.get(id(fp))
-        if exact < 0 and not keys and not before.candidates:
-            return None  # what verify would say, without the call (most paragraphs of a corpus)
+    def _lookup(self, rows: np.ndarray) -> tuple[np.ndarray, dict[int, tuple[list[int], list[int] | None]],
+                                                  Candidates | None]:
+        """What the index holds for `rows`: the earliest exact slot of every row of `columns`
+        (-1: none, or not a query), row -> (candidates, shared bands) for those with
+        candidates, and (from a MemoryIndex) the same as arrays, owners as rows."""
+        exact = np.full(len(self.columns.fps), -1, dtype=np.int64)
+        band_keys, offsets = self.columns.bands_of(rows)
+        if not self._fast:
+            founds = self.index.lookup_many([self.columns.fps[i] for i in rows.tolist()], band_keys)
+            exact[rows] = [found.exact for found in founds]
+            return exact, {row: (found.candidates, found.shared)
+                           for row, found in zip(rows.tolist(), founds, strict=True) if found.candidates}, None
+        found = self.index.lookup_columns(self.columns.keys[rows], band_keys, offsets)
+        found = found._replace(owner=rows[found.owner])
+        exact[rows] = found.exact
+        bounds = np.r_[0, np.flatnonzero(found.owner[1:] != found.owner[:-1]) + 1, len(found.owner)].tolist()
+        slots, shared, owners = found.slots.tolist(), found.shared.tolist(), found.owner.tolist()
+        return exact, {owners[begin]: (slots[begin:end], shared[begin:end])
+                       for begin, end in itertools.pairwise(bounds) if begin < end}, found
+
+    def _verify_ahead(self, found: Candidates, exact: np.ndarray, tracked: np.ndarray) -> dict[int, Match | None]:
+        """The match (or None) of every query the batch cannot change (an untracked row, no
+        exact copy, candidates within the budget), all verified in one pass, and the
+        estimates of the matches from one signing pass."""
+        counts = np.bincount(found.owner, minlength=len(exact))
+        ready = (counts > 0) & (counts <= VERIFY_BUDGET) & ~tracked & (exact < 0)
+        pick = np.flatnonzero(ready[found.owner])
+        if not len(pick):
+            return {}
+        owner, slots = found.owner[pick], found.slots[pick]
+        queries = np.unique(owner).tolist()
+        shingles, lengths = self.index.gather(slots)
+        best = best_of_pairs([self.columns.fps[q].shingles for q in queries], np.searchsorted(queries, owner),
+                             slots, shingles, lengths, self.index.threshold)
+        verified: dict[int, Match | None] = dict.fromkeys(queries)
+        matched = [(q, b) for q, b in zip(queries, best, strict=True) if b is not None]
+        if matched:
+            shingles, lengths = self.index.gather([slot for _, (_, slot) in matched])
+            signatures = self._signatures(shingles, np.cumsum(lengths) - lengths)
+            queried = np.stack([self.columns.fps[q].signature for q, _ in matched])
+            estimates = (signatures == queried).mean(axis=1).tolist()
+            for (q, (similarity, slot)), estimated in zip(matched, estimates, strict=True):
+                verified[q] = Match(self.index.ref(slot), similarity, estimated)
+        return verified
+
+    def find(self, row: int) -> Match | None:
+        """What `Index.find` would answer for the query at `row` now."""
+        fp = self.columns.fps[row]
+        exact = self._exact_before.get(row, -1)
+        if exact < 0 and self._exact.get(fp.key) is not None:
+            if self._fast:  # the copy added since, as the index would name it, without storing it first
+                return Match(self.columns.ref(self._exact[fp.key]), 1.0, 1.0, exact=True)
+            exact = self._slot(self._exact[fp.key])
+        keys = self.columns.shared.get(row)
+        candidates, shared = self._before.get(row, ([], []))
+        if exact < 0 and not keys and not candidates:
+            return None  # what verify would say, without the call
+        if exact < 0 and row in self._verified:
+            return self._verified[row]
         if exact >= 0 or not keys:
-            return self.index.verify(fp, Found(exact, before.candidates, before.shared))
-        since = Counter(slot for key in keys for slot in self._by_band.get(key, ()))
-        slots = sorted(since)
-        shared = (before.shared or [1] * len(before.candidates)) + [since[slot] for slot in slots]
-        return self.index.verify(fp, Found(exact, before.candidates + slots, shared))  # older slots first
+            return self.index.verify(fp, Found(exact, candidates, shared))
+        since = Counter(added for key in keys for added in self._by_band.get(key, ()))
+        added = sorted(since)  # rows added later have later slots
+        shared = (shared or [1] * len(candidates)) + [since[row] for row in added]
+        if self._fast:
+            return self._verify_since(fp, Found(-1, candidates + [_SINCE + row for row in added], shared))
+        return self.index.verify(fp, Found(exact, candidates + [self._slot(row) for row in added], shared))
+
+    def _verify_since(self, fp: Fingerprint, found: Found) -> Match | None:
+        """`MemoryIndex.verify` of candidates some of which (_SINCE + row) the batch added
+        and may not have stored yet: their shingles are the rows' own, their slots come after
+        every other in the same order, and their references are the rows'."""
+        chosen, cut = to_verify(found, self._sure)
+        self.index.capped += cut
+        old, new = [i for i in chosen if i < _SINCE], [i - _SINCE for i in chosen if i >= _SINCE]
+        flat, lengths = self.index.gather(old)
+        sets = [self.columns.fps[row].shingles for row in new]
+        best = best_verified(fp.shingles, old + [_SINCE + row for row in new], np.concatenate([flat, *sets]),
+                             np.concatenate([lengths, np.fromiter(map(len, sets), np.intp, len(sets))]),
+                             self.index.threshold)
+        if best is None:
+            return None
+        similarity, found_id = best
+        if found_id < _SINCE:
+            return self.index.matched(fp, found_id, similarity)
+        row = found_id - _SINCE
+        estimated = float(np.mean(self.index.signer(self.columns.fps[row].shingles) == fp.signature))
+        return Match(self.columns.ref(row), similarity, estimated)
+
+    def _slot(self, row: int) -> int:
+        """The slot of a tracked row added since the batch began (stored now if it waits)."""
+        if row not in self._slot_of:
+            self._store()
+        return self._slot_of[row]
 
     def _room_per_key(self) -> dict[int, int]:
-        """KEY_CAP less what the index finds already, for every band key of `bands.shared`:
+        """KEY_CAP less what the index finds already, for every shared band key of the rows:
         what the batch adds under a key beyond that, a lookup after `flush` would not return."""
-        keys = sorted({key for row in self.bands.shared.values() for key in row})
+        keys = sorted({key for row, keys in self.columns.shared.items() if self._rows[row] for key in keys})
         if not keys:
             return {}
         loads = self.index.band_load(np.array(keys, dtype=np.uint32)).tolist()
         return {key: KEY_CAP - load for key, load in zip(keys, loads, strict=True)}
 
-    def add_many(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> None:
-        first = self.index.store(refs, fps)
-        if self._unkeyed and first != self._first_unkeyed + len(self._unkeyed):
-            self.flush()  # something else appended in between: what waits is keyed at its own slots
+    def add(self, rows: slice | Sequence[int]) -> None:
+        """Keep the window's rows among `rows`: a slice, or ascending rows, all after any
+        added before. Slices next to each other (documents kept whole) are joined first."""
+        if isinstance(rows, slice):
+            start, stop = rows.start, rows.stop
+            if start == self._run[1]:
+                self._run[1] = stop
+            else:
+                self._pending[self._run[0]:self._run[1]] = True
+                self._run = [start, stop]
+        elif rows:
+            start, stop = rows[0], rows[-1] + 1
+            self._pending[rows] = True
+        else:
+            return
+        self._waiting[0], self._waiting[1] = min(self._waiting[0], start), max(self._waiting[1], stop)
+        tracked = self._tracked
+        if tracked and start <= tracked[-1]:
+            for row in tracked[bisect.bisect_left(tracked, start):bisect.bisect_left(tracked, stop)]:
+                if self._run[0] <= row < self._run[1] or self._pending[row]:
+                    self._note(row)
+
+    def _note(self, row: int) -> None:
+        """Remember a tracked row added, for the queries after it."""
+        self._exact.setdefault(self.columns.fps[row].key, row)
+        by_band, room = self._by_band, self._room
+        for key in self.columns.shared.get(row, ()):
+            rows = by_band.get(key)
+            if rows is None:
+                rows = by_band[key] = []
+            if len(rows) < room[key]:
+                rows.append(row)
+
+    def _store(self) -> None:
+        start, stop = self._waiting
+        if start >= stop:
+            return
+        self._pending[self._run[0]:self._run[1]] = True
+        self._run = [0, 0]
+        rows = np.flatnonzero(self._pending[start:stop] & self._rows[start:stop]) + start
+        self._pending[start:stop] = False
+        self._waiting = [len(self._pending), 0]
+        if not len(rows):
+            return
+        columns, fps = self.columns, [self.columns.fps[i] for i in rows.tolist()]
+        if self._fast:
+            first = self.index.store_columns(columns.documents, columns.owner[rows], columns.paragraph[rows],
+                                             columns.keys[rows], fps)
+        else:
+            first = self.index.store([columns.ref(i) for i in rows.tolist()], fps)
+        if self._unkeyed and first != self._first_unkeyed + self._count_unkeyed:
+            self._enter_keys()  # something else appended in between: what waits is keyed at its own slots
         if not self._unkeyed:
             self._first_unkeyed = first
-        self._unkeyed.extend(fps)
-        for slot, fp in enumerate(fps, first):
-            self._exact.setdefault(fp.key, slot)
-            for key in self.bands.shared.get(id(fp), ()):
-                slots = self._by_band.setdefault(key, [])
-                if len(slots) < self._room[key]:
-                    slots.append(slot)
+        self._unkeyed.append(rows)
+        self._count_unkeyed += len(rows)
+        for offset in np.flatnonzero(self._tracked_mask[rows]).tolist():
+            self._slot_of[int(rows[offset])] = first + offset
 
     def flush(self) -> None:
-        """Enter everything the batch added so far in the index's key tables, in one call."""
-        if self._unkeyed:
-            self.index.index_keys(self._first_unkeyed, self._unkeyed, self.bands.of(self._unkeyed))
-            self._unkeyed = []
+        """Store what waits, and enter everything the batch added so far in the index's key
+        tables, in one call."""
+        self._store()
+        self._enter_keys()
+
+    def _enter_keys(self) -> None:
+        if not self._unkeyed:
+            return
+        rows = np.concatenate(self._unkeyed)
+        band_keys, offsets = self.columns.bands_of(rows)
+        if self._fast:
+            self.index.index_columns(self._first_unkeyed, self.columns.keys[rows], band_keys, offsets)
+        else:
+            self.index.index_keys(self._first_unkeyed, [self.columns.fps[i] for i in rows.tolist()], band_keys)
+        self._unkeyed, self._count_unkeyed = [], 0
 
 
 class InDocumentRepeats:
-    """The kept paragraphs of one document so far: `find` answers exactly as a fresh
-    `Index` holding them would (the earliest exact copy, else the verified
-    candidate of highest Jaccard, the earliest on a tie, within the same bounds). Exact
-    keys go in a dict; only paragraphs in `bands.shared` (a band key in common with another
-    paragraph of the batch) enter the dict of band keys, and most documents have none."""
+    """The kept paragraphs of one document so far that can repeat one another (`local` rows
+    of `columns`): `find` answers exactly as a fresh `Index` holding all its kept paragraphs
+    would (the earliest exact copy, else the verified candidate of highest Jaccard, the
+    earliest on a tie, within the same bounds); the others can match none of them, nor they
+    it. Exact keys go in a dict, rows in `columns.shared` in the dict of band keys."""
 
-    def __init__(self, threshold: float, signer: Signer, bands: BandKeys) -> None:
+    def __init__(self, threshold: float, signer: Signer, columns: Columns) -> None:
         self.threshold = threshold
         self._signer = signer
-        self._shared = bands.shared
-        self._sure = sure_bands(bands.banding, threshold)
+        self._columns = columns
+        self._sure = sure_bands(columns.banding, threshold)
         self._exact: dict[int, Ref] = {}
         self._by_band: dict[int, list[int]] = {}  # band key -> the first KEY_CAP added under it (order added)
         self._kept: list[tuple[Ref, Fingerprint]] = []
         self.capped = 0  # lookups whose verification budget left candidates out
 
-    def find(self, fp: Fingerprint) -> Match | None:
+    def find(self, row: int) -> Match | None:
+        fp = self._columns.fps[row]
         ref = self._exact.get(fp.key)
         if ref is not None:
             return Match(ref, 1.0, 1.0, exact=True)
-        band_keys = self._shared.get(id(fp))
-        if band_keys is None or not signed(fp):
+        band_keys = self._columns.shared.get(row)
+        if band_keys is None:
             return None
         shared = Counter(order for key in band_keys for order in self._by_band.get(key, ()))
         orders = sorted(shared)  # the earliest first, as slots in an index
@@ -169,10 +313,14 @@ class InDocumentRepeats:
         estimated = float(np.mean(self._signer(match.shingles.astype(np.uint32)) == fp.signature))
         return Match(ref, similarity, estimated)
 
-    def add(self, ref: Ref, fp: Fingerprint) -> None:
+    def add(self, row: int, ref: Ref) -> None:
+        fp = self._columns.fps[row]
         self._exact.setdefault(fp.key, ref)
-        for key in self._shared.get(id(fp), ()):
-            orders = self._by_band.setdefault(key, [])
-            if len(orders) < KEY_CAP:
-                orders.append(len(self._kept))
+        by_band, order = self._by_band, len(self._kept)
+        for key in self._columns.shared.get(row, ()):
+            orders = by_band.get(key)
+            if orders is None:
+                by_band[key] = [order]
+            elif len(orders) < KEY_CAP:
+                orders.append(order)
         self._kept.append((ref, fp))

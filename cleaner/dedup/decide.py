@@ -15,16 +15,20 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
+import functools
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cleaner.config import Config
-from cleaner.dedup.batch import BandKeys, IndexWindow, InDocumentRepeats
+from cleaner.dedup.batch import IndexWindow, InDocumentRepeats, ManySigner
+from cleaner.dedup.columns import Columns
 from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.dedup.index import Banding, Index, Match, open_index
+from cleaner.dedup.sketch import minhash_signatures, permutations
 from cleaner.errors import UsageError
-from cleaner.record import Document, Fingerprint, Paragraph, Ref, Removal, batches
+from cleaner.record import Document, Fingerprint, Ref, Removal, batches
 
 if TYPE_CHECKING:
     from cleaner.dedup.store import Store
@@ -55,13 +59,12 @@ def document_index(config: Config, backend: str = "memory", store: Store | None 
 class DocumentDeduplicator:
     """Drop a document whose text is a (near) copy of an earlier kept document.
 
-    `Deduplicator` calls `decide` before its paragraph decisions, so a dropped document
-    neither loses paragraphs one by one nor puts any into the paragraph index, and calls
-    `remember` after them, only for a document with kept paragraphs: `duplicate_of` then
-    always names a document that is in the output. Used alone as a stage (the first pass
-    of boilerplate counting) it remembers every document it does not drop. Documents
-    under `min_words` words are left to the paragraph rules. Does nothing unless
-    `config.documents_compared`.
+    `Deduplicator` asks it before its paragraph decisions, so a dropped document neither
+    loses paragraphs one by one nor puts any into the paragraph index, and has it remember
+    a document after them, only one with kept paragraphs: `duplicate_of` then always names
+    a document that is in the output. Used alone as a stage (the first pass of boilerplate
+    counting) it remembers every document it does not drop. Documents under `min_words`
+    words are left to the paragraph rules. Does nothing unless `config.documents_compared`.
     """
 
     def __init__(self, config: Config, backend: str = "memory", store: Store | None = None) -> None:
@@ -74,30 +77,77 @@ class DocumentDeduplicator:
                 self.remember(doc)
             yield doc
 
-    def window(self, docs: list[Document]) -> IndexWindow | None:
-        """The index as a batch of documents sees it (see cleaner.dedup.batch), or None if off."""
+    def compared(self, fp: Fingerprint | None) -> bool:
+        """True if a document of this fingerprint is compared with the others."""
+        return self.index is not None and fp is not None and fp.words >= self.config.min_words
+
+    def window(self, docs: list[Document], signatures: ManySigner | None = None,
+               ) -> tuple[IndexWindow | None, list[int]]:
+        """The index as a batch of documents sees it (see cleaner.dedup.batch), or None if
+        off, and each document's row in it (-1: not compared)."""
+        rows = [-1] * len(docs)
         if self.index is None:
-            return None
-        return IndexWindow(self.index, [doc.fingerprint for doc in docs if self._compared(doc.fingerprint)])
+            return None, rows
+        compared = [number for number, doc in enumerate(docs) if self.compared(doc.fingerprint)]
+        for row, number in enumerate(compared):
+            rows[number] = row
+        columns = Columns(self.index.banding, [docs[n].fingerprint for n in compared],
+                          np.array(compared, dtype=np.intp), np.full(len(compared), -1, dtype=np.int32),
+                          [(doc.source, doc.id) for doc in docs])
+        return IndexWindow(self.index, columns, np.arange(len(compared)), signatures), rows
 
-    def _compared(self, fp: Fingerprint | None) -> bool:
-        return fp is not None and fp.words >= self.config.min_words
-
-    def decide(self, doc: Document, window: IndexWindow | None = None) -> bool:
-        """Mark `doc` removed when it repeats a remembered document; True if it did.
-        `window`: this index's window for a batch holding `doc`, if any."""
-        fp = doc.fingerprint
-        if self.index is None or fp is None or fp.words < self.config.min_words:
+    def decide(self, doc: Document) -> bool:
+        """Mark `doc` removed when it repeats a remembered document; True if it did."""
+        if not self.compared(doc.fingerprint):
             return False
-        match = (window or self.index).find(fp)
+        match = self.index.find(doc.fingerprint)
         if match is not None:
             doc.removal = _removal(match, "duplicate_document")
         return match is not None
 
-    def remember(self, doc: Document, window: IndexWindow | None = None) -> None:
-        fp = doc.fingerprint
-        if self.index is not None and fp is not None and fp.words >= self.config.min_words:
-            (window or self.index).add_many([doc.ref], [fp])
+    def remember(self, doc: Document) -> None:
+        if self.compared(doc.fingerprint):
+            self.index.add_many([doc.ref], [doc.fingerprint])
+
+
+class _Batch:
+    """What `Deduplicator` knows about a batch of documents before deciding any: their
+    paragraphs with words as `Columns` (document `number` owns rows starts[number] ..
+    starts[number + 1] - 1), the corpus and document windows, and which rows and documents
+    need a decision step (`loud`; the others are kept without one)."""
+
+    def __init__(self, dedup: Deduplicator, docs: list[Document]) -> None:
+        config, fps, paragraph, starts = dedup.config, [], [], [0]
+        for doc in docs:
+            for p in doc.paragraphs:
+                if p.fingerprint is not None and p.fingerprint.words:
+                    fps.append(p.fingerprint)
+                    paragraph.append(p.index)
+            starts.append(len(fps))
+        self.number = {id(doc): number for number, doc in enumerate(docs)}
+        self.starts = starts
+        bounds = np.array(starts, dtype=np.intp)
+        owner = np.repeat(np.arange(len(docs), dtype=np.intp), bounds[1:] - bounds[:-1])
+        self.columns = Columns(dedup.banding, fps, owner, np.array(paragraph, dtype=np.int32),
+                               [(doc.source, doc.id) for doc in docs])
+        long_enough = np.fromiter(map(attrgetter("words"), fps), dtype=np.int64, count=len(fps)) >= config.min_words
+        loud = self.columns.local.copy()
+        if dedup.boilerplate:
+            loud |= long_enough & np.isin(self.columns.keys, dedup.boilerplate_keys)
+        self.corpus = None
+        if dedup.corpus is not None:
+            self.corpus = IndexWindow(dedup.corpus, self.columns, np.flatnonzero(long_enough), dedup.signatures)
+            loud |= self.corpus.loud
+        self.loud, self.local = loud.tolist(), self.columns.local.tolist()
+        running = np.r_[0, np.cumsum(loud)]
+        self.loud_docs = (running[starts[1:]] > running[starts[:-1]]).tolist()
+        self.documents, self.document_rows = dedup.documents.window(docs, dedup.signatures)
+
+    def flush(self) -> None:
+        """Enter what the batch added in the indexes' key tables (see IndexWindow)."""
+        for window in (self.documents, self.corpus):
+            if window is not None:
+                window.flush()
 
 
 class Deduplicator:
@@ -112,9 +162,9 @@ class Deduplicator:
     removed: they carry layout, not content.
     """
 
-    BATCH = 64  # documents looked up at once (cleaner.dedup.batch); decisions stay one at a time
+    BATCH = 512  # documents looked up at once (cleaner.dedup.batch); decisions stay one at a time
     BATCH_BYTES = 1 << 20  # ... and at most this much input past the first (memory stays flat)
-    _batch: tuple[set[int], tuple] | None = None  # (ids of its documents, their windows) during a batch
+    _batch: _Batch | None = None  # the batch being decided
 
     def __init__(self, config: Config, boilerplate: Mapping[int, int] | None = None, backend: str = "memory",
                  store: Store | None = None) -> None:
@@ -126,15 +176,20 @@ class Deduplicator:
         self.config = config
         self.boilerplate = boilerplate or {}
         self._signer = Fingerprinter(config).signature
+        # The same signatures for many sets at once (the estimates of matches verified ahead).
+        self.signatures = functools.partial(minhash_signatures, permutations=permutations(config.num_perm, config.seed))
         self.corpus = paragraph_index(config, self._signer, backend, store) if config.scope == "corpus" else None
-        self._banding = self.corpus.banding if self.corpus is not None else \
+        self.banding = self.corpus.banding if self.corpus is not None else \
             Banding(config.threshold, config.num_perm, config.lsh_recall, config.seed)
         self.documents = DocumentDeduplicator(config, backend, store)
 
+    @property
+    def boilerplate_keys(self) -> np.ndarray:
+        return np.fromiter(self.boilerplate, dtype=np.uint64, count=len(self.boilerplate))
+
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         for batch in batches(docs, self.BATCH, self.BATCH_BYTES):
-            alive = [doc for doc in batch if doc.alive]
-            self._batch = ({id(doc) for doc in alive}, self._windows(alive))
+            self._batch = _Batch(self, [doc for doc in batch if doc.alive])
             try:
                 for doc in batch:
                     if doc.alive:
@@ -148,18 +203,17 @@ class Deduplicator:
         """Decide one document. Inside the stage, the index lookups for the batch holding
         `doc` were made at once when the batch began; the result is the same."""
         batch = self._batch
-        if batch is not None and id(doc) in batch[0]:
-            self._decide(doc, *batch[1])
+        if batch is not None and id(doc) in batch.number:
+            self._decide(doc, batch, batch.number[id(doc)])
             return
         self._flush()  # a document from outside the batch looks the whole index up
-        windows = self._windows([doc])
-        self._decide(doc, *windows)
-        _flush_windows(windows)
+        alone = _Batch(self, [doc])
+        self._decide(doc, alone, 0)
+        alone.flush()
 
     def _flush(self) -> None:
-        """Enter what the current batch added in the indexes' key tables (see IndexWindow)."""
         if self._batch is not None:
-            _flush_windows(self._batch[1])
+            self._batch.flush()
 
     def snapshot(self) -> dict[str, Any]:
         """The indexes and boilerplate counts as plain data, for a checkpoint. What the
@@ -177,25 +231,19 @@ class Deduplicator:
         if self.documents.index is not None:
             self.documents.index.restore(state["documents"])
 
-    def _windows(self, docs: list[Document]) -> tuple[IndexWindow | None, IndexWindow | None, BandKeys]:
-        """The document index and corpus index as these documents see them, and the band
-        keys of their paragraphs for the repeats inside each one."""
-        with_words = [p.fingerprint for doc in docs for p in doc.paragraphs
-                      if p.fingerprint is not None and p.fingerprint.words]
-        bands = BandKeys(self._banding, with_words)
-        corpus = None
-        if self.corpus is not None:
-            # The same band keys serve the corpus window: only paragraphs of min_words or more
-            # are signed, so both sets have the same signed fingerprints.
-            corpus = IndexWindow(self.corpus, [fp for fp in with_words if fp.words >= self.config.min_words], bands)
-        return self.documents.window(docs), corpus, bands
-
-    def _decide(self, doc: Document, documents: IndexWindow | None, corpus: IndexWindow | None,
-                bands: BandKeys) -> None:
-        local = InDocumentRepeats(self.config.threshold, self._signer, bands)
+    def _decide(self, doc: Document, batch: _Batch, number: int) -> None:
+        row = batch.document_rows[number]
+        if not batch.loud_docs[number] and (row < 0 or not batch.documents.loud[row]):
+            # Nothing in the indexes or the batch can match the document or its paragraphs: all kept.
+            if batch.corpus is not None:
+                batch.corpus.add(slice(batch.starts[number], batch.starts[number + 1]))
+            if row >= 0 and doc.paragraphs:
+                batch.documents.add([row])
+            return
+        local = InDocumentRepeats(self.config.threshold, self._signer, batch.columns)
         capped = self._capped()
         try:
-            self._decide_paragraphs(doc, documents, corpus, local)
+            self._decide_paragraphs(doc, batch, number, local)
         finally:  # lookups whose verification budget was hit, for the report
             if self._capped() - capped + local.capped:
                 doc.audit["capped_lookups"] = self._capped() - capped + local.capped
@@ -203,34 +251,40 @@ class Deduplicator:
     def _capped(self) -> int:
         return sum(index.capped for index in (self.corpus, self.documents.index) if index is not None)
 
-    def _decide_paragraphs(self, doc: Document, documents: IndexWindow | None, corpus: IndexWindow | None,
-                           local: InDocumentRepeats) -> None:
-        if self.documents.decide(doc, documents):
-            return
+    def _decide_paragraphs(self, doc: Document, batch: _Batch, number: int, local: InDocumentRepeats) -> None:
+        row = batch.document_rows[number]
+        if row >= 0 and batch.documents.loud[row]:
+            match = batch.documents.find(row)
+            if match is not None:
+                doc.removal = _removal(match, "duplicate_document")
+                return
+        kept, at, loud = [], batch.starts[number], batch.loud
         for paragraph in doc.paragraphs:
-            paragraph.removal = self._judge(paragraph, local, corpus)
-            if paragraph.removal is None and paragraph.fingerprint is not None and paragraph.fingerprint.words:
-                local.add(Ref(doc.source, doc.id, paragraph.index), paragraph.fingerprint)
-        if corpus is not None:
-            kept = [p for p in doc.kept_paragraphs
-                    if p.fingerprint is not None and p.fingerprint.words >= self.config.min_words]
-            if kept:
-                corpus.add_many([Ref(doc.source, doc.id, p.index) for p in kept], [p.fingerprint for p in kept])
-        if doc.kept_paragraphs:
-            self.documents.remember(doc, documents)
+            fp = paragraph.fingerprint
+            paragraph.removal = None
+            if fp is None or not fp.words:
+                continue
+            if loud[at]:
+                paragraph.removal = self._judge(at, fp, local, batch.corpus)
+                if paragraph.removal is None and batch.local[at]:
+                    local.add(at, Ref(doc.source, doc.id, paragraph.index))
+            if paragraph.removal is None:
+                kept.append(at)
+            at += 1
+        if batch.corpus is not None:
+            batch.corpus.add(kept)
+        if row >= 0 and doc.kept_paragraphs:
+            batch.documents.add([row])
 
-    def _judge(self, paragraph: Paragraph, local: InDocumentRepeats, corpus: IndexWindow | None) -> Removal | None:
-        fp = paragraph.fingerprint
-        if fp is None or fp.words == 0:
-            return None
+    def _judge(self, row: int, fp: Fingerprint, local: InDocumentRepeats, corpus: IndexWindow | None) -> Removal | None:
         long_enough = fp.words >= self.config.min_words
         if long_enough and fp.key in self.boilerplate:
             return Removal("boilerplate", None, 1.0, 1.0, documents=self.boilerplate[fp.key])
-        match = local.find(fp)
+        match = local.find(row)
         if match is not None:
             return _removal(match, "exact_repeat" if match.exact else "near_repeat")
         if corpus is not None and long_enough:
-            match = corpus.find(fp)
+            match = corpus.find(row)
             if match is not None:
                 return _removal(match, "exact_duplicate" if match.exact else "near_duplicate")
         return None
@@ -254,13 +308,6 @@ def count_boilerplate(docs: Iterable[Document], config: Config) -> dict[int, int
     frequent = counts >= max(config.boilerplate_min_docs, 2)
     return {int(key): int(n)
             for key, n in zip(values[frequent].tolist(), counts[frequent].tolist(), strict=True)}
-
-
-def _flush_windows(windows: tuple[IndexWindow | None, IndexWindow | None, BandKeys]) -> None:
-    """Flush the document and corpus windows of `Deduplicator._windows`."""
-    for window in windows[:2]:
-        if window is not None:
-            window.flush()
 
 
 def _removal(match: Match, reason: str) -> Removal:

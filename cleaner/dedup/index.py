@@ -74,8 +74,12 @@ class Banding:
         """(n x bands) uint32 keys of n signatures (n x num_perm); uint64 sums wrap, so a
         row's keys do not depend on the other rows."""
         width = self.bands * self.rows
-        rows = signatures[:, :width].astype(np.uint64).reshape(len(signatures), self.bands, self.rows)
-        return ((rows * self._mix).sum(axis=2, dtype=np.uint64) >> np.uint64(32)).astype(np.uint32)
+        rows = (signatures[:, :width].astype(np.uint64) * self._mix.ravel()).reshape(len(signatures), self.bands,
+                                                                                      self.rows)
+        sums = rows[:, :, 0].copy()
+        for row in range(1, self.rows):  # column by column: numpy reduces a short last axis slowly
+            sums += rows[:, :, row]
+        return (sums >> np.uint64(32)).astype(np.uint32)
 
 
 # Bounded work (README, "Bounded work on templated text"): a band key returns only the
@@ -120,18 +124,31 @@ def to_verify(found: Found, sure: int) -> tuple[list[int], bool]:
 def best_verified(query: np.ndarray, ids: Sequence[int], shingles: np.ndarray, lengths: np.ndarray,
                   threshold: float) -> tuple[float, int] | None:
     """(Jaccard, id) of the candidate most similar to `query` at or above `threshold`, the
-    smallest id on a tie; None if none is. `shingles`: the candidates' sorted unique shingle
-    arrays end to end, `lengths` theirs. One numpy pass for all (the value of `jaccard`)."""
+    smallest id on a tie; None if none is. `query`: a sorted unique shingle array;
+    `shingles`: the candidates' sorted unique shingle arrays end to end, `lengths` theirs.
+    One numpy pass for all (the value of `jaccard`): a binary search of `query` for each
+    candidate shingle, no sort (np.isin sorts both sides)."""
     if not len(ids):
         return None
-    inside = np.concatenate([[0], np.cumsum(np.isin(shingles, query))])
-    ends = np.cumsum(lengths)
-    common = inside[ends] - inside[ends - lengths]
+    common = shared_counts(query, shingles, lengths)
     union = len(query) + lengths - common
     similarity = np.where(union > 0, common / np.maximum(union, 1), 1.0)
     at_best = np.flatnonzero(similarity == similarity.max())
     best = min(at_best.tolist(), key=lambda i: ids[i])
     return (float(similarity[best]), ids[best]) if similarity[best] >= threshold else None
+
+
+def shared_counts(query: np.ndarray, shingles: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """How many shingles of each candidate (`shingles`: unique arrays end to end, `lengths`
+    long) are in the sorted array `query`."""
+    if len(query):
+        where = np.searchsorted(query, shingles)
+        inside = query[np.minimum(where, len(query) - 1)] == shingles
+    else:
+        inside = np.zeros(len(shingles), dtype=bool)
+    running = np.concatenate([[0], np.cumsum(inside)])
+    ends = np.cumsum(lengths)
+    return running[ends] - running[ends - lengths]
 
 
 class Index(ABC):

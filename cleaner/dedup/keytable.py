@@ -93,10 +93,15 @@ class KeyTable:
             self._set_bits(entries)
 
     def _set_bits(self, entries: np.ndarray) -> None:
+        """Mark the buckets of sorted `entries`: their buckets come sorted too, so the bits
+        of each byte of the bitmap are or-ed together first and each byte is written once
+        (np.bitwise_or.at, one element at a time, cost more than the rest of an insert)."""
         for start in range(0, len(entries), self.FLUSH * 64):  # bounded temporaries
             bucket = entries[start:start + self.FLUSH * 64] >> self._filter_shift
-            bits = np.left_shift(1, bucket & np.uint64(7)).astype(np.uint8)
-            np.bitwise_or.at(self._filter, bucket >> np.uint64(3), bits)
+            byte = (bucket >> np.uint64(3)).astype(np.intp)
+            bits = np.left_shift(np.uint8(1), (bucket & np.uint64(7)).astype(np.uint8))
+            first = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+            self._filter[byte[first]] |= np.bitwise_or.reduceat(bits, first)
 
     def _may_hold(self, low: np.ndarray) -> np.ndarray:
         """False for keys (given as `key << 32`) that are surely neither in a run nor pending."""

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
-import itertools
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,6 +30,25 @@ from cleaner.dedup.index import (
 )
 from cleaner.dedup.keytable import SHIFT, SLOT_MASK, KeyTable
 from cleaner.record import Fingerprint, Ref
+
+_NONE = np.empty(0, dtype=np.uint32)
+
+
+def _extend(values: array, more: np.ndarray) -> None:
+    """Append a numpy array to an array of the same item type, converted if needed, with no
+    copy in between."""
+    values.frombytes(memoryview(np.ascontiguousarray(more, dtype=np.dtype(values.typecode))).cast("B"))
+
+
+class Candidates(NamedTuple):
+    """Index candidates of a batch of queries, as arrays: the earliest exact slot of each
+    query (-1: none), and every (query position, slot, shared bands) pair, sorted by
+    position then slot."""
+
+    exact: np.ndarray
+    owner: np.ndarray
+    slots: np.ndarray
+    shared: np.ndarray
 
 
 class MemoryIndex(Index):
@@ -55,31 +73,40 @@ class MemoryIndex(Index):
         return len(self._document_of)
 
     def lookup_many(self, fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> list[Found]:
-        keys = np.array([fp.key for fp in fps], dtype=np.uint64)
-        exact = [-1] * len(fps)
+        keys = np.fromiter((fp.key for fp in fps), dtype=np.uint64, count=len(fps))
+        sketched = np.flatnonzero(np.fromiter(map(signed, fps), dtype=bool, count=len(fps)))
+        if len(sketched) and band_keys is None:
+            band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched.tolist()]))
+        found = self.lookup_columns(keys, band_keys, sketched)
+        candidates: list[list[int]] = [[] for _ in fps]
+        shared: list[list[int]] = [[] for _ in fps]
+        bounds = np.searchsorted(found.owner, np.arange(len(fps) + 1)).tolist()
+        slots, counts = found.slots.tolist(), found.shared.tolist()
+        for position in np.unique(found.owner).tolist():
+            begin, end = bounds[position], bounds[position + 1]
+            candidates[position], shared[position] = slots[begin:end], counts[begin:end]
+        return [Found(e, c, n) for e, c, n in zip(found.exact.tolist(), candidates, shared, strict=True)]
+
+    def lookup_columns(self, keys: np.ndarray, band_keys: np.ndarray | None, sketched: np.ndarray) -> Candidates:
+        """`lookup_many` in arrays, for a batch: `keys` of n queries (uint64), `band_keys` of
+        those at positions `sketched` (one row each, ascending positions)."""
+        exact = np.full(len(keys), -1, dtype=np.int64)
         positions, slots = self._exact.lookup((keys & SLOT_MASK).astype(np.uint32))
         if len(slots):
             same = np.frombuffer(self._keys, dtype=np.uint64)[slots.astype(np.intp)] == keys[positions]
-            for position, slot in zip(positions[same].tolist(), slots[same].tolist(), strict=True):
-                if exact[position] < 0 or slot < exact[position]:
-                    exact[position] = slot
-        candidates: list[list[int]] = [[] for _ in fps]
-        sketched = [i for i, fp in enumerate(fps) if signed(fp)]
-        if sketched:
-            if band_keys is None:
-                band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched]))
-            positions, slots = self._bands.lookup(band_keys.ravel(), KEY_CAP)
-        shared: list[list[int]] = [[] for _ in fps]
-        if sketched and len(slots):
-            pairs, counts = np.unique((positions // self.bands).astype(np.uint64) << SHIFT | slots,
-                                      return_counts=True)
-            rows = (pairs >> SHIFT).astype(np.intp)
-            bounds = np.searchsorted(rows, np.arange(len(sketched) + 1)).tolist()
-            slots, counts = (pairs & SLOT_MASK).tolist(), counts.tolist()
-            for row, (begin, end) in enumerate(itertools.pairwise(bounds)):
-                if begin < end:
-                    candidates[sketched[row]], shared[sketched[row]] = slots[begin:end], counts[begin:end]
-        return [Found(e, c, n) for e, c, n in zip(exact, candidates, shared, strict=True)]
+            if same.any():
+                earliest = np.full(len(keys), np.iinfo(np.int64).max, dtype=np.int64)
+                np.minimum.at(earliest, positions[same], slots[same].astype(np.int64))
+                exact = np.where(earliest < np.iinfo(np.int64).max, earliest, -1)
+        none = np.empty(0, dtype=np.int64)
+        if not len(sketched) or band_keys is None:
+            return Candidates(exact, none.astype(np.intp), none, none)
+        positions, slots = self._bands.lookup(band_keys.ravel(), KEY_CAP)
+        if not len(slots):
+            return Candidates(exact, none.astype(np.intp), none, none)
+        pairs, counts = np.unique((positions // self.bands).astype(np.uint64) << SHIFT | slots, return_counts=True)
+        owner = sketched[(pairs >> SHIFT).astype(np.intp)]
+        return Candidates(exact, owner, (pairs & SLOT_MASK).astype(np.int64), counts.astype(np.int64))
 
     def band_load(self, band_keys: np.ndarray) -> np.ndarray:
         """How many slots `lookup_many` finds under each of `band_keys` (at most KEY_CAP)."""
@@ -93,19 +120,21 @@ class MemoryIndex(Index):
             return None
         slots, cut = to_verify(found, self._sure)
         self.capped += cut
-        best = best_verified(fp.shingles, slots, *self._gather(slots), self.threshold)
-        if best is None:
-            return None
-        similarity, slot = best
+        best = best_verified(fp.shingles, slots, *self.gather(slots), self.threshold)
+        return None if best is None else self.matched(fp, best[1], best[0])
+
+    def matched(self, fp: Fingerprint, slot: int, similarity: float) -> Match:
+        """The match of `fp` with the kept text at `slot`, of verified `similarity`; the
+        estimate is recomputed from the kept shingles (signatures are not kept)."""
         estimated = float(np.mean(self.signer(self.shingles(slot)) == fp.signature))
         return Match(self.ref(slot), similarity, estimated)
 
-    def _gather(self, slots: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    def gather(self, slots: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The shingles of `slots` end to end (a copy), and how many each has."""
         offsets = np.frombuffer(self._offsets, dtype=np.uint64)
-        where = np.array(slots, dtype=np.intp)
+        where = np.asarray(slots, dtype=np.intp)
         begin, lengths = offsets[where].astype(np.intp), (offsets[where + 1] - offsets[where]).astype(np.intp)
-        flat = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + np.repeat(begin, lengths)
+        flat = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths - begin, lengths)
         del offsets  # views of the arrays must not outlive the call: they could not grow while one exists
         return np.frombuffer(self._shingles, dtype=np.uint32)[flat], lengths
 
@@ -123,14 +152,43 @@ class MemoryIndex(Index):
             self._offsets.append(len(self._shingles))
         return first
 
+    def store_columns(self, documents: Sequence[tuple[str, str]], owner: np.ndarray, paragraph: np.ndarray,
+                      keys: np.ndarray, fps: Sequence[Fingerprint]) -> int:
+        """`store` in arrays, for a batch: entry i is paragraph[i] (-1: a whole document) of
+        documents[owner[i]] (source, id), with exact key keys[i] and the shingles of fps[i].
+        Entries of one document are side by side (`owner` ascending, as a batch adds)."""
+        first = len(self._document_of)
+        runs = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else _NONE.astype(np.intp)
+        numbers, last = [], self._documents[-1] if self._documents else None
+        for source_id in map(documents.__getitem__, owner[runs].tolist()):
+            if source_id != last:
+                self._documents.append(source_id)
+                last = source_id
+            numbers.append(len(self._documents) - 1)
+        counts = np.diff(np.r_[runs, len(owner)])
+        _extend(self._document_of, np.repeat(np.asarray(numbers, dtype=np.uint32), counts))
+        _extend(self._paragraph_of, paragraph)
+        _extend(self._keys, keys)
+        sets = [fp.shingles if fp.signature is not None and fp.shingles is not None else _NONE for fp in fps]
+        lengths = np.fromiter(map(len, sets), dtype=np.uint64, count=len(sets))
+        _extend(self._offsets, np.cumsum(lengths, dtype=np.uint64) + np.uint64(len(self._shingles)))
+        if len(sets):
+            _extend(self._shingles, np.concatenate(sets))
+        return first
+
     def index_keys(self, first: int, fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> None:
-        slots = np.arange(first, first + len(fps), dtype=np.uint64)
-        keys = np.array([fp.key for fp in fps], dtype=np.uint64)
+        keys = np.fromiter((fp.key for fp in fps), dtype=np.uint64, count=len(fps))
+        sketched = np.flatnonzero(np.fromiter(map(signed, fps), dtype=bool, count=len(fps)))
+        if len(sketched) and band_keys is None:
+            band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched.tolist()]))
+        self.index_columns(first, keys, band_keys, sketched)
+
+    def index_columns(self, first: int, keys: np.ndarray, band_keys: np.ndarray | None, sketched: np.ndarray) -> None:
+        """`index_keys` in arrays: the entries at slots first.. have `keys`, and those at
+        offsets `sketched` (ascending) the rows of `band_keys`."""
+        slots = np.arange(first, first + len(keys), dtype=np.uint64)
         self._exact.add_many(keys, slots)  # the table keeps the low 32 bits
-        sketched = [i for i, fp in enumerate(fps) if signed(fp)]
-        if sketched:
-            if band_keys is None:
-                band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched]))
+        if len(sketched) and band_keys is not None:
             self._bands.add_many(band_keys, slots[sketched])
 
     def ref(self, slot: int) -> Ref:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from cleaner.config import Config
 from cleaner.dedup.decide import Deduplicator, DocumentDeduplicator, paragraph_index
 from cleaner.dedup.fingerprint import Fingerprinter
-from cleaner.record import Document, Paragraph, Ref, Removal
+from cleaner.record import Document, Paragraph, Ref, Reject, Removal
 
 WORDS = ("the council approved budget million dollars after session ran past midnight old chamber "
          "team beat cup final goal minister said on tuesday a of in").split()
@@ -81,7 +81,7 @@ def outcome(docs: list[Document]) -> list:
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), documents=st.integers(1, 40), batch=st.sampled_from([1, 3, 64]),
+@given(seed=st.integers(0, 2**32 - 1), documents=st.integers(1, 40), batch=st.sampled_from([1, 3, 64, 512]),
        scope=st.sampled_from(["corpus", "document"]), threshold=st.sampled_from([0.5, 0.7]))
 def test_batched_decisions_equal_one_paragraph_at_a_time(seed, documents, batch, scope, threshold):
     config = Config(scope=scope, threshold=threshold, min_words=4, doc_threshold=0.8 if scope == "corpus" else 0)
@@ -143,3 +143,17 @@ def test_a_document_decided_by_hand_inside_a_batch_leaves_every_kept_paragraph_f
         match = dedup.corpus.find(paragraph.fingerprint)
         assert match is not None and match.exact, (doc.source, paragraph.index)
         assert text_at[(match.ref.source, match.ref.paragraph)] == paragraph.text
+
+
+def test_a_batch_without_a_living_document_or_a_paragraph_passes_through():
+    """Rejected documents, and documents with no paragraph at all, make batches with no row."""
+    config = Config()
+    rejected = Document(id="r", source="r")
+    rejected.reject = Reject("unreadable", "cannot decode")
+    empty = Document(id="e", source="e")
+    docs = [rejected, empty, *prepared([["one two three four five six"]], config)]
+    for batch in (1, 2):
+        dedup = Deduplicator(config)
+        dedup.BATCH = batch
+        assert list(dedup(docs)) == docs
+    assert [doc.removal for doc in docs] == [None, None, None]
