@@ -64,10 +64,11 @@ class Sentence(NamedTuple):
 
 
 class _Bands(NamedTuple):
-    """What InDocumentRepeats reads of a BandKeys."""
+    """What InDocumentRepeats reads of a batch's Columns: rows are window numbers."""
 
     banding: Banding
     shared: dict[int, list[int]]
+    fps: list[Fingerprint | None]
 
 
 class Hit(NamedTuple):
@@ -174,7 +175,7 @@ class SentenceWindows:
         for j, fp in enumerate(fps):
             earlier = j - self.n
             if earlier >= 0 and fps[earlier] is not None and not any(k in hits for k in range(earlier - self.n + 1, j)):
-                local.add(Ref(doc.source, doc.id, earlier), fps[earlier])
+                local.add(earlier, Ref(doc.source, doc.id, earlier))
             if fp is None:
                 continue
             before = found[id(fp)]
@@ -183,7 +184,7 @@ class SentenceWindows:
                 slot = match.ref.paragraph
                 hits[j] = Hit((match.ref.source, match.ref.id), self._tables[self._table_of[slot]],
                               self._first_of[slot], self.index.shingles(slot), match.similarity)
-            elif (match := local.find(fp)) is not None:
+            elif (match := local.find(j)) is not None:
                 hits[j] = Hit(here, table, match.ref.paragraph, fps[match.ref.paragraph].shingles, match.similarity)
         return hits
 
@@ -198,7 +199,7 @@ class SentenceWindows:
         far = (np.maximum.reduceat(owner, starts) - np.minimum.reduceat(owner, starts)) >= self.n
         wanted = set(owner[np.repeat(far, np.diff(np.append(starts, len(keys))))].tolist())
         row = {j: r for r, j in enumerate(numbers.tolist())}
-        return _Bands(self.index.banding, {id(fps[j]): band[row[j]].tolist() for j in wanted})
+        return _Bands(self.index.banding, {j: band[row[j]].tolist() for j in wanted}, fps)
 
     def _removed(self, hits: dict[int, Hit], hashes: np.ndarray, bounds: np.ndarray) -> dict[int, int]:
         """Sentence -> the matching window that best confirms it, for every sentence of a

@@ -36,6 +36,8 @@ class Report:
     fallback: Counter = field(default_factory=Counter)
     replacement_chars: int = 0
     documents_with_replacements: int = 0
+    spans_cut: int = 0  # --unit sentence: copied spans cut from paragraphs that stay
+    characters_cut: int = 0
     capped_lookups: int = 0  # dedup lookups whose verification budget left candidates out
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
@@ -69,6 +71,9 @@ class Report:
             self.removed.update(p.removal.reason for p in doc.paragraphs if p.removal)
             kept = doc.kept_paragraphs
             self.paragraphs_out += len(kept)
+            for paragraph in kept:
+                self.spans_cut += len(paragraph.cuts)
+                self.characters_cut += sum(cut.end - cut.start for cut in paragraph.cuts)
             if kept:
                 self.documents_out += 1
                 self.bytes_out += len(doc.cleaned_text().encode("utf-8", "surrogateescape"))
@@ -93,6 +98,8 @@ class Report:
         report.replacement_chars = replaced.get("count", 0)
         report.documents_with_replacements = replaced.get("documents", 0)
         report.capped_lookups = counts.get("capped_lookups", 0)
+        cut = counts.get("spans_cut", {})
+        report.spans_cut, report.characters_cut = cut.get("count", 0), cut.get("characters", 0)
         for field_name, key in (("removed", "removed_by_reason"), ("rejected", "rejected_by_reason"),
                                 ("fixes", "fixes"), ("decoded_as", "decoded_as"), ("fallback", "decode_fallback")):
             getattr(report, field_name).update(counts.get(key, {}))
@@ -119,6 +126,7 @@ class Report:
             "replacement_chars": {"count": self.replacement_chars,
                                   "documents": self.documents_with_replacements},
             "capped_lookups": self.capped_lookups,
+            **({"spans_cut": {"count": self.spans_cut, "characters": self.characters_cut}} if self.spans_cut else {}),
             "seconds": round(self.seconds, 3),
         }
 
@@ -143,6 +151,9 @@ class Report:
             if self.replacement_chars:
                 line += f"; {self.replacement_chars} undecodable bytes became U+FFFD"
             lines.append(line)
+        if self.spans_cut:
+            lines.append(f"{self.spans_cut} copied sentence runs cut from kept paragraphs "
+                         f"({self.characters_cut} characters)")
         if self.capped_lookups:
             lines.append(f"{self.capped_lookups} dedup lookups verified only their best candidates "
                          "(see README: Bounded work on templated text)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from cleaner.api import clean
@@ -28,3 +29,22 @@ def test_resuming_a_complete_run_reports_what_the_run_reported(tmp_path: Path) -
     again = clean(ROOT / "fixtures" / "demo", tmp_path / "out", Config(), RunOptions(resume=True))
     assert _untimed(again) == _untimed(first)
     assert again.summary().splitlines()[:2] == first.summary().splitlines()[:2]
+
+
+def test_sentence_runs_cut_from_kept_paragraphs_are_counted_and_kept_on_resume(tmp_path: Path) -> None:
+    """--unit sentence: the spans cut from paragraphs that stay are counted (paragraphs
+    removed whole count as removed paragraphs), and survive a rebuild from _SUCCESS."""
+    from tests.dedup.test_windows import copied
+    from tests.helpers import write_tree
+
+    join, source, copy, other = copied("en")
+    src = write_tree(tmp_path / "src", {"a.txt": join.join(source), "b.txt": join.join([other[0], *copy, *other[1:]])})
+    report = clean(src, tmp_path / "out", Config(unit="sentence"), RunOptions())
+    log = [json.loads(line) for line in (tmp_path / "out/.cleaner/removed.jsonl").open()]
+    cut = [e for e in log if e["reason"] == "sentence_copy" and "spans" not in e]
+    assert cut and report.spans_cut == len(cut)
+    assert report.characters_cut == sum(e["end"] - e["start"] for e in cut)
+    assert report.as_dict()["spans_cut"] == {"count": len(cut), "characters": report.characters_cut}
+    assert _untimed(Report.from_counts(report.as_dict())) == _untimed(report)
+    assert "copied sentence runs cut" in report.summary()
+    assert "spans_cut" not in clean(src, tmp_path / "default", Config(), RunOptions()).as_dict()
