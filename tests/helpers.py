@@ -38,3 +38,18 @@ def without_timing(name: str, data: bytes) -> bytes:
     if name.endswith("report.html"):
         return re.sub(rb'data-key="seconds">[^<]*<', b"<", data)
     return data
+
+
+def parquet_with_a_damaged_row_group(path: Path, rows: int = 100, group_rows: int = 20, damaged: int = 2) -> Path:
+    """A Parquet file of `rows` text rows in groups of `group_rows`, whose row group
+    `damaged` has bytes overwritten inside its first data page (pyarrow fails to read it)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": [f"row {n} " + "word " * 50 for n in range(rows)]}), path,
+                   row_group_size=group_rows)
+    start = pq.ParquetFile(path).metadata.row_group(damaged).column(0).data_page_offset
+    data = bytearray(path.read_bytes())
+    data[start + 10:start + 60] = b"\xff" * 50
+    path.write_bytes(bytes(data))
+    return path

@@ -19,7 +19,7 @@ import pytest
 
 from cleaner import Config
 from cleaner.io.sources import open_source
-from tests.helpers import ROOT, write_tree
+from tests.helpers import ROOT, parquet_with_a_damaged_row_group, write_tree
 from tests.io.test_folder_reader import no_hang
 
 TEXT = "The harbour board agreed on Monday to rebuild the northern pier before the winter storms."
@@ -262,12 +262,7 @@ def test_a_record_file_replaced_by_a_fifo_after_the_listing_never_blocks(tmp_pat
 
 def test_a_damaged_parquet_row_group_is_one_line_naming_file_and_row(tmp_path: Path):
     """pyarrow's error text spans lines; the message a user sees is still one line."""
-    path = tmp_path / "damaged.parquet"
-    pq.write_table(pa.table({"text": [f"row {n} " + "word " * 50 for n in range(100)]}), path, row_group_size=20)
-    start = pq.ParquetFile(path).metadata.row_group(2).column(0).data_page_offset
-    data = bytearray(path.read_bytes())
-    data[start + 10:start + 60] = b"\xff" * 50
-    path.write_bytes(bytes(data))
+    path = parquet_with_a_damaged_row_group(tmp_path / "damaged.parquet")
     run = cli(str(path), str(tmp_path / "out"))
     assert run.returncode == 1, run.stderr
     skipped = [line for line in run.stderr.splitlines() if "damaged.parquet" in line]

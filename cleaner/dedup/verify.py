@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cleaner.dedup.index import shared_counts
+
 _HIGH = np.uint64(32)
 
 
@@ -29,14 +31,7 @@ def best_of_pairs(queries: Sequence[np.ndarray], query_of: np.ndarray, slots: np
     owners = np.arange(len(queries), dtype=np.uint64)
     tagged = (np.repeat(owners, sizes) << _HIGH) | np.concatenate(queries).astype(np.uint64)
     probes = (np.repeat(query_of.astype(np.uint64), lengths) << _HIGH) | shingles.astype(np.uint64)
-    if len(tagged):
-        where = np.searchsorted(tagged, probes)
-        inside = tagged[np.minimum(where, len(tagged) - 1)] == probes
-    else:
-        inside = np.zeros(len(probes), dtype=bool)
-    running = np.concatenate([[0], np.cumsum(inside)])
-    ends = np.cumsum(lengths)
-    common = running[ends] - running[ends - lengths]
+    common = shared_counts(tagged, probes, lengths)
     union = sizes[query_of] + lengths - common
     similarity = np.where(union > 0, common / np.maximum(union, 1), 1.0)
     order = np.lexsort((slots, -similarity, query_of))  # per query: the most similar, then the smallest slot

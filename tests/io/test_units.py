@@ -13,7 +13,7 @@ import pytest
 from cleaner.config import Config
 from cleaner.io import units
 from cleaner.io.sources import open_source
-from tests.helpers import FIXTURES, SHARED, needs_shared, write_tree
+from tests.helpers import FIXTURES, SHARED, needs_shared, parquet_with_a_damaged_row_group, write_tree
 
 
 def read_by_units(src, config: Config) -> list:
@@ -86,12 +86,7 @@ def test_parquet_row_groups_number_their_rows_as_one_read(tmp_path: Path):
 def test_a_broken_row_group_keeps_the_rows_before_it_and_ends_the_file(tmp_path: Path):
     """Row group 2 of 5 damaged: its groups' rows are kept, the reject is at its first row
     (41), the groups after it are not read, by one sequential read or by units alike."""
-    path = tmp_path / "damaged.parquet"
-    pq.write_table(pa.table({"text": [f"row {n} " + "word " * 50 for n in range(100)]}), path, row_group_size=20)
-    start = pq.ParquetFile(path).metadata.row_group(2).column(0).data_page_offset
-    data = bytearray(path.read_bytes())
-    data[start + 10:start + 60] = b"\xff" * 50
-    path.write_bytes(bytes(data))
+    path = parquet_with_a_damaged_row_group(tmp_path / "damaged.parquet")
     docs = assert_same_documents(path, Config())
     assert len(docs) == 41 and docs[-1].reject.reason == "unreadable" and docs[-1].reject.line == 41
 
