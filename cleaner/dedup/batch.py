@@ -66,7 +66,9 @@ class IndexWindow:
         """`signatures`: the index's signer for many shingle sets at once (sets i is
         flat[starts[i]:starts[i + 1]]), for the estimates of the matches verified ahead."""
         self.index, self.columns, self._signatures = index, columns, signatures
-        self._fast = isinstance(index, MemoryIndex)  # answers in arrays, and verifies ahead
+        # An index that answers in arrays (a MemoryIndex, or a layered one that is its head
+        # alone) is looked up and verified ahead for the whole batch at once.
+        self._fast = isinstance(index, MemoryIndex) or bool(getattr(index, "in_arrays", lambda: False)())
         n = len(columns.fps)
         self._rows = np.zeros(n, dtype=bool)
         self._rows[rows] = True

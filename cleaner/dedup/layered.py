@@ -215,6 +215,35 @@ class LayeredIndex(Index):
         if self._spill is not None and self._head_bytes > self.budget and first + len(fps) == len(self):
             self.spill()
 
+    # While nothing lies below the head (no committed run, nothing spilled yet: a run
+    # without --index, until its first spill), the index is its head, slot for slot, and
+    # answers a batch in arrays as a MemoryIndex does (cleaner.dedup.batch's fast path).
+    def in_arrays(self) -> bool:
+        return self.head_first == 0 and not self._lower()
+
+    def lookup_columns(self, keys: np.ndarray, band_keys: np.ndarray | None, sketched: np.ndarray) -> Any:
+        return self.head.lookup_columns(keys, band_keys, sketched)
+
+    def gather(self, slots: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.head.gather(slots)
+
+    def ref(self, slot: int) -> Ref:
+        return self.head.ref(slot)
+
+    def matched(self, fp: Fingerprint, slot: int, similarity: float) -> Match:
+        return self.head.matched(fp, slot, similarity)
+
+    def store_columns(self, documents: Sequence[tuple[str, str]], owner: np.ndarray, paragraph: np.ndarray,
+                      keys: np.ndarray, fps: Sequence[Fingerprint]) -> int:
+        self._head_bytes += ENTRY_BYTES * len(fps) + sum(
+            4 * len(fp.shingles) + 9 * self.banding.bands for fp in fps if signed(fp))
+        return self.head.store_columns(documents, owner, paragraph, keys, fps)
+
+    def index_columns(self, first: int, keys: np.ndarray, band_keys: np.ndarray | None, sketched: np.ndarray) -> None:
+        self.head.index_columns(first, keys, band_keys, sketched)
+        if self._spill is not None and self._head_bytes > self.budget and first + len(keys) == len(self):
+            self.spill()
+
     def spill(self) -> None:
         """Write the in-memory layer out as a staged segment (looked up like the committed
         ones from now on) and begin a new, empty one."""

@@ -29,7 +29,10 @@ from cleaner.dedup.segment import from_memory
 from cleaner.errors import UsageError
 
 FORMAT = 1
-SPILL_BYTES = 64 << 20  # a run's in-memory layer of one kind is written out past this (see layered)
+# A run's in-memory layer of one kind is written out past this (see layered): large enough
+# that a run of a few hundred MB never spills (an unspilled layer answers a batch in arrays,
+# the faster path; bench/RESULTS.md), small enough that the whole run stays under 1 GB.
+SPILL_BYTES = 256 << 20
 KINDS = ("paragraphs", "documents")
 MATCHED = ("ngram", "num_perm", "threshold", "doc_threshold", "doc_ngram", "seed", "lsh_recall", "min_words")
 
