@@ -197,5 +197,14 @@ def _describe(entry: dict[str, Any], width: int) -> str:
     if entry.get("reason") == "boilerplate":
         target = f"boilerplate in {entry.get('documents')} documents"
     text = entry.get("text")
-    quoted = "" if text is None else "  " + textwrap.shorten(json.dumps(text, ensure_ascii=False), width)
+    quoted = "" if text is None else "  " + _shortened(json.dumps(text, ensure_ascii=False), width)
     return f"{entry.get('reason')}: {_where(entry)} -> {target}{score}{quoted}"
+
+
+def _shortened(text: str, width: int) -> str:
+    """`text` in at most about `width` characters, cut at a space where it has spaces (a
+    script written without them, such as Chinese, is cut between characters)."""
+    short = textwrap.shorten(text, width)
+    if short == "[...]" and len(text) > width:
+        return text[:width - 6] + " [...]"
+    return short

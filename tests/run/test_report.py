@@ -48,3 +48,18 @@ def test_sentence_runs_cut_from_kept_paragraphs_are_counted_and_kept_on_resume(t
     assert _untimed(Report.from_counts(report.as_dict())) == _untimed(report)
     assert "copied sentence runs cut" in report.summary()
     assert "spans_cut" not in clean(src, tmp_path / "default", Config(), RunOptions()).as_dict()
+
+
+def test_show_quotes_the_start_of_a_removal_written_without_spaces(tmp_path: Path) -> None:
+    """textwrap.shorten cuts at spaces: a Chinese paragraph would show as "[...]" alone."""
+    from cleaner.run.report import describe_removals
+
+    text = "国家统计局周二公布的数据显示，今年第三季度国内生产总值同比增长百分之四点九，略低于市场此前的普遍预期。" * 2
+    log = tmp_path / "removed.jsonl"
+    log.write_text(json.dumps({"source": "b.txt", "id": "b.txt", "paragraph": 0, "reason": "exact_duplicate",
+                               "duplicate_of": {"source": "a.txt", "id": "a.txt", "paragraph": 0},
+                               "similarity": 1.0, "text": text}, ensure_ascii=False) + "\n", encoding="utf-8")
+    [line] = describe_removals(log, width=40)
+    assert text[:20] in line and line.endswith("[...]") and len(line) < 120
+    [whole] = describe_removals(log, width=1000)
+    assert text in whole
