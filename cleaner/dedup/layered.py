@@ -31,7 +31,7 @@ from cleaner.dedup.index import (
     sure_bands,
     to_verify,
 )
-from cleaner.dedup.memory import MemoryIndex
+from cleaner.dedup.memory import Candidates, MemoryIndex
 from cleaner.errors import UsageError
 from cleaner.record import Fingerprint, Ref
 
@@ -215,32 +215,105 @@ class LayeredIndex(Index):
         if self._spill is not None and self._head_bytes > self.budget and first + len(fps) == len(self):
             self.spill()
 
-    # While nothing lies below the head (no committed run, nothing spilled yet: a run
-    # without --index, until its first spill), the index is its head, slot for slot, and
-    # answers a batch in arrays as a MemoryIndex does (cleaner.dedup.batch's fast path).
+    # Every layer answers a batch in arrays too (cleaner.dedup.batch's fast path): the
+    # same exact slots and candidates as `lookup_many`, the same shingles and references.
     def in_arrays(self) -> bool:
-        return self.head_first == 0 and not self._lower()
+        return True
 
-    def lookup_columns(self, keys: np.ndarray, band_keys: np.ndarray | None, sketched: np.ndarray) -> Any:
-        return self.head.lookup_columns(keys, band_keys, sketched)
+    def lookup_columns(self, keys: np.ndarray, band_keys: np.ndarray | None, sketched: np.ndarray) -> Candidates:
+        """`lookup_many` in arrays (cleaner.dedup.memory.Candidates), every layer in global slots."""
+        head, shift, lower = self.head.lookup_columns(keys, band_keys, sketched), self.head_first, self._lower()
+        exact = np.where(head.exact >= 0, head.exact + shift, -1)
+        owner, slots, shared = head.owner, head.slots + shift, head.shared
+        if not len(keys) or not lower:
+            return Candidates(exact, owner, slots, shared)
+        below = np.full(len(keys), -1, dtype=np.int64)
+        for layer in lower:  # ascending slots: the first hit is the earliest
+            below = np.where(below < 0, layer.exact(keys), below)
+        exact = np.where(below >= 0, below, exact)
+        if not len(sketched) or band_keys is None:
+            return Candidates(exact, owner, slots, shared)
+        low_owner, low_slots, low_shared, recount = self._lower_columns(lower, band_keys.ravel())
+        if not len(low_owner):
+            return Candidates(exact, owner, slots, shared)
+        low_owner = sketched[low_owner]
+        parts = [(low_owner, low_slots, low_shared)]
+        if recount:
+            keep = ~np.isin(owner, sketched[list(recount)])
+            parts.append((owner[keep], slots[keep], shared[keep]))
+            for row, (new, counts) in recount.items():
+                parts.append((np.full(len(new), sketched[row], dtype=np.intp),
+                              np.asarray(new, dtype=np.int64) + shift, np.asarray(counts, dtype=np.int64)))
+        else:
+            parts.append((owner, slots, shared))
+        owner, slots, shared = (np.concatenate([np.asarray(p[i]) for p in parts]) for i in range(3))
+        order = np.lexsort((slots, owner))
+        return Candidates(exact, owner[order].astype(np.intp), slots[order].astype(np.int64),
+                          shared[order].astype(np.int64))
+
+    def _lower_columns(self, lower: list[Committed], flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                              dict[int, tuple[list[int], list[int]]]]:
+        """`_lower_candidates` in arrays: (row, slot, shared) of the lower layers, and the
+        head's part recounted (head-local) of the rows where a key's KEY_CAP was reached below."""
+        bands = self.banding.bands
+        room = np.full(len(flat), KEY_CAP, dtype=np.int64)
+        positions, slots = [], []
+        for layer in lower:
+            p, s = layer.bands(flat, room)
+            positions.append(np.asarray(p))
+            slots.append(np.asarray(s))
+        none = np.empty(0, dtype=np.int64)
+        if not sum(len(p) for p in positions):
+            return none.astype(np.intp), none, none, {}
+        pairs, counts = np.unique((np.concatenate(positions) // bands).astype(np.uint64) << np.uint64(32)
+                                  | np.concatenate(slots).astype(np.uint64), return_counts=True)
+        rows = (pairs >> np.uint64(32)).astype(np.intp)
+        values = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        recount: dict[int, tuple[list[int], list[int]]] = {}
+        used = np.flatnonzero(room < KEY_CAP)
+        if len(used) and len(self.head):
+            over = used[self.head.band_load(flat[used]) > room[used]]
+            recount = {row: self._head_part(flat, room, row) for row in np.unique(over // bands).tolist()}
+        return rows, values, counts.astype(np.int64), recount
 
     def gather(self, slots: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.head.gather(slots)
+        """The shingles of `slots` end to end, and how many each has, from whichever layer holds each."""
+        where = np.asarray(slots, dtype=np.int64)
+        high = where >= self.head_first
+        if high.all():
+            return self.head.gather(where - self.head_first)
+        sets: list[Any] = [None] * len(where)
+        low = np.flatnonzero(~high).tolist()
+        for i, (_, shingles) in zip(low, self._entries(where[low].tolist()), strict=True):
+            sets[i] = np.asarray(shingles, dtype=np.uint32)
+        up = np.flatnonzero(high)
+        if len(up):
+            flat, lengths = self.head.gather(where[up] - self.head_first)
+            for i, part in zip(up.tolist(), np.split(flat, np.cumsum(lengths)[:-1]), strict=True):
+                sets[i] = part
+        lengths = np.fromiter(map(len, sets), dtype=np.intp, count=len(sets))
+        return np.concatenate(sets).astype(np.uint32, copy=False), lengths
 
     def ref(self, slot: int) -> Ref:
-        return self.head.ref(slot)
+        """The reference of `slot` (with its run, for a committed one)."""
+        if slot >= self.head_first:
+            return self.head.ref(slot - self.head_first)
+        return self._entries([slot])[0][0]
 
     def matched(self, fp: Fingerprint, slot: int, similarity: float) -> Match:
-        return self.head.matched(fp, slot, similarity)
+        if slot >= self.head_first:
+            return self.head.matched(fp, slot - self.head_first, similarity)
+        ref, shingles = self._entries([slot])[0]
+        return Match(ref, similarity, float(np.mean(self.signer(np.asarray(shingles)) == fp.signature)))
 
     def store_columns(self, documents: Sequence[tuple[str, str]], owner: np.ndarray, paragraph: np.ndarray,
                       keys: np.ndarray, fps: Sequence[Fingerprint]) -> int:
         self._head_bytes += ENTRY_BYTES * len(fps) + sum(
             4 * len(fp.shingles) + 9 * self.banding.bands for fp in fps if signed(fp))
-        return self.head.store_columns(documents, owner, paragraph, keys, fps)
+        return self.head.store_columns(documents, owner, paragraph, keys, fps) + self.head_first
 
     def index_columns(self, first: int, keys: np.ndarray, band_keys: np.ndarray | None, sketched: np.ndarray) -> None:
-        self.head.index_columns(first, keys, band_keys, sketched)
+        self.head.index_columns(first - self.head_first, keys, band_keys, sketched)
         if self._spill is not None and self._head_bytes > self.budget and first + len(keys) == len(self):
             self.spill()
 
