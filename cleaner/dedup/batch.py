@@ -38,7 +38,7 @@ from cleaner.dedup.index import (
     sure_bands,
     to_verify,
 )
-from cleaner.dedup.memory import Candidates, MemoryIndex
+from cleaner.dedup.memory import Candidates
 from cleaner.dedup.verify import best_of_pairs
 from cleaner.record import Fingerprint, Ref
 
@@ -66,9 +66,7 @@ class IndexWindow:
         """`signatures`: the index's signer for many shingle sets at once (sets i is
         flat[starts[i]:starts[i + 1]]), for the estimates of the matches verified ahead."""
         self.index, self.columns, self._signatures = index, columns, signatures
-        # An index that answers in arrays (a MemoryIndex, or a layered one that is its head
-        # alone) is looked up and verified ahead for the whole batch at once.
-        self._fast = isinstance(index, MemoryIndex) or bool(getattr(index, "in_arrays", lambda: False)())
+        self._fast = index.in_arrays()  # then looked up and verified ahead for the whole batch at once
         n = len(columns.fps)
         self._rows = np.zeros(n, dtype=bool)
         self._rows[rows] = True
@@ -98,7 +96,7 @@ class IndexWindow:
                                                   Candidates | None]:
         """What the index holds for `rows`: the earliest exact slot of every row of `columns`
         (-1: none, or not a query), row -> (candidates, shared bands) for those with
-        candidates, and (from a MemoryIndex) the same as arrays, owners as rows."""
+        candidates, and (from an index that answers in arrays) the same as arrays, owners as rows."""
         exact = np.full(len(self.columns.fps), -1, dtype=np.int64)
         band_keys, offsets = self.columns.bands_of(rows)
         if not self._fast:

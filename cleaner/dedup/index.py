@@ -201,6 +201,12 @@ class Index(ABC):
     def restore(self, state: Any) -> None:
         """Become the index `snapshot` described (this one must be empty and alike)."""
 
+    def in_arrays(self) -> bool:
+        """Whether this index also answers a batch in arrays (`lookup_columns`, `gather`,
+        `ref`, `matched`, `store_columns`, `index_columns`, as `MemoryIndex` does), the
+        batched path of cleaner.dedup.batch; an index without them is asked per query."""
+        return False
+
     def find(self, fp: Fingerprint) -> Match | None:
         """The best kept match of one text (a batch of one)."""
         return self.verify(fp, self.lookup_many([fp])[0])

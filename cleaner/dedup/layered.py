@@ -31,7 +31,7 @@ from cleaner.dedup.index import (
     sure_bands,
     to_verify,
 )
-from cleaner.dedup.memory import Candidates, MemoryIndex
+from cleaner.dedup.memory import Candidates, MemoryIndex, founds, query_columns
 from cleaner.errors import UsageError
 from cleaner.record import Fingerprint, Ref
 
@@ -87,62 +87,7 @@ class LayeredIndex(Index):
         return self._layers + [layer for layer, _, _ in self._spill_layers]
 
     def lookup_many(self, fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> list[Found]:
-        sketched = [i for i, fp in enumerate(fps) if signed(fp)]
-        if sketched and band_keys is None:
-            band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched]))
-        found = self.head.lookup_many(fps, band_keys)
-        lower, shift = self._lower(), self.head_first
-        if not fps or not lower:
-            return found if not shift else [self._shifted(f) for f in found]
-        keys = np.array([fp.key for fp in fps], dtype=np.uint64)
-        exact = np.full(len(fps), -1, dtype=np.int64)
-        for layer in lower:  # ascending slots: the first hit is the earliest
-            exact = np.where(exact < 0, layer.exact(keys), exact)
-        rows = band_keys if sketched else np.empty((0, self.banding.bands), dtype=np.uint32)
-        by_row = dict(zip(sketched, self._lower_candidates(lower, rows.ravel()), strict=True))
-        out = []
-        for i, head in enumerate(found):
-            first_exact = int(exact[i]) if exact[i] >= 0 else (head.exact + shift if head.exact >= 0 else -1)
-            row = by_row.get(i)
-            if row is None or not len(row[0]):
-                out.append(Found(first_exact, [s + shift for s in head.candidates], head.shared))
-                continue
-            new, counts = (head.candidates, head.shared) if row[2] is None else row[2]
-            out.append(Found(first_exact, row[0] + [s + shift for s in new],
-                             row[1] + (counts or [1] * len(new))))
-        return out
-
-    def _shifted(self, found: Found) -> Found:
-        return Found(found.exact + self.head_first if found.exact >= 0 else -1,
-                     [s + self.head_first for s in found.candidates], found.shared)
-
-    def _lower_candidates(self, lower: list[Committed], flat: np.ndarray) -> list[tuple[list[int], list[int], Any]]:
-        """Per row of band keys (`flat`, bands a row): (slots, shared counts, the head's part
-        recounted when a key's KEY_CAP was reached below: (slots, counts) or None)."""
-        bands = self.banding.bands
-        n = len(flat) // bands if bands else 0
-        room = np.full(len(flat), KEY_CAP, dtype=np.int64)
-        positions, slots = [], []
-        for layer in lower:
-            p, s = layer.bands(flat, room)
-            positions.append(p)
-            slots.append(s)
-        rows: list[tuple[list[int], list[int], Any]] = [([], [], None) for _ in range(n)]
-        if positions and sum(len(p) for p in positions):
-            pairs, counts = np.unique((np.concatenate(positions) // bands).astype(np.uint64) << np.uint64(32)
-                                      | np.concatenate(slots).astype(np.uint64), return_counts=True)
-            owner = (pairs >> np.uint64(32)).astype(np.intp)
-            bounds = np.searchsorted(owner, np.arange(n + 1)).tolist()
-            values, counts = (pairs & np.uint64(0xFFFFFFFF)).tolist(), counts.tolist()
-            for row in range(n):
-                if bounds[row] < bounds[row + 1]:
-                    rows[row] = (values[bounds[row]:bounds[row + 1]], counts[bounds[row]:bounds[row + 1]], None)
-        used = np.flatnonzero(room < KEY_CAP)
-        if len(used) and len(self.head):
-            over = used[self.head.band_load(flat[used]) > room[used]]
-            for row in np.unique(over // bands).tolist():
-                rows[row] = (rows[row][0], rows[row][1], self._head_part(flat, room, row))
-        return rows
+        return founds(self.lookup_columns(*query_columns(self.banding, fps, band_keys)), len(fps))
 
     def _head_part(self, flat: np.ndarray, room: np.ndarray, row: int) -> tuple[list[int], list[int]]:
         """The head's candidates of one row of band keys, each key giving its earliest
@@ -188,7 +133,11 @@ class LayeredIndex(Index):
             return None
         similarity, slot = best
         ref, shingles = entries[slots.index(slot)]
-        return Match(ref, similarity, float(np.mean(self.signer(np.asarray(shingles)) == fp.signature)))
+        return Match(ref, similarity, self._estimate(fp, shingles))
+
+    def _estimate(self, fp: Fingerprint, shingles: np.ndarray) -> float:
+        """The MinHash estimate of `fp` against kept `shingles` (signatures are not kept)."""
+        return float(np.mean(self.signer(np.asarray(shingles)) == fp.signature))
 
     def _entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
         out: list[Any] = [None] * len(slots)
@@ -206,22 +155,30 @@ class LayeredIndex(Index):
         return spans + self._spill_layers
 
     def store(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> int:
-        self._head_bytes += ENTRY_BYTES * len(fps) + sum(
-            4 * len(fp.shingles) + 9 * self.banding.bands for fp in fps if signed(fp))
+        self._count(fps)
         return self.head.store(refs, fps) + self.head_first
 
     def index_keys(self, first: int, fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> None:
         self.head.index_keys(first - self.head_first, fps, band_keys)
-        if self._spill is not None and self._head_bytes > self.budget and first + len(fps) == len(self):
+        self._spill_if_over(first + len(fps))
+
+    def _count(self, fps: Sequence[Fingerprint]) -> None:
+        """Add what storing `fps` costs the in-memory layer (an estimate) to its budget count."""
+        self._head_bytes += ENTRY_BYTES * len(fps) + sum(
+            4 * len(fp.shingles) + 9 * self.banding.bands for fp in fps if signed(fp))
+
+    def _spill_if_over(self, end: int) -> None:
+        """Spill once the in-memory layer is over budget and every stored entry (up to slot
+        `end`) is findable: never between a batch's `store` and its `index_keys`."""
+        if self._spill is not None and self._head_bytes > self.budget and end == len(self):
             self.spill()
 
-    # Every layer answers a batch in arrays too (cleaner.dedup.batch's fast path): the
-    # same exact slots and candidates as `lookup_many`, the same shingles and references.
-    def in_arrays(self) -> bool:
+    def in_arrays(self) -> bool:  # every layer answers a batch in arrays, in global slots
         return True
 
     def lookup_columns(self, keys: np.ndarray, band_keys: np.ndarray | None, sketched: np.ndarray) -> Candidates:
-        """`lookup_many` in arrays (cleaner.dedup.memory.Candidates), every layer in global slots."""
+        """The exact slots and candidates of a batch in arrays (cleaner.dedup.memory.Candidates),
+        every layer in global slots; `lookup_many` is this, as lists."""
         head, shift, lower = self.head.lookup_columns(keys, band_keys, sketched), self.head_first, self._lower()
         exact = np.where(head.exact >= 0, head.exact + shift, -1)
         owner, slots, shared = head.owner, head.slots + shift, head.shared
@@ -253,8 +210,9 @@ class LayeredIndex(Index):
 
     def _lower_columns(self, lower: list[Committed], flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                                               dict[int, tuple[list[int], list[int]]]]:
-        """`_lower_candidates` in arrays: (row, slot, shared) of the lower layers, and the
-        head's part recounted (head-local) of the rows where a key's KEY_CAP was reached below."""
+        """Per row of band keys (`flat`, bands a row): the (row, slot, shared bands) of the
+        lower layers, each key giving its earliest KEY_CAP slots across them, and the head's
+        part recounted (head-local) of the rows where a key's KEY_CAP was reached below."""
         bands = self.banding.bands
         room = np.full(len(flat), KEY_CAP, dtype=np.int64)
         positions, slots = [], []
@@ -304,18 +262,16 @@ class LayeredIndex(Index):
         if slot >= self.head_first:
             return self.head.matched(fp, slot - self.head_first, similarity)
         ref, shingles = self._entries([slot])[0]
-        return Match(ref, similarity, float(np.mean(self.signer(np.asarray(shingles)) == fp.signature)))
+        return Match(ref, similarity, self._estimate(fp, shingles))
 
     def store_columns(self, documents: Sequence[tuple[str, str]], owner: np.ndarray, paragraph: np.ndarray,
                       keys: np.ndarray, fps: Sequence[Fingerprint]) -> int:
-        self._head_bytes += ENTRY_BYTES * len(fps) + sum(
-            4 * len(fp.shingles) + 9 * self.banding.bands for fp in fps if signed(fp))
+        self._count(fps)
         return self.head.store_columns(documents, owner, paragraph, keys, fps) + self.head_first
 
     def index_columns(self, first: int, keys: np.ndarray, band_keys: np.ndarray | None, sketched: np.ndarray) -> None:
         self.head.index_columns(first - self.head_first, keys, band_keys, sketched)
-        if self._spill is not None and self._head_bytes > self.budget and first + len(keys) == len(self):
-            self.spill()
+        self._spill_if_over(first + len(keys))
 
     def spill(self) -> None:
         """Write the in-memory layer out as a staged segment (looked up like the committed

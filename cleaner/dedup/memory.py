@@ -51,6 +51,29 @@ class Candidates(NamedTuple):
     shared: np.ndarray
 
 
+def query_columns(banding: Banding, fps: Sequence[Fingerprint],
+                  band_keys: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """`fps` as the array methods take them: exact keys, the band keys of the signed ones
+    (`band_keys` when the caller has them), and their positions."""
+    keys = np.fromiter((fp.key for fp in fps), dtype=np.uint64, count=len(fps))
+    sketched = np.flatnonzero(np.fromiter(map(signed, fps), dtype=bool, count=len(fps)))
+    if len(sketched) and band_keys is None:
+        band_keys = banding.keys(np.stack([fps[i].signature for i in sketched.tolist()]))
+    return keys, band_keys, sketched
+
+
+def founds(found: Candidates, n: int) -> list[Found]:
+    """The `Found` of each of n queries, from their candidates in arrays."""
+    candidates: list[list[int]] = [[] for _ in range(n)]
+    shared: list[list[int]] = [[] for _ in range(n)]
+    bounds = np.searchsorted(found.owner, np.arange(n + 1)).tolist()
+    slots, counts = found.slots.tolist(), found.shared.tolist()
+    for position in np.unique(found.owner).tolist():
+        begin, end = bounds[position], bounds[position + 1]
+        candidates[position], shared[position] = slots[begin:end], counts[begin:end]
+    return [Found(e, c, k) for e, c, k in zip(found.exact.tolist(), candidates, shared, strict=True)]
+
+
 class MemoryIndex(Index):
     """Kept texts in flat arrays and key tables (cleaner.dedup.keytable). The shingle sets
     of kept texts are kept (4 bytes per shingle) because verification needs them; MinHash
@@ -72,20 +95,11 @@ class MemoryIndex(Index):
     def __len__(self) -> int:
         return len(self._document_of)
 
+    def in_arrays(self) -> bool:
+        return True
+
     def lookup_many(self, fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> list[Found]:
-        keys = np.fromiter((fp.key for fp in fps), dtype=np.uint64, count=len(fps))
-        sketched = np.flatnonzero(np.fromiter(map(signed, fps), dtype=bool, count=len(fps)))
-        if len(sketched) and band_keys is None:
-            band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched.tolist()]))
-        found = self.lookup_columns(keys, band_keys, sketched)
-        candidates: list[list[int]] = [[] for _ in fps]
-        shared: list[list[int]] = [[] for _ in fps]
-        bounds = np.searchsorted(found.owner, np.arange(len(fps) + 1)).tolist()
-        slots, counts = found.slots.tolist(), found.shared.tolist()
-        for position in np.unique(found.owner).tolist():
-            begin, end = bounds[position], bounds[position + 1]
-            candidates[position], shared[position] = slots[begin:end], counts[begin:end]
-        return [Found(e, c, n) for e, c, n in zip(found.exact.tolist(), candidates, shared, strict=True)]
+        return founds(self.lookup_columns(*query_columns(self.banding, fps, band_keys)), len(fps))
 
     def lookup_columns(self, keys: np.ndarray, band_keys: np.ndarray | None, sketched: np.ndarray) -> Candidates:
         """`lookup_many` in arrays, for a batch: `keys` of n queries (uint64), `band_keys` of
@@ -177,10 +191,7 @@ class MemoryIndex(Index):
         return first
 
     def index_keys(self, first: int, fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> None:
-        keys = np.fromiter((fp.key for fp in fps), dtype=np.uint64, count=len(fps))
-        sketched = np.flatnonzero(np.fromiter(map(signed, fps), dtype=bool, count=len(fps)))
-        if len(sketched) and band_keys is None:
-            band_keys = self.banding.keys(np.stack([fps[i].signature for i in sketched.tolist()]))
+        keys, band_keys, sketched = query_columns(self.banding, fps, band_keys)
         self.index_columns(first, keys, band_keys, sketched)
 
     def index_columns(self, first: int, keys: np.ndarray, band_keys: np.ndarray | None, sketched: np.ndarray) -> None:

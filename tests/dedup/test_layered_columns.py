@@ -1,7 +1,8 @@
 """A layered index with committed and spilled layers below its head answers a batch in
-arrays (cleaner.dedup.batch's fast path) exactly as it answers one query at a time:
-`lookup_columns` gives `lookup_many`'s exact slots and candidates (KEY_CAP a band key
-across the layers), `gather`, `ref` and `matched` what `_entries` holds for each slot."""
+arrays (cleaner.dedup.batch's fast path) exactly as one in-memory index of the same texts
+does: `lookup_columns` gives its exact slots and candidates (KEY_CAP a band key across the
+layers), `lookup_many` the same as lists; `gather`, `ref` and `matched` what `_entries`
+holds for each slot, and the fast path's verification the per-query `verify`."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def layered_of(root, fps, refs, committed: int, spilled: int):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), templates=st.sampled_from([0, KEY_CAP // 2, 3 * KEY_CAP]),
        cuts=st.tuples(st.floats(0, 1), st.floats(0, 1)))
-def test_lookup_columns_gather_and_ref_agree_with_lookup_many_and_entries(tmp_path_factory, seed, templates, cuts):
+def test_lookup_columns_gather_and_ref_agree_with_one_memory_index_and_entries(tmp_path_factory, seed, templates, cuts):
     fingerprint = Fingerprinter(CONFIG).fingerprint
     texts = [p for doc in corpus(seed, 30) for p in doc] + templated(templates)
     np.random.default_rng(seed).shuffle(texts)
@@ -57,7 +58,11 @@ def test_lookup_columns_gather_and_ref_agree_with_lookup_many_and_entries(tmp_pa
     band_keys = layered.banding.keys(np.stack([queries[i].signature for i in sketched])) if len(sketched) else None
     keys = np.array([fp.key for fp in queries], dtype=np.uint64)
     found = layered.lookup_columns(keys, band_keys, sketched)
-    many = layered.lookup_many(queries)
+    memory = paragraph_index(CONFIG)
+    memory.add_many(refs, fps)
+    many = memory.lookup_many(queries)  # the reference: one index fed the same texts, slot for slot
+    assert [(f.exact, f.candidates, f.shared) for f in layered.lookup_many(queries)] == \
+        [(f.exact, f.candidates, f.shared) for f in many]
     assert found.exact.tolist() == [f.exact for f in many]
     pairs = [(q, s, n) for q, f in enumerate(many) for s, n in zip(f.candidates, f.shared or [1] * len(f.candidates),
                                                                   strict=True)]
