@@ -2,7 +2,7 @@
 checksum per file.
 
     bands.npy        uint64, sorted: band key << 32 | slot (8 bytes a band key)
-    directory.npy    uint64: where each bucket of band keys begins (cleaner.dedup.buckets)
+    directory.npy    uint64: where each bucket of band keys begins (cleaner.dedup.keytable)
     exact_keys.npy   uint64, sorted; exact_slots.npy uint32 beside it (earliest slot first)
     slots.npy        uint32, sorted: the slots this segment holds; per slot, in that order:
     offsets.npy      uint64 into shingles.npy (uint32), for verification
@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 import xxhash
 
-from cleaner.dedup.buckets import directory, search
-from cleaner.dedup.keytable import SHIFT, SLOT_MASK
+from cleaner.dedup.keytable import SHIFT, SLOT_MASK, directory, search
 from cleaner.errors import UsageError
 from cleaner.io.atomic import fsync_folder
 

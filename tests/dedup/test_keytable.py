@@ -26,6 +26,7 @@ def test_key_table_filter_grows_and_never_hides_a_stored_key():
     the filter: every stored key is found, and most absent keys are turned away early."""
     rng = np.random.default_rng(7)
     table, reference = KeyTable(), {}
+    table.DIRECTORY_MIN = 20_000  # the long runs are searched through their directories
     stored = rng.integers(0, 2**32, size=(3000, 32), dtype=np.uint64).astype(np.uint32)
     for slot, keys in enumerate(stored):
         table.add_many(keys[None, :], np.array([slot], dtype=np.uint64))
@@ -38,6 +39,7 @@ def test_key_table_filter_grows_and_never_hides_a_stored_key():
             for position, found_slot in zip(positions.tolist(), slots.tolist(), strict=True):
                 found.setdefault(position, []).append(found_slot)
             assert all(found[i] == reference[key] for i, key in enumerate(probe.tolist()))
+    assert any(starts is not None for starts in table._starts)
     assert len(table._filter) * 8 >= 96_000 * KeyTable.FILTER_BITS  # it grew with the entries
     absent = rng.integers(0, 2**32, size=20_000, dtype=np.uint64)
     absent = absent[~np.isin(absent, stored.astype(np.uint64))]
@@ -49,7 +51,7 @@ def test_key_table_filter_grows_and_never_hides_a_stored_key():
        st.lists(st.integers(0, 302), min_size=1, max_size=40))
 def test_key_table_lookup_of_many_keys_returns_every_slot_of_each(batches, queries):
     table, reference = KeyTable(), {}
-    table.FLUSH = 16
+    table.FLUSH, table.DIRECTORY_MIN = 16, 40
     for slot, keys in enumerate(batches):
         table.add_many(np.array([keys], dtype=np.uint32), np.array([slot], dtype=np.uint64))
         for key in keys:
@@ -66,9 +68,10 @@ def test_key_table_lookup_of_many_keys_returns_every_slot_of_each(batches, queri
        st.lists(st.integers(0, 21), min_size=1, max_size=20), st.integers(1, 12))
 def test_a_capped_lookup_returns_only_the_oldest_slots_of_each_key(batches, queries, cap):
     """A few keys shared by many slots, over several runs: a lookup with `cap` returns the
-    first `cap` slots stored under each key, the ones an uncapped lookup lists first."""
+    first `cap` slots stored under each key, the ones an uncapped lookup lists first,
+    whether a run is searched whole or through its bucket directory."""
     table, reference = KeyTable(), {}
-    table.FLUSH = 16
+    table.FLUSH, table.DIRECTORY_MIN = 16, 40
     for slot, keys in enumerate(batches):
         table.add_many(np.array([keys], dtype=np.uint32), np.array([slot], dtype=np.uint64))
         for key in keys:
