@@ -65,7 +65,9 @@ class Reject:
 class Origin:
     """Where a record came from and what it held, kept to write it back: its fields in
     order, its line (or row) in the input, and for a JSONL line its text and where the text
-    value sits in it; for Parquet the input's schema, to write the same types back."""
+    value sits in it; for Parquet the input's schema, to write the same types back. Once
+    the document holds the text, the text value is out of both (None in `fields`, an empty
+    `span` in `raw`: cleaner.io.record_reader.without_text)."""
 
     fields: dict[str, Any]
     line: int

@@ -13,6 +13,7 @@ ends early) becomes a rejected Document naming the file and line; nothing is dro
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+import dataclasses
 import gzip
 import io
 import json
@@ -106,7 +107,21 @@ def record_document(record: Origin, source: str, config: Config, size: int = 0) 
         else:
             doc.text = text
             doc.bytes_in = doc.bytes_in or len(text.encode("utf-8"))
+            doc.origin = without_text(record, config.text_field)
     return doc
+
+
+def without_text(record: Origin, text_field: str) -> Origin:
+    """The record without its text value (the document holds the text; the writer puts the
+    cleaned one in its place): the field stays, in its place, as None, and the line keeps
+    all but the value's characters, so a record does not travel or wait holding its text
+    three times."""
+    fields = dict(record.fields)
+    fields[text_field] = None
+    if record.raw is None or record.span is None:
+        return dataclasses.replace(record, fields=fields)
+    start, end = record.span
+    return dataclasses.replace(record, fields=fields, raw=record.raw[:start] + record.raw[end:], span=(start, start))
 
 
 def rejected(source: str, line: int, reason: str, message: str, size: int = 0) -> Document:

@@ -38,7 +38,9 @@ def test_output_line_replaces_only_the_text_value():
     line = WIRE.read_text(encoding="utf-8").splitlines()[3]  # \u escapes, nested metadata
     [doc] = [d for d in open_source(WIRE, Config()).documents() if d.id == "wire-4"]
     out = output_line(cleaned(doc, "Café “new”", "Second."), Config())
-    start, end = doc.origin.span
+    start, _ = doc.origin.span
+    end = len(line) - len(doc.origin.raw) + start  # where the text value ended in the line
+    assert json.loads(line[start:end]) == doc.text
     assert out.endswith("\n") and out.count("\n") == 1
     assert out[:start] == line[:start] and out.rstrip("\n").endswith(line[end:])
     assert json.loads(out)["text"] == "Café “new”\n\nSecond."
