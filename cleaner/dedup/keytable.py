@@ -31,7 +31,9 @@ class KeyTable:
     and sorted at the next lookup (callers look up once per batch of documents); every
     `FLUSH` entries they become a run, and a run absorbs the next one while that is at
     least 1/MERGE of its size (a stable sort of two sorted runs is a linear merge), so
-    there are O(log(n / FLUSH)) runs. An entry costs 8 bytes (16 while two runs merge).
+    there are O(log(n / FLUSH)) runs, until runs reach MAX_RUN entries: those merge no
+    more (re-merging the longest run on every absorb was most of an insert's cost), and are
+    searched through their directories. An entry costs 8 bytes (16 while two runs merge).
     `lookup` answers many keys with one search per run.
 
     Most keys looked up are in no run (a band key of a new paragraph), so a bitmap says
@@ -42,6 +44,7 @@ class KeyTable:
 
     FLUSH = 8192
     DIRECTORY_MIN = 1 << 20  # runs this long are searched through a bucket directory
+    MAX_RUN = 1 << 23  # entries; longer runs are not merged further (their directories find keys)
     MERGE = 4  # a run absorbs the next while that is at least 1/MERGE of its size
     FILTER_BITS = 8  # bitmap bits per entry; the bitmap doubles when entries pass 1/8 of it
 
@@ -68,7 +71,8 @@ class KeyTable:
             self._runs.append(self._sorted_pending())
             self._starts.append(None)
             self._pending, self._count = self._pending[:0], 0
-            while len(self._runs) > 1 and self.MERGE * len(self._runs[-1]) >= len(self._runs[-2]):
+            while (len(self._runs) > 1 and self.MERGE * len(self._runs[-1]) >= len(self._runs[-2])
+                   and len(self._runs[-1]) + len(self._runs[-2]) <= self.MAX_RUN):
                 last = self._runs.pop()
                 self._starts.pop()
                 self._runs[-1], self._starts[-1] = _merge(self._runs[-1], last), None

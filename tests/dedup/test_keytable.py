@@ -69,9 +69,10 @@ def test_key_table_lookup_of_many_keys_returns_every_slot_of_each(batches, queri
 def test_a_capped_lookup_returns_only_the_oldest_slots_of_each_key(batches, queries, cap):
     """A few keys shared by many slots, over several runs: a lookup with `cap` returns the
     first `cap` slots stored under each key, the ones an uncapped lookup lists first,
-    whether a run is searched whole or through its bucket directory."""
+    whether a run is searched whole or through its bucket directory, and when long runs
+    stop merging (many runs hold slots of one key)."""
     table, reference = KeyTable(), {}
-    table.FLUSH, table.DIRECTORY_MIN = 16, 40
+    table.FLUSH, table.DIRECTORY_MIN, table.MAX_RUN = 16, 40, 64
     for slot, keys in enumerate(batches):
         table.add_many(np.array([keys], dtype=np.uint32), np.array([slot], dtype=np.uint64))
         for key in keys:
