@@ -10,13 +10,16 @@ the index (so lookups find exact and near copies and verification does real work
 other entries have random 64-bit exact keys and 32-bit band keys (what hashes of unique
 paragraphs look like) and shingle sets with the shingle counts of the real paragraphs, in
 documents of 6 paragraphs with real-looking names. One segment per kind, as after `compact`.
-Throughput is CPU time of this one process (one core): band keys, lookup_many and verify,
-a batch of 1024 paragraphs at a time, as the decide stage does.
+Throughput is CPU time of this one process (one core), a batch of 1024 paragraphs at a
+time: `passes`, band keys, lookup_many and verify one paragraph at a time (the per-row
+protocol); `batched_passes`, as the decide stage does it (candidates of the whole batch in
+arrays over every layer, all verified ahead: cleaner.dedup.batch.IndexWindow).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from pathlib import Path
 import shutil
@@ -29,9 +32,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cleaner.config import Config
+from cleaner.dedup.batch import IndexWindow
+from cleaner.dedup.columns import Columns as BatchColumns
 from cleaner.dedup.decide import paragraph_index
 from cleaner.dedup.index import Banding
 from cleaner.dedup.segment import Columns
+from cleaner.dedup.sketch import minhash_signatures, permutations
 from cleaner.dedup.store import open_store, with_run
 from cleaner.record import Fingerprint
 
@@ -105,6 +111,30 @@ def throughput(location: str, queries: list[Fingerprint], passes: int = 2) -> li
     return results
 
 
+def throughput_batched(location: str, queries: list[Fingerprint], passes: int = 2) -> list[tuple[float, int]]:
+    """(paragraphs/s of CPU, matches) as the decide stage looks up: a batch's band keys and
+    candidates in arrays over every layer, and every candidate verified ahead for the whole
+    batch (cleaner.dedup.batch.IndexWindow), BATCH paragraphs a time, nothing added."""
+    store = open_store(location, CONFIG)
+    store.begin("bench", keep_staged=False)
+    index = paragraph_index(CONFIG, store=store)
+    signatures = functools.partial(minhash_signatures, permutations=permutations(CONFIG.num_perm, CONFIG.seed))
+    results = []
+    for _ in range(passes):
+        started, matches = time.process_time(), 0
+        for start in range(0, len(queries), BATCH):
+            batch = queries[start:start + BATCH]
+            rows = np.arange(len(batch))
+            columns = BatchColumns(index.banding, batch, rows, np.zeros(len(batch), dtype=np.int32),
+                              [(f"q{start + i}", f"q{start + i}") for i in range(len(batch))])
+            window = IndexWindow(index, columns, rows, signatures)
+            matches += sum(match is not None for match in window._verified.values())
+            matches += len(window._exact_before)
+        results.append((len(queries) / (time.process_time() - started), matches))
+    store.close()
+    return results
+
+
 def memory_figures(real: list[Fingerprint], queries: list[Fingerprint]) -> dict:
     """The same loop against an in-memory index holding only the real paragraphs: the
     cost of the loop itself (lookups, verification, a Ref per match), for comparison."""
@@ -144,6 +174,7 @@ def disk_figures(work: Path, n: int, real: list[Fingerprint], queries: list[Fing
             "files": {k: v[0] for k, v in json.loads((location / "manifest.json").read_text())["segments"]
                       ["paragraphs"][0]["files"].items()},
             "passes": [(round(rate), hits) for rate, hits in throughput(str(location), queries)],
+            "batched_passes": [(round(rate), hits) for rate, hits in throughput_batched(str(location), queries)],
             "bbc_run_against_it": measured_run(work, location), "bbc_run_alone": measured_run(work, None)}
 
 
@@ -173,7 +204,8 @@ def redis_figures(url: str, n: int, real: list[Fingerprint], queries: list[Finge
     used = store.client.info("memory")["used_memory"] - before
     store.close()
     return {"paragraphs": n, "load_seconds": round(built, 1), "bytes_per_paragraph": round(used / n, 1),
-            "passes": [(round(rate), hits) for rate, hits in throughput(location, queries)]}
+            "passes": [(round(rate), hits) for rate, hits in throughput(location, queries)],
+            "batched_passes": [(round(rate), hits) for rate, hits in throughput_batched(location, queries)]}
 
 
 def run_rss(work: Path) -> list[dict]:
