@@ -30,7 +30,6 @@ from cleaner.errors import Interrupted, UsageError
 from cleaner.io.atomic import write_atomic
 from cleaner.io.layout import CHECKPOINT, STATE_DIR, SUCCESS
 from cleaner.io.logs import RunLogs
-from cleaner.io.record_reader import JSONL_SUFFIXES, PARQUET_SUFFIX
 from cleaner.io.shards import remove_old_shards
 from cleaner.io.sinks import Sink, open_sink
 from cleaner.io.sources import FolderSource, Source
@@ -39,9 +38,10 @@ from cleaner.options import RunOptions
 from cleaner.record import Document
 from cleaner.run.accounts import Accounts
 from cleaner.run.chain import build_chain, compose, document_steps, find_boilerplate
-from cleaner.run.checkpoint import Checkpoint, dump_checkpoint, load_checkpoint
+from cleaner.run.checkpoint import Checkpoint, dump_checkpoint
 from cleaner.run.executor import AlreadyPrepared, make_executor
 from cleaner.run.guards import DestinationLock, check_destination, check_locations, check_writable
+from cleaner.run.plan import output_kind, resumable, success_record
 from cleaner.run.report import Report
 
 TMP_DIR = "tmp"
@@ -51,23 +51,6 @@ REPORTS = {
     "html": "cleaner.run.report_html:write_report_html",
 }
 FILES_LOG = "files.jsonl"  # per text file read: how it was decoded and repaired
-
-
-def output_kind(source: Source, dst: Path | BinaryIO, config: Config) -> tuple[str, str]:
-    """(format, compression) of the output: as asked, else as the input."""
-    out_format = config.format or source.format
-    if config.compression is not None:
-        compression = config.compression
-    else:
-        compression = source.compression if out_format == "jsonl" else "none"
-    if not isinstance(dst, Path) and out_format != "jsonl":
-        raise UsageError(f"- writes JSONL only, not {out_format}")
-    if out_format != "jsonl" and config.compression not in (None, "none"):
-        raise UsageError(f"compression applies to JSONL output only, not {out_format}")
-    if isinstance(dst, Path) and out_format != "txt" and dst.name.endswith((*JSONL_SUFFIXES, PARQUET_SUFFIX)):
-        raise UsageError(f"{dst}: the output is a folder (it receives part-00000{dst.name[dst.name.find('.'):]}, "
-                         "...), or - for standard output")
-    return out_format, compression
 
 
 class Job:
@@ -107,7 +90,8 @@ class Job:
                 locks.append(DestinationLock(folder))
                 check_destination(folder, self.options.overwrite, self.options.resume)
             self.manifest = self.source.manifest()
-            self.resumed = self._resumable() if self.options.resume else None
+            self.resumed = resumable(self.state_dir, self._where_output(), self.config, self.manifest) \
+                if self.options.resume else None
             self.complete = self.options.resume and self.resumed is None and (self.state_dir / SUCCESS).exists()
             self.store = self._open_store()
             if not self.complete:
@@ -122,6 +106,9 @@ class Job:
         self.documents = self.resumed.documents if self.resumed else 0
         self.started = time.monotonic() - (self.resumed.elapsed if self.resumed else 0.0)
         return locks
+
+    def _where_output(self) -> Path:
+        return self.dst if isinstance(self.dst, Path) else self.state_dir
 
     def _open_store(self, temporary: bool = False) -> Store | None:
         """Open and lock `options.index` (or, `temporary`, the run's own index in its state
@@ -138,33 +125,6 @@ class Job:
         self.index_run = store.begin(saved.get("index_run") or self.options.run_id,
                                      keep_staged=bool(self.resumed and self.resumed.final))
         return store
-
-    def _resumable(self) -> Checkpoint | None:
-        """The checkpoint to go on from, after checking it belongs to this config and input."""
-        checkpoint = load_checkpoint(self.state_dir / CHECKPOINT)
-        if checkpoint is None:
-            if (self.state_dir / SUCCESS).exists():
-                self._check_same_run(self._success_as_checkpoint())
-            return None
-        self._check_same_run(checkpoint)
-        return checkpoint
-
-    def _success_as_checkpoint(self) -> Checkpoint:
-        try:
-            success = json.loads((self.state_dir / SUCCESS).read_text(encoding="utf-8"))
-            return Checkpoint(success["config"], success["manifest"], state={"success": success})
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise UsageError(f"{self.state_dir}: unreadable {SUCCESS} ({err}); use --overwrite") from err
-
-    def _check_same_run(self, checkpoint: Checkpoint) -> None:
-        where = self.dst if isinstance(self.dst, Path) else self.state_dir
-        if checkpoint.config != self.config.digest():
-            raise UsageError(f"{where}: cannot resume: the options differ from the interrupted run's "
-                             f"(config {checkpoint.config}, now {self.config.digest()}); "
-                             "give the same options, or --overwrite to start over")
-        if checkpoint.manifest != self.manifest:
-            raise UsageError(f"{where}: cannot resume: the input files changed since the interrupted run "
-                             "(names, sizes or times); use --overwrite to start over")
 
     # -- the run ----------------------------------------------------------------------
 
@@ -346,7 +306,7 @@ class Job:
 
     def finished_report(self) -> Report:
         """For `resume` of a complete run: its report, rebuilt from `_SUCCESS` (no timing)."""
-        return Report.from_counts(self._success_as_checkpoint().state["success"])
+        return Report.from_counts(success_record(self.state_dir))
 
 
 def _writer(sink: Sink, logs: RunLogs):
