@@ -193,6 +193,9 @@ def _line_document(raw: bytes, line: int, source: str, config: Config) -> Docume
     return record_document(Origin(fields, line, text, span), source, config, len(raw))
 
 
+READ_BUFFER = 1 << 18  # bytes a buffered decompressed stream asks for at a time
+
+
 class ZstdReader(io.RawIOBase):
     """A zstd stream, frame after frame, that raises EOFError when the last frame is cut
     short: zstandard's own stream reader returns what it has and stops silently."""
@@ -202,7 +205,7 @@ class ZstdReader(io.RawIOBase):
         self._context = zstandard.ZstdDecompressor()
         self._frame = self._context.decompressobj()
         self._in_frame = False
-        self._pending = b""
+        self._pending = memoryview(b"")  # decompressed, not yet read (a view: no copy of the rest per read)
 
     def readable(self) -> bool:
         return True
@@ -214,7 +217,7 @@ class ZstdReader(io.RawIOBase):
                 if self._in_frame:
                     raise EOFError("zstd frame has no end")
                 return 0
-            self._pending = self._feed(chunk)
+            self._pending = memoryview(self._feed(chunk))
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
@@ -245,7 +248,7 @@ def open_jsonl(path: Path) -> BinaryIO:
         stream.myfileobj = raw  # type: ignore[attr-defined]  # closed with it, as gzip.open(path) does
         return stream  # type: ignore[return-value]
     if compression == "zstd":
-        return io.BufferedReader(ZstdReader(raw))  # type: ignore[return-value]
+        return io.BufferedReader(ZstdReader(raw), READ_BUFFER)  # type: ignore[return-value]
     return raw
 
 
