@@ -75,6 +75,17 @@ class DiskCommitted(Committed):
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.uint64)
         return np.concatenate(positions), np.concatenate(slots)
 
+    def shingles(self, slots: Sequence[int]) -> list[np.ndarray]:
+        where = np.asarray(slots, dtype=np.int64)
+        held_in = np.searchsorted(np.asarray(self._firsts), where, side="right") - 1
+        out: list[np.ndarray] = [None] * len(where)  # type: ignore[list-item]
+        for number in np.unique(held_in).tolist():
+            picked = np.flatnonzero(held_in == number)
+            for i, found in zip(picked.tolist(), self.segments[number].shingle_sets(where[picked]), strict=True):
+                out[i] = found if self.runs is not None else np.array(found)  # a spill's: copied, see entries
+        self._count_fetched(len(where))
+        return out
+
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
         out = []
         for slot in slots:
@@ -84,13 +95,17 @@ class DiskCommitted(Committed):
             if run is None:  # a run's spill: copied, so its mapped pages can be dropped
                 shingles = np.array(shingles)
             out.append((Ref(source, doc_id, None if paragraph < 0 else paragraph, run), shingles))
+        self._count_fetched(len(slots))
+        return out
+
+    def _count_fetched(self, fetched: int) -> None:
+        """A run's spills drop their mapped pages every RELEASE_EVERY entries fetched."""
         if self.runs is None:
-            self._fetched += len(slots)
+            self._fetched += fetched
             if self._fetched >= RELEASE_EVERY:
                 self._fetched = 0
                 for segment in self.segments:
                     segment.release()
-        return out
 
 
 class DiskStore(Store):

@@ -58,6 +58,11 @@ class Committed(ABC):
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
         """The reference (with its run) and shingles of each slot."""
 
+    def shingles(self, slots: Sequence[int]) -> list[np.ndarray]:
+        """The shingles of each slot, what verifying a candidate needs (most candidates of a
+        large index are chance band-key collisions: their references are never wanted)."""
+        return [shingles for _, shingles in self.entries(slots)]
+
 
 Spill = Callable[[Any], dict]  # segment columns -> the record that names the written segment
 Reopen = Callable[[list], Committed]  # records -> the spilled segments as one layer
@@ -241,9 +246,12 @@ class LayeredIndex(Index):
         if high.all():
             return self.head.gather(where - self.head_first)
         sets: list[Any] = [None] * len(where)
-        low = np.flatnonzero(~high).tolist()
-        for i, (_, shingles) in zip(low, self._entries(where[low].tolist()), strict=True):
-            sets[i] = np.asarray(shingles, dtype=np.uint32)
+        low = np.flatnonzero(~high)
+        for layer, first, end in self._spans():
+            mine = low[(where[low] >= first) & (where[low] < end)]
+            for i, shingles in zip(mine.tolist(), layer.shingles(where[mine].tolist()) if len(mine) else (),
+                                   strict=True):
+                sets[i] = np.asarray(shingles, dtype=np.uint32)
         up = np.flatnonzero(high)
         if len(up):
             flat, lengths = self.head.gather(where[up] - self.head_first)

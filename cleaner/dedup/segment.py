@@ -168,6 +168,13 @@ class Segment:
             found = self._documents[number] = (source, doc_id)
         return found
 
+    def shingle_sets(self, slots: np.ndarray) -> list[np.ndarray]:
+        """The shingles of slots held here (views into the file), no references looked up."""
+        i = slots - self.first if self._contiguous else np.asarray(self.slots).searchsorted(slots.astype(np.uint32))
+        offsets = np.asarray(self.offsets)
+        shingles = np.asarray(self.shingles)  # a plain view: slicing a memmap makes a memmap a slice
+        return [shingles[begin:end] for begin, end in zip(offsets[i].tolist(), offsets[i + 1].tolist(), strict=True)]
+
     def entry(self, slot: int) -> tuple[str, str, int, np.ndarray]:
         """(source, id, paragraph, shingles) of a slot held here."""
         if self._contiguous:  # one run's segment, or a compaction of runs never forgotten
