@@ -29,6 +29,7 @@ import numpy as np
 from cleaner.config import Config
 from cleaner.dedup.keytable import SHIFT
 from cleaner.dedup.layered import Committed
+from cleaner.dedup.merge import merge_segments
 from cleaner.dedup.segment import Segment, merge, write_segment
 from cleaner.dedup.store import KINDS, SPILL_BYTES, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
 from cleaner.errors import UsageError
@@ -111,6 +112,8 @@ class DiskCommitted(Committed):
 class DiskStore(Store):
     """A persistent index in a folder (see the module docstring)."""
 
+    MERGES = True
+
     def __init__(self, location: str, config: Config | None, spill_bytes: int = SPILL_BYTES) -> None:
         super().__init__(location, config, spill_bytes)
         self.root = Path(location)
@@ -170,6 +173,15 @@ class DiskStore(Store):
 
     def spill(self, kind: str, columns) -> dict[str, Any]:
         return self._write(columns, kind, folder=f"spill/{self.run}")
+
+    def merge_spills(self, kind: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+        path = f"spill/{self.run}/{kind}.m.{secrets.token_hex(4)}"
+        files = merge_segments([self.root / r["path"] for r in records], self.root / path)
+        return {"path": path, "files": files, "count": sum(r["count"] for r in records)}
+
+    def drop_spills(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            shutil.rmtree(self.root / record["path"], ignore_errors=True)
 
     def reopen(self, kind: str, records: list[dict[str, Any]]) -> DiskCommitted:
         return DiskCommitted([Segment(self.root / r["path"], r["files"]) for r in records], None)

@@ -8,7 +8,8 @@ slots, and verification picks the same kept copy, as one `MemoryIndex` fed the s
 in order would (first seen wins, the earliest on a tie). A committed match carries the run
 that kept it (`Ref.run`); this run's do not, so a run against an empty index writes the
 same bytes as a run without one. Memory stays flat: when the in-memory layer passes its
-budget, it is written out (`spill`) and a new one begins.
+budget, it is written out (`spill`) and a new one begins; spilled segments are merged as
+they come (cleaner.dedup.merge), so a lookup searches a few of them, not one per spill.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from cleaner.dedup.index import (
     to_verify,
 )
 from cleaner.dedup.memory import Candidates, MemoryIndex, founds, query_columns
+from cleaner.dedup.merge import Spills
 from cleaner.errors import UsageError
 from cleaner.record import Fingerprint, Ref
 
@@ -66,6 +68,8 @@ class Committed(ABC):
 
 Spill = Callable[[Any], dict]  # segment columns -> the record that names the written segment
 Reopen = Callable[[list], Committed]  # records -> the spilled segments as one layer
+Merge = Callable[[list], dict]  # records of adjacent spilled segments -> the record of one holding them
+Drop = Callable[[list], None]  # records of spilled segments merged away -> their files deleted
 
 
 class LayeredIndex(Index):
@@ -73,23 +77,27 @@ class LayeredIndex(Index):
 
     def __init__(self, threshold: float, banding: Banding, signer: Signer, committed: Committed, first: int,
                  token: str, spill: Spill | None = None, reopen: Reopen | None = None,
-                 budget: int = 1 << 62) -> None:
+                 budget: int = 1 << 62, merge: Merge | None = None, drop: Drop | None = None) -> None:
         super().__init__(threshold, banding, signer)
         self.committed, self.first, self.token = committed, first, token
         self._spill, self._reopen, self.budget = spill, reopen, budget
-        self.spilled: list[dict] = []  # the records of this run's spilled segments, in slot order
         self._layers: list[Committed] = [committed] if committed.count() else []
-        self._spill_layers: list[tuple[Committed, int, int]] = []  # (layer, first slot, end)
+        self.spills = Spills(reopen, merge, drop)
         self.head_first = first
         self.head = MemoryIndex(threshold, banding, signer)
         self._head_bytes = 0
         self._sure = sure_bands(banding, threshold)
 
+    @property
+    def spilled(self) -> list[dict]:
+        """The records of this run's spilled segments, in slot order."""
+        return self.spills.records
+
     def __len__(self) -> int:
         return self.head_first - self.first + self.committed.count() + len(self.head)
 
     def _lower(self) -> list[Committed]:
-        return self._layers + [layer for layer, _, _ in self._spill_layers]
+        return self._layers + [layer for layer, _, _ in self.spills.layers]
 
     def lookup_many(self, fps: Sequence[Fingerprint], band_keys: np.ndarray | None = None) -> list[Found]:
         return founds(self.lookup_columns(*query_columns(self.banding, fps, band_keys)), len(fps))
@@ -157,7 +165,7 @@ class LayeredIndex(Index):
 
     def _spans(self) -> list[tuple[Committed, int, int]]:
         spans = [(self.committed, 0, self.first)] if self.committed.count() else []
-        return spans + self._spill_layers
+        return spans + self.spills.layers
 
     def store(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> int:
         self._count(fps)
@@ -288,27 +296,29 @@ class LayeredIndex(Index):
 
         if not len(self.head) or self._spill is None or self._reopen is None:
             return
-        self.spilled.append(self._spill(from_memory(self.head.columns(), self.head_first)))
-        self._spill_layers.append((self._reopen(self.spilled[-1:]), self.head_first, self.head_first + len(self.head)))
+        record = self._spill(from_memory(self.head.columns(), self.head_first))
+        self.spills.add(record, self.head_first, self.head_first + len(self.head))
         self.head_first += len(self.head)
         self.capped, self.head.capped = self.capped + self.head.capped, 0
         self.head, self._head_bytes = MemoryIndex(self.threshold, self.banding, self.signer), 0
 
     def snapshot(self) -> dict[str, Any]:
         """This run's additions (its spilled segments by name, its head) and the committed
-        state they sit on (not the whole index)."""
+        state they sit on (not the whole index). Taken for a checkpoint: spills merged away
+        before the last one are deleted now (`Spills.checkpointed`)."""
+        self.spills.checkpointed()
         return {"first": self.first, "token": self.token, "spilled": list(self.spilled),
+                "spill_levels": list(self.spills.levels),
                 "head_first": self.head_first, "head_bytes": self._head_bytes, "head": self.head.snapshot()}
 
     def restore(self, state: dict[str, Any]) -> None:
         if (state["first"], state["token"]) != (self.first, self.token):
             raise UsageError("cannot resume: the index changed since the interrupted run "
                              f"(committed state {state['token']}, now {self.token}); rerun with --overwrite")
-        self.spilled = list(state.get("spilled", []))
-        if self.spilled:
-            if self._reopen is None:
-                raise UsageError("cannot resume: the interrupted run spilled its index; rerun with --overwrite")
-            self._spill_layers = [(self._reopen(self.spilled), self.first, state["head_first"])]
+        spilled = list(state.get("spilled", []))
+        if spilled and self._reopen is None:
+            raise UsageError("cannot resume: the interrupted run spilled its index; rerun with --overwrite")
+        self.spills.restore(spilled, state.get("spill_levels"), self.first, state.get("head_first", self.first))
         self.head_first = state.get("head_first", self.first)
         self._head_bytes = state.get("head_bytes", 0)
         self.head.restore(state["head"])

@@ -114,6 +114,7 @@ class Store(ABC):
     """A persistent index (see the module docstring). Subclasses hold `manifest` once begun."""
 
     manifest: dict[str, Any]
+    MERGES = False  # whether it merges a run's spilled segments as they come (cleaner.dedup.merge)
 
     def __init__(self, location: str, config: Config | None, spill_bytes: int = SPILL_BYTES) -> None:
         self.location, self.config, self.spill_bytes = location, config, spill_bytes
@@ -139,13 +140,23 @@ class Store(ABC):
         """The index of `kind` ("paragraphs" or "documents") for this run."""
         index = LayeredIndex(threshold, banding, signer, self.committed(kind), self.manifest["next"][kind],
                              str(self.manifest["generation"]), spill=lambda columns: self.spill(kind, columns),
-                             reopen=lambda records: self.reopen(kind, records), budget=self.spill_bytes)
+                             reopen=lambda records: self.reopen(kind, records), budget=self.spill_bytes,
+                             merge=(lambda records: self.merge_spills(kind, records)) if self.MERGES else None,
+                             drop=self.drop_spills if self.MERGES else None)
         self.indexes[kind] = index
         return index
 
     def spill(self, kind: str, columns: Any) -> dict[str, Any]:
         """Write a segment of this run's entries, staged: part of the index only once published."""
         return self._write(columns, f"{self.run}.{kind}.spill")
+
+    def merge_spills(self, kind: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """One staged segment holding the spilled segments `records` (adjacent, in slot order)."""
+        raise NotImplementedError(f"{type(self).__name__} does not merge spilled segments")
+
+    def drop_spills(self, records: list[dict[str, Any]]) -> None:
+        """Delete spilled segments merged away (no checkpoint names them any more)."""
+        raise NotImplementedError(f"{type(self).__name__} does not merge spilled segments")
 
     @abstractmethod
     def reopen(self, kind: str, records: list[dict[str, Any]]) -> Committed:

@@ -1,0 +1,235 @@
+"""A run's spilled segments (cleaner.dedup.layered), merged as they come, tiered like an
+LSM tree: a spill is of level 0, and when the last FAN segments are of one level they
+become one segment of the next. A run then searches O(log(spilled / budget)) segments, not
+one per spill, and answers the same: its slots are global and contiguous, so a merge of
+adjacent segments is a concatenation (slots, shingles, offsets, documents) plus a sorted
+merge of the band and exact tables (ties in slot order, as `segment.merge` orders them).
+
+A merge streams: it reads each segment's files in order, CHUNK entries at a time (read, not
+mapped), and writes the new segment the same way, so its memory is a few chunks whatever
+the level. The new segment is complete and fsynced before its record replaces the merged
+ones; these are deleted only once no checkpoint can name them (`Spills.checkpointed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xxhash
+
+from cleaner.dedup.keytable import BUCKET_ENTRIES, MAX_BITS
+from cleaner.io.atomic import fsync_folder
+
+if TYPE_CHECKING:
+    from cleaner.dedup.layered import Committed
+
+FAN = 4  # the last FAN spilled segments of one level merge into one of the next
+CHUNK = 1 << 18  # entries read from a file at a time (a merge holds a few of them a file)
+
+Reopen = Callable[[list], "Committed"]
+
+
+class Spills:
+    """A run's spilled segments of one kind, in slot order: the records a checkpoint names,
+    their levels, and their layers (Committed, first slot, end); merged by `merge` (records
+    -> the record of one segment holding them; None: the backend does not merge)."""
+
+    def __init__(self, reopen: Reopen | None, merge: Callable[[list], dict] | None = None,
+                 drop: Callable[[list], None] | None = None) -> None:
+        self._reopen, self._merge, self._drop = reopen, merge, drop
+        self.records: list[dict] = []
+        self.levels: list[int] = []
+        self.layers: list[tuple[Committed, int, int]] = []
+        self.merges = 0  # merges done by this object (for tests and reports)
+        self._retired: list[dict] = []  # merged away since the last checkpoint was taken
+        self._doomed: list[dict] = []  # merged away before it: no checkpoint on disk names them
+
+    def add(self, record: dict, first: int, end: int) -> None:
+        """A new spill of slots first..end; then the merges it completes."""
+        self.records.append(record)
+        self.levels.append(0)
+        self.layers.append((self._open([record]), first, end))
+        while self._merge is not None and len(self.levels) >= FAN and len(set(self.levels[-FAN:])) == 1:
+            merged = self._merge(self.records[-FAN:])
+            first, end, level = self.layers[-FAN][1], self.layers[-1][2], self.levels[-1] + 1
+            self._retired.extend(self.records[-FAN:])
+            del self.records[-FAN:], self.levels[-FAN:], self.layers[-FAN:]
+            self.records.append(merged)
+            self.levels.append(level)
+            self.layers.append((self._open([merged]), first, end))
+            self.merges += 1
+
+    def checkpointed(self) -> None:
+        """A checkpoint is being taken: the one before, written durably since (a job takes a
+        snapshot only to write it before the next), names none of what was merged away
+        before it, so that is deleted; what was merged away since goes at the next one."""
+        if self._drop is not None and self._doomed:
+            self._drop(self._doomed)
+        self._doomed, self._retired = self._retired, []
+
+    def restore(self, records: list[dict], levels: list[int] | None, first: int, end: int) -> None:
+        """The spills a checkpoint names (slots first..end): a layer each when their counts
+        are known (so they go on merging), else one layer."""
+        self.records, self.levels = list(records), list(levels or [0] * len(records))
+        self._retired, self._doomed = [], []
+        if not records:
+            self.layers = []
+        elif self._merge is not None and all("count" in r for r in records):
+            bounds = np.cumsum([first] + [r["count"] for r in records]).tolist()
+            if bounds[-1] != end:
+                raise ValueError(f"spilled segments hold slots {first}..{bounds[-1]}, the checkpoint says ..{end}")
+            pairs = zip(records, bounds[:-1], bounds[1:], strict=True)
+            self.layers = [(self._open([r]), lo, hi) for r, lo, hi in pairs]
+        else:
+            self.layers = [(self._open(self.records), first, end)]
+
+    def _open(self, records: list[dict]) -> Committed:
+        if self._reopen is None:
+            raise ValueError("no spilled segments can be opened without a store")
+        return self._reopen(records)
+
+
+class _Reader:
+    """A .npy file read in order, a chunk at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self._stream = path.open("rb")
+        version = np.lib.format.read_magic(self._stream)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, self.dtype = read(self._stream)
+        self.left = int(np.prod(shape))
+        if not self.left:
+            self._stream.close()
+
+    def read(self, n: int = CHUNK) -> np.ndarray:
+        n = min(n, self.left)
+        if not n:
+            return np.empty(0, dtype=self.dtype)
+        self.left -= n
+        out = np.frombuffer(self._stream.read(n * self.dtype.itemsize), dtype=self.dtype)
+        if not self.left:
+            self._stream.close()
+        return out
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class _Writer:
+    """A file written in order, fsynced, its size and xxh3-128 (what `segment.checksum` reads) kept."""
+
+    def __init__(self, path: Path, files: dict[str, list], dtype: Any = None, length: int = 0) -> None:
+        self.path, self._files, self._digest, self._size = path, files, xxhash.xxh3_128(), 0
+        self._stream = path.open("wb")
+        if dtype is not None:
+            header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+                      "shape": (length,)}
+            self._dtype = np.dtype(dtype)
+            np.lib.format.write_array_header_1_0(self, header)
+
+    def write(self, data: Any) -> None:
+        if isinstance(data, np.ndarray):
+            data = np.ascontiguousarray(data, dtype=self._dtype).tobytes()
+        self._stream.write(data)
+        self._digest.update(data)
+        self._size += len(data)
+
+    def close(self) -> None:
+        self._stream.flush()
+        os.fsync(self._stream.fileno())
+        self._stream.close()
+        self._files[self.path.name] = [self._size, self._digest.hexdigest()]
+
+
+def merge_segments(sources: list[Path], folder: Path) -> dict[str, list]:
+    """Write one segment into a new `folder` holding the segments in `sources` (ascending,
+    adjacent slot ranges); return file -> [size, xxh3] as `segment.write_segment` does."""
+    folder.mkdir(parents=True)
+    files: dict[str, list] = {}
+    for name in ("slots", "shingles", "para"):
+        _concat(folder, files, name, sources)
+    _concat(folder, files, "offsets", sources, cumulative=True)
+    _concat(folder, files, "docs_at", sources, cumulative=True)
+    docs = []
+    for source in sources:
+        reader = _Reader(source / "docs_at.npy")
+        docs.append(reader.left - 1)
+        reader.close()
+    _concat(folder, files, "doc_of", sources, shifts=np.cumsum([0, *docs[:-1]]).tolist())
+    out = _Writer(folder / "docs.bin", files)
+    for source in sources:
+        with (source / "docs.bin").open("rb") as stream:
+            while block := stream.read(1 << 22):
+                out.write(block)
+    out.close()
+    _merge_sorted(folder, files, ("exact_keys", "exact_slots"), sources)
+    _merge_sorted(folder, files, ("bands",), sources, directory=True)
+    fsync_folder(folder)
+    fsync_folder(folder.parent)
+    return dict(sorted(files.items()))
+
+
+def _concat(folder: Path, files: dict, name: str, sources: list[Path], shifts: list[int] | None = None,
+            cumulative: bool = False) -> None:
+    """Concatenate one file of each segment; `cumulative`: offsets from 0, each part's
+    shifted by the end of the ones before (its leading 0 left out); `shifts`: added to each."""
+    readers = [_Reader(s / f"{name}.npy") for s in sources]
+    length = sum(r.left for r in readers) - (len(readers) - 1 if cumulative else 0)
+    out = _Writer(folder / f"{name}.npy", files, readers[0].dtype, length)
+    base = 0
+    for i, reader in enumerate(readers):
+        if cumulative and i:
+            reader.read(1)
+        shift, last = base if cumulative else shifts[i] if shifts else 0, 0
+        while reader.left:
+            chunk = reader.read()
+            out.write(chunk + np.asarray(shift, dtype=chunk.dtype) if shift else chunk)
+            last = int(chunk[-1])
+        base += last
+    out.close()
+
+
+def _merge_sorted(folder: Path, files: dict, names: tuple[str, ...], sources: list[Path],
+                  directory: bool = False) -> None:
+    """Merge the sorted file `names[0]` of each segment (the other names ride along), ties
+    in segment order; `directory`: write its bucket directory (keytable.directory) too."""
+    readers = [[_Reader(s / f"{n}.npy") for n in names] for s in sources]
+    length = sum(part[0].left for part in readers)
+    outs = [_Writer(folder / f"{n}.npy", files, r.dtype, length) for n, r in zip(names, readers[0], strict=True)]
+    bits = int(np.clip(np.ceil(np.log2(max(1.0, length / BUCKET_ENTRIES))), 0, MAX_BITS))
+    counts = np.zeros(1 << bits, dtype=np.uint64)
+    windows = [[r.read() for r in part] for part in readers]
+    while any(len(w[0]) for w in windows):
+        open_ = [i for i, part in enumerate(readers) if part[0].left]
+        # Every entry below the smallest last entry of a window with more to read is read.
+        limit = min(open_, key=lambda i: windows[i][0][-1]) if open_ else None
+        taken = [len(w[0]) if limit is None else int(np.searchsorted(w[0], windows[limit][0][-1])) for w in windows]
+        if not sum(taken):  # the limiting window is one key all through: read more of it
+            windows[limit] = _extend(windows[limit], readers[limit])
+            continue
+        keys = np.concatenate([w[0][:t] for w, t in zip(windows, taken, strict=True)])
+        order = np.argsort(keys, kind="stable")  # ties: the earlier segment first
+        for j, out in enumerate(outs):
+            out.write(np.concatenate([w[j][:t] for w, t in zip(windows, taken, strict=True)])[order])
+        if directory:
+            counts += np.bincount((keys >> np.uint64(64 - bits)).astype(np.intp) if bits else
+                                  np.zeros(len(keys), dtype=np.intp), minlength=1 << bits).astype(np.uint64)
+        for i, (window, part, t) in enumerate(zip(windows, readers, taken, strict=True)):
+            windows[i] = [w[t:] for w in window]
+            if len(windows[i][0]) < CHUNK // 2 and part[0].left:
+                windows[i] = _extend(windows[i], part)
+    for out in outs:
+        out.close()
+    if directory:
+        out = _Writer(folder / "directory.npy", files, np.uint64, len(counts) + 1)
+        out.write(np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(counts, dtype=np.uint64)]))
+        out.close()
+
+
+def _extend(window: list[np.ndarray], part: list[_Reader]) -> list[np.ndarray]:
+    """A window of a segment's sorted files with the next chunk of each read onto it."""
+    return [np.concatenate([w, r.read()]) for w, r in zip(window, part, strict=True)]
