@@ -3,10 +3,12 @@ half a file; `durable` adds the fsyncs that make it whole or absent after a powe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import contextlib
 import os
 from pathlib import Path
 import secrets
+from typing import BinaryIO
 
 from cleaner.errors import OutputError
 
@@ -23,8 +25,10 @@ def create_temp(path: Path, folder: Path | None = None) -> tuple[int, str]:
             continue
 
 
-def write_atomic(path: Path, data: bytes, tmp_dir: Path | None = None, durable: bool = False) -> None:
-    """Write `data` to `path` through a temporary file and a rename. The temporary file is
+def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], None], tmp_dir: Path | None = None,
+                 durable: bool = False) -> None:
+    """Write `data` (bytes, or a function that writes them to the file it is given: a large
+    file is then never held whole in memory) to `path` through a temporary file and a rename. The temporary file is
     made in `tmp_dir` when given (a folder run's `.cleaner/tmp`, cleared on resume), else
     in the same folder. `durable` also fsyncs the file and then its folder, so after a
     crash or power loss the file is whole or absent (checkpoints, the completion marker)."""
@@ -33,7 +37,10 @@ def write_atomic(path: Path, data: bytes, tmp_dir: Path | None = None, durable: 
         fd, tmp = create_temp(path, tmp_dir)
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(data)
+                if callable(data):
+                    data(out)
+                else:
+                    out.write(data)
                 if durable:
                     out.flush()
                     os.fsync(out.fileno())

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import io
 from pathlib import Path
 import pickle
-from typing import Any
+from typing import Any, BinaryIO
 
 from cleaner.errors import UsageError
 
@@ -61,8 +61,10 @@ def load_checkpoint(path: Path) -> Checkpoint | None:
     return checkpoint
 
 
-def dump_checkpoint(checkpoint: Checkpoint) -> bytes:
-    return pickle.dumps(checkpoint, protocol=pickle.HIGHEST_PROTOCOL)
+def dump_checkpoint(checkpoint: Checkpoint, out: BinaryIO) -> None:
+    """Pickle `checkpoint` into `out` as it goes: the index state it holds can be hundreds
+    of MB, which a `pickle.dumps` would hold again, whole, as bytes."""
+    pickle.dump(checkpoint, out, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 # What a checkpoint may be built of: plain data, numpy and array.array buffers, and the

@@ -12,6 +12,7 @@ that stops early leaves it without the marker, and `resume` finishes it (cleaner
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+import functools
 from importlib import import_module
 import itertools
 import json
@@ -250,7 +251,7 @@ class Job:
             saved["units"] = self._cursor.position(self.documents)
         checkpoint = Checkpoint(self.config.digest(), self.manifest, self.documents, self._logs.sync(), saved,
                                 time.monotonic() - self.started, final)
-        write_atomic(self.state_dir / CHECKPOINT, dump_checkpoint(checkpoint), durable=True)
+        write_atomic(self.state_dir / CHECKPOINT, functools.partial(dump_checkpoint, checkpoint), durable=True)
         self._sink_checkpointed()
         self._last_checkpoint = time.monotonic()
 
