@@ -187,6 +187,13 @@ def search_run(run: np.ndarray, low: np.ndarray, order: np.ndarray,
     hit = np.flatnonzero(present)
     begin = begin[hit]
     counts = np.searchsorted(run, low[hit] | SLOT_MASK) - begin  # slots 0 .. 2**32 - 2
+    return _ranges(run, order, hit, begin, counts, room)
+
+
+def _ranges(run: np.ndarray, order: np.ndarray, hit: np.ndarray, begin: np.ndarray, counts: np.ndarray,
+            room: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, slots) of the present keys `hit`, whose entries are run[begin:begin + counts]:
+    with `room`, each key's first `room` of them only, and `room` lowered by as many."""
     if room is not None:
         counts = np.minimum(counts, room[hit])
         room[hit] -= counts
@@ -201,9 +208,15 @@ def _merge(older: np.ndarray, newer: np.ndarray) -> np.ndarray:
     merged.sort(kind="stable")
     return merged
 
+
+def directory_bits(entries: int) -> int:
+    """How many top bits of a key pick its bucket in the directory of `entries` entries."""
+    return int(np.clip(np.ceil(np.log2(max(1.0, entries / BUCKET_ENTRIES))), 0, MAX_BITS))
+
+
 def directory(bands: np.ndarray) -> np.ndarray:
     """Where each bucket of `bands` begins, and the end: 2**bits + 1 offsets (uint64)."""
-    bits = int(np.clip(np.ceil(np.log2(max(1.0, len(bands) / BUCKET_ENTRIES))), 0, MAX_BITS))
+    bits = directory_bits(len(bands))
     edges = (np.arange(1 << bits, dtype=np.uint64) << np.uint64(32 - bits)) << SHIFT
     return np.append(np.searchsorted(bands, edges), len(bands)).astype(np.uint64)
 
@@ -224,11 +237,7 @@ def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarr
     hit = np.flatnonzero(present)
     begin = begin[hit]
     counts = _lower_bound(run, begin, hi[hit], low[hit] | SLOT_MASK) - begin  # slots < 2**32 - 1
-    if room is not None:
-        counts = np.minimum(counts, room[hit])
-        room[hit] -= counts
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return np.repeat(order[hit], counts), run[np.repeat(begin, counts) + offsets] & SLOT_MASK
+    return _ranges(run, order, hit, begin, counts, room)
 
 
 def _lower_bound(run: np.ndarray, lo: np.ndarray, hi: np.ndarray, needles: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ they come (cleaner.dedup.merge), so a lookup searches a few of them, not one per
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -154,9 +154,8 @@ class LayeredIndex(Index):
 
     def _entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
         out: list[Any] = [None] * len(slots)
-        for layer, low, high in self._spans():
-            picked = [i for i, s in enumerate(slots) if low <= s < high]
-            for i, entry in zip(picked, layer.entries([slots[i] for i in picked]) if picked else (), strict=True):
+        for layer, held, mine in self._held(np.asarray(slots, dtype=np.int64)):
+            for i, entry in zip(held, layer.entries(mine), strict=True):
                 out[i] = entry
         for i, s in enumerate(slots):
             if s >= self.head_first:
@@ -166,6 +165,14 @@ class LayeredIndex(Index):
     def _spans(self) -> list[tuple[Committed, int, int]]:
         spans = [(self.committed, 0, self.first)] if self.committed.count() else []
         return spans + self.spills.layers
+
+    def _held(self, where: np.ndarray) -> Iterator[tuple[Committed, list[int], list[int]]]:
+        """Each read-only layer holding some of the global slots `where`: the positions in
+        `where` of those it holds, and the slots."""
+        for layer, first, end in self._spans():
+            held = np.flatnonzero((where >= first) & (where < end))
+            if len(held):
+                yield layer, held.tolist(), where[held].tolist()
 
     def store(self, refs: Sequence[Ref], fps: Sequence[Fingerprint]) -> int:
         self._count(fps)
@@ -254,11 +261,8 @@ class LayeredIndex(Index):
         if high.all():
             return self.head.gather(where - self.head_first)
         sets: list[Any] = [None] * len(where)
-        low = np.flatnonzero(~high)
-        for layer, first, end in self._spans():
-            mine = low[(where[low] >= first) & (where[low] < end)]
-            for i, shingles in zip(mine.tolist(), layer.shingles(where[mine].tolist()) if len(mine) else (),
-                                   strict=True):
+        for layer, held, mine in self._held(where):
+            for i, shingles in zip(held, layer.shingles(mine), strict=True):
                 sets[i] = np.asarray(shingles, dtype=np.uint32)
         up = np.flatnonzero(high)
         if len(up):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xxhash
 
-from cleaner.dedup.keytable import BUCKET_ENTRIES, MAX_BITS
+from cleaner.dedup.keytable import directory_bits
 from cleaner.io.atomic import fsync_folder
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ def _merge_sorted(folder: Path, files: dict, names: tuple[str, ...], sources: li
     readers = [[_Reader(s / f"{n}.npy") for n in names] for s in sources]
     length = sum(part[0].left for part in readers)
     outs = [_Writer(folder / f"{n}.npy", files, r.dtype, length) for n, r in zip(names, readers[0], strict=True)]
-    bits = int(np.clip(np.ceil(np.log2(max(1.0, length / BUCKET_ENTRIES))), 0, MAX_BITS))
+    bits = directory_bits(length)
     counts = np.zeros(1 << bits, dtype=np.uint64)
     windows = [[r.read() for r in part] for part in readers]
     while any(len(w[0]) for w in windows):
