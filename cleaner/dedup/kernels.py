@@ -9,6 +9,9 @@
 - `minimum_affine`: per set and permutation, the minimum of `a * h + b` (wrapping in
   uint32) over the set's pre-mixed shingle hashes, what `sketch.minhash_signatures`
   computes on (permutations x shingles) blocks in numpy.
+- `bucket_ranges`: where each key's entries are in a long sorted key-table run, through
+  its bucket directory, what `keytable.search` finds with vectorised bisection steps
+  (a dozen numpy passes and temporaries per step), one plain binary search per key.
 
 Imported only through `sketch.compiled()`: numba costs a noticeable part of a second to
 import and start, and the first run on a machine compiles these (then cached next to this
@@ -246,12 +249,56 @@ def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+_LOW_SLOTS = uint64(0xFFFFFFFF)
+
+
+@njit(cache=True, inline="always")
+def _first_at_least(run, lo, hi, needle):
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if run[mid] < needle:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _bucket_ranges(run, starts, shift, low, begin, counts, present):
+    for j in range(low.shape[0]):
+        needle = low[j]
+        bucket = (needle >> uint64(32)) >> shift
+        lo, hi = np.int64(starts[bucket]), np.int64(starts[bucket + 1])
+        at = _first_at_least(run, lo, hi, needle)
+        begin[j] = at
+        if at < hi and (run[at] >> uint64(32)) == (needle >> uint64(32)):
+            present[j] = True
+            counts[j] = _first_at_least(run, at, hi, needle | _LOW_SLOTS) - at
+        else:
+            present[j] = False
+            counts[j] = 0
+
+
+def bucket_ranges(run: np.ndarray, starts: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(begin, counts, present) of each packed key of `low` (`key << 32`) in the sorted
+    `run` whose bucket directory is `starts` (2**bits + 1 offsets): the key's first entry
+    at or after it in its bucket, how many entries hold the key (below slot 2**32 - 1), and
+    whether any does; what `keytable.search` computes in numpy."""
+    bits = (len(starts) - 1).bit_length() - 1
+    begin = np.empty(len(low), dtype=np.int64)
+    counts = np.empty(len(low), dtype=np.int64)
+    present = np.empty(len(low), dtype=np.bool_)
+    _bucket_ranges(np.asarray(run), np.asarray(starts), np.uint64(32 - bits), low, begin, counts, present)
+    return begin, counts, present
+
+
 def _start() -> None:
-    """Load (or, the first time on a machine, compile and cache) both kernels now."""
+    """Load (or, the first time on a machine, compile and cache) every kernel now."""
     token_hashes(np.frombuffer(b"a bc", dtype=np.uint8), np.array([4]))
     one = np.ones(1, dtype=np.uint32)
     minimum_affine(one, np.array([0]), np.array([1]), one, one, np.empty((1, 1), dtype=np.uint32))
     combine_ngrams(np.ones(3, dtype=np.uint64), 3)
+    bucket_ranges(np.ones(1, dtype=np.uint64), np.array([0, 1], dtype=np.uint64), np.ones(1, dtype=np.uint64))
 
 
 _start()

@@ -15,6 +15,8 @@ per key.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
 SHIFT = np.uint64(32)  # an entry is `key << SHIFT | slot`
@@ -227,6 +229,11 @@ def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarr
     `room` (aligned with `low`), each key's earliest `room` slots only, and `room` lowered."""
     if not len(run) or not len(low):
         return None
+    kernels = _compiled(len(run))
+    if kernels is not None:
+        begin, counts, present = kernels.bucket_ranges(run, starts, low)
+        hit = np.flatnonzero(present)
+        return _ranges(run, order, hit, begin[hit], counts[hit], room) if len(hit) else None
     bits = (len(starts) - 1).bit_length() - 1
     bucket = ((low >> SHIFT) >> np.uint64(32 - bits)).astype(np.intp)
     lo, hi = starts[bucket].astype(np.int64), starts[bucket + 1].astype(np.int64)
@@ -238,6 +245,17 @@ def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarr
     begin = begin[hit]
     counts = _lower_bound(run, begin, hi[hit], low[hit] | SLOT_MASK) - begin  # slots < 2**32 - 1
     return _ranges(run, order, hit, begin, counts, room)
+
+
+def _compiled(entries: int) -> ModuleType | None:
+    """cleaner.dedup.kernels for searching a run of `entries` entries, or None (numpy): only
+    for runs of at least DIRECTORY_MIN entries, an index large enough that numba's start
+    costs little beside its lookups (sketch.compiled loads it, or says it is turned off)."""
+    if entries < KeyTable.DIRECTORY_MIN:
+        return None
+    from cleaner.dedup import sketch
+
+    return sketch.compiled(sketch.COMPILED_AFTER)
 
 
 def _lower_bound(run: np.ndarray, lo: np.ndarray, hi: np.ndarray, needles: np.ndarray) -> np.ndarray:

@@ -82,3 +82,31 @@ def test_a_capped_lookup_returns_only_the_oldest_slots_of_each_key(batches, quer
     for position, slot in zip(positions.tolist(), slots.tolist(), strict=True):
         found.setdefault(position, []).append(slot)
     assert found == {i: reference[key][:cap] for i, key in enumerate(queries) if key in reference}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**32 - 1) | st.integers(0, 40), st.integers(0, 2**32 - 2)),
+                max_size=300),
+       st.lists(st.integers(0, 2**32 - 1) | st.integers(0, 40), max_size=80), st.integers(1, 70))
+def test_the_compiled_directory_search_finds_what_the_numpy_one_does(entries, queries, cap):
+    """keytable.search through a run's bucket directory: the numba kernel (bucket_ranges)
+    and the vectorised bisection give the same positions, slots and lowered room."""
+    import pytest
+
+    kernels = pytest.importorskip("cleaner.dedup.kernels")
+    from cleaner.dedup import keytable
+
+    run = np.sort(np.array([key << 32 | slot for key, slot in entries], dtype=np.uint64))
+    starts = keytable.directory(run)
+    low = np.sort(np.array(queries, dtype=np.uint64) << np.uint64(32))
+    order = np.arange(len(low))[::-1].copy()
+    answers = []
+    for loaded in (None, kernels):
+        room = np.full(len(low), cap, dtype=np.int64)
+        original, keytable._compiled = keytable._compiled, lambda entries, loaded=loaded: loaded
+        try:
+            found = keytable.search(run, starts, low, order, room)
+        finally:
+            keytable._compiled = original
+        answers.append((None if found is None else (found[0].tolist(), found[1].tolist()), room.tolist()))
+    assert answers[0] == answers[1]
