@@ -23,7 +23,6 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Callable, Sequence
-import itertools
 
 import numpy as np
 
@@ -38,7 +37,7 @@ from cleaner.dedup.index import (
     sure_bands,
     to_verify,
 )
-from cleaner.dedup.memory import Candidates
+from cleaner.dedup.memory import Candidates, PerRow
 from cleaner.dedup.verify import best_of_pairs
 from cleaner.record import Fingerprint, Ref
 
@@ -76,7 +75,7 @@ class IndexWindow:
         tracked &= self._rows
         exact, self._before, found = self._lookup(rows)
         self.loud = tracked | (exact >= 0)
-        self.loud[list(self._before)] = True
+        self.loud[self._before.rows if isinstance(self._before, PerRow) else list(self._before)] = True
         self._exact_before = {row: int(exact[row]) for row in np.flatnonzero(exact >= 0).tolist()}
         self._sure = sure_bands(index.banding, index.threshold)
         self._verified = self._verify_ahead(found, exact, tracked) if found is not None and signatures else {}
@@ -92,11 +91,12 @@ class IndexWindow:
         self._unkeyed: list[np.ndarray] = []  # stored since, not yet in the index's key tables
         self._first_unkeyed = self._count_unkeyed = 0  # the slot of the first of them, how many
 
-    def _lookup(self, rows: np.ndarray) -> tuple[np.ndarray, dict[int, tuple[list[int], list[int] | None]],
+    def _lookup(self, rows: np.ndarray) -> tuple[np.ndarray, dict[int, tuple[list[int], list[int] | None]] | PerRow,
                                                   Candidates | None]:
         """What the index holds for `rows`: the earliest exact slot of every row of `columns`
         (-1: none, or not a query), row -> (candidates, shared bands) for those with
-        candidates, and (from an index that answers in arrays) the same as arrays, owners as rows."""
+        candidates (a `PerRow` from an index that answers in arrays), and the same as arrays,
+        owners as rows (from such an index only)."""
         exact = np.full(len(self.columns.fps), -1, dtype=np.int64)
         band_keys, offsets = self.columns.bands_of(rows)
         if not self._fast:
@@ -107,10 +107,7 @@ class IndexWindow:
         found = self.index.lookup_columns(self.columns.keys[rows], band_keys, offsets)
         found = found._replace(owner=rows[found.owner])
         exact[rows] = found.exact
-        bounds = np.r_[0, np.flatnonzero(found.owner[1:] != found.owner[:-1]) + 1, len(found.owner)].tolist()
-        slots, shared, owners = found.slots.tolist(), found.shared.tolist(), found.owner.tolist()
-        return exact, {owners[begin]: (slots[begin:end], shared[begin:end])
-                       for begin, end in itertools.pairwise(bounds) if begin < end}, found
+        return exact, PerRow(found), found
 
     def _verify_ahead(self, found: Candidates, exact: np.ndarray, tracked: np.ndarray) -> dict[int, Match | None]:
         """The match (or None) of every query the batch cannot change (an untracked row, no
@@ -145,12 +142,12 @@ class IndexWindow:
             if self._fast:  # the copy added since, as the index would name it, without storing it first
                 return Match(self.columns.ref(self._exact[fp.key]), 1.0, 1.0, exact=True)
             exact = self._slot(self._exact[fp.key])
+        if exact < 0 and row in self._verified:  # (a row verified ahead has candidates)
+            return self._verified[row]
         keys = self.columns.shared.get(row)
         candidates, shared = self._before.get(row, ([], []))
         if exact < 0 and not keys and not candidates:
             return None  # what verify would say, without the call
-        if exact < 0 and row in self._verified:
-            return self._verified[row]
         if exact >= 0 or not keys:
             return self.index.verify(fp, Found(exact, candidates, shared))
         since = Counter(added for key in keys for added in self._by_band.get(key, ()))

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from cleaner.config import Config
-from cleaner.dedup.keytable import SHIFT
+from cleaner.dedup.keytable import SHIFT, sorted_keys
 from cleaner.dedup.layered import Committed
 from cleaner.dedup.merge import merge_segments
 from cleaner.dedup.segment import Segment, merge, write_segment
@@ -60,9 +60,8 @@ class DiskCommitted(Committed):
         return exact
 
     def bands(self, keys: np.ndarray, room: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        low = keys.astype(np.uint64) << SHIFT
-        order = np.argsort(low, kind="stable")
-        low, left = low[order], room[order]
+        low, order = sorted_keys(keys.astype(np.uint64) << SHIFT)
+        left = room[order]
         positions, slots = [], []
         for segment in self.segments:  # ascending slots: each key's earliest first
             found = segment.bands_of(low, order, left)

@@ -142,8 +142,8 @@ class KeyTable:
         pending = self._sorted_pending()  # first: it marks the waiting entries in the filter
         low = keys.astype(np.uint64) << SHIFT
         maybe = np.flatnonzero(self._may_hold(low))  # then only the keys that may be present
-        order = maybe[np.argsort(low[maybe])]  # are sorted (equal keys in any order: callers take a min or a set)
-        low = low[order]
+        low, order = sorted_keys(low[maybe])  # are sorted (equal keys in any order: callers take a min or a set)
+        order = maybe[order]
         positions, slots = [], []
         room = np.full(len(low), np.iinfo(np.int64).max if cap is None else cap, dtype=np.int64)
         for number, run in enumerate((*self._runs, pending) if len(pending) else self._runs):
@@ -202,6 +202,18 @@ def _ranges(run: np.ndarray, order: np.ndarray, hit: np.ndarray, begin: np.ndarr
     # Every index begin .. end - 1 of each present key's range, flat.
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     return np.repeat(order[hit], counts), run[np.repeat(begin, counts) + offsets] & SLOT_MASK
+
+
+def sorted_keys(low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`low` (keys as `key << 32`) sorted, and where each came from: what a stable argsort
+    gives, from one sort of the keys with their positions in the low bits (a uint64 sort
+    is several times faster than an argsort)."""
+    if len(low) > SLOT_MASK:  # positions would not fit the low bits
+        order = np.argsort(low, kind="stable")
+        return low[order], order
+    packed = low | np.arange(len(low), dtype=np.uint64)
+    packed.sort()
+    return packed & ~SLOT_MASK, (packed & SLOT_MASK).astype(np.intp)
 
 
 def _merge(older: np.ndarray, newer: np.ndarray) -> np.ndarray:

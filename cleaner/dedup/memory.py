@@ -51,6 +51,22 @@ class Candidates(NamedTuple):
     shared: np.ndarray
 
 
+class PerRow:
+    """The candidates of a batch (`Candidates` with owners as rows) asked one row at a time,
+    as (slots, shared bands) lists: made only for the rows asked about (most never are),
+    where a dict of lists for every row with candidates cost more than the lookup itself."""
+
+    def __init__(self, found: Candidates) -> None:
+        self._owner, self._slots, self._shared = found.owner, found.slots, found.shared
+        self.rows = np.unique(found.owner)
+
+    def get(self, row: int, default: tuple[list[int], list[int]]) -> tuple[list[int], list[int] | None]:
+        begin, end = np.searchsorted(self._owner, (row, row + 1)).tolist()
+        if begin == end:
+            return default
+        return self._slots[begin:end].tolist(), self._shared[begin:end].tolist()
+
+
 def query_columns(banding: Banding, fps: Sequence[Fingerprint],
                   band_keys: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """`fps` as the array methods take them: exact keys, the band keys of the signed ones
