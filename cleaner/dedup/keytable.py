@@ -236,12 +236,13 @@ def directory(bands: np.ndarray) -> np.ndarray:
 
 
 def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarray,
-           room: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+           room: np.ndarray | None = None, load: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
     """What `keytable.search_run` returns (positions, slots), through the directory; with
-    `room` (aligned with `low`), each key's earliest `room` slots only, and `room` lowered."""
+    `room` (aligned with `low`), each key's earliest `room` slots only, and `room` lowered.
+    `load`: start numba for it if not started yet (see `_compiled`)."""
     if not len(run) or not len(low):
         return None
-    kernels = _compiled(len(run))
+    kernels = _compiled(len(run), load)
     if kernels is not None:
         begin, counts, present = kernels.bucket_ranges(run, starts, low)
         hit = np.flatnonzero(present)
@@ -259,15 +260,17 @@ def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarr
     return _ranges(run, order, hit, begin, counts, room)
 
 
-def _compiled(entries: int) -> ModuleType | None:
+def _compiled(entries: int, load: bool) -> ModuleType | None:
     """cleaner.dedup.kernels for searching a run of `entries` entries, or None (numpy): only
-    for runs of at least DIRECTORY_MIN entries, an index large enough that numba's start
-    costs little beside its lookups (sketch.compiled loads it, or says it is turned off)."""
+    for runs of at least DIRECTORY_MIN entries, and only if numba is started already (the
+    process fingerprints) or `load` says to start it (a committed index on disk, whose
+    lookups repay the start). Starting numba costs a large part of a CPU second and some
+    hundred MB, more than the kernel saves an in-memory table of one run."""
     if entries < KeyTable.DIRECTORY_MIN:
         return None
     from cleaner.dedup import sketch
 
-    return sketch.compiled(sketch.COMPILED_AFTER)
+    return sketch.compiled(sketch.COMPILED_AFTER if load else 0)
 
 
 def _lower_bound(run: np.ndarray, lo: np.ndarray, hi: np.ndarray, needles: np.ndarray) -> np.ndarray:

@@ -132,7 +132,7 @@ class Segment:
 
     def bands_of(self, low: np.ndarray, order: np.ndarray,
                  room: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-        return search(self.bands, self.directory, low, order, room)
+        return search(self.bands, self.directory, low, order, room, load=True)  # see keytable._compiled
 
     def release(self) -> None:
         """Drop this process's mapping of the files' pages (they stay in the page cache): a

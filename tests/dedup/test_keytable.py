@@ -103,7 +103,7 @@ def test_the_compiled_directory_search_finds_what_the_numpy_one_does(entries, qu
     answers = []
     for loaded in (None, kernels):
         room = np.full(len(low), cap, dtype=np.int64)
-        original, keytable._compiled = keytable._compiled, lambda entries, loaded=loaded: loaded
+        original, keytable._compiled = keytable._compiled, lambda entries, load, loaded=loaded: loaded
         try:
             found = keytable.search(run, starts, low, order, room)
         finally:
