@@ -238,7 +238,7 @@ class Deduplicator:
             if batch.corpus is not None:
                 batch.corpus.add(slice(batch.starts[number], batch.starts[number + 1]))
             if row >= 0 and doc.paragraphs:
-                batch.documents.add([row])
+                batch.documents.add(slice(row, row + 1))
             return
         local = InDocumentRepeats(self.config.threshold, self._signer, batch.columns)
         capped = self._capped()
@@ -274,7 +274,7 @@ class Deduplicator:
         if batch.corpus is not None:
             batch.corpus.add(kept)
         if row >= 0 and doc.kept_paragraphs:
-            batch.documents.add([row])
+            batch.documents.add(slice(row, row + 1))
 
     def _judge(self, row: int, fp: Fingerprint, local: InDocumentRepeats, corpus: IndexWindow | None) -> Removal | None:
         long_enough = fp.words >= self.config.min_words
