@@ -81,6 +81,7 @@ class IndexWindow:
         self._verified = self._verify_ahead(found, exact, tracked) if found is not None and signatures else {}
         self.loud[[row for row, match in self._verified.items() if match is None]] = False  # known: no match
         self._tracked, self._tracked_mask = np.flatnonzero(tracked).tolist(), tracked
+        self._next_tracked = 0  # the first of _tracked not before the rows added so far
         self._exact: dict[int, int] = {}  # exact key of a tracked row -> the earliest such row added since
         self._by_band: dict[int, list[int]] = {}  # shared band key -> tracked rows added since
         self._room = self._room_per_key()  # band key -> slots it may still return (KEY_CAP in all)
@@ -208,12 +209,19 @@ class IndexWindow:
             self._pending[rows] = True
         else:
             return
-        self._waiting[0], self._waiting[1] = min(self._waiting[0], start), max(self._waiting[1], stop)
-        tracked = self._tracked
-        if tracked and start <= tracked[-1]:
-            for row in tracked[bisect.bisect_left(tracked, start):bisect.bisect_left(tracked, stop)]:
+        waiting = self._waiting
+        if start < waiting[0]:
+            waiting[0] = start
+        if stop > waiting[1]:
+            waiting[1] = stop
+        tracked, at = self._tracked, self._next_tracked
+        if at < len(tracked) and tracked[at] < stop:  # rows come ascending: the tracked ones since the last add
+            at = bisect.bisect_left(tracked, start, at)
+            end = bisect.bisect_left(tracked, stop, at)
+            for row in tracked[at:end]:
                 if self._run[0] <= row < self._run[1] or self._pending[row]:
                     self._note(row)
+            self._next_tracked = end
 
     def _note(self, row: int) -> None:
         """Remember a tracked row added, for the queries after it."""

@@ -11,7 +11,8 @@
   computes on (permutations x shingles) blocks in numpy.
 - `bucket_ranges`: where each key's entries are in a long sorted key-table run, through
   its bucket directory, what `keytable.search` finds with vectorised bisection steps
-  (a dozen numpy passes and temporaries per step), one plain binary search per key.
+  (a dozen numpy passes and temporaries per step), one plain binary search per key;
+  `mark_buckets`, `marked`: a key table's bitmap filter set and read, entry by entry.
 
 Imported only through `sketch.compiled()`: numba costs a noticeable part of a second to
 import and start, and the first run on a machine compiles these (then cached next to this
@@ -292,6 +293,33 @@ def bucket_ranges(run: np.ndarray, starts: np.ndarray, low: np.ndarray) -> tuple
     return begin, counts, present
 
 
+@njit(cache=True)
+def _mark_buckets(bitmap, entries, shift):
+    for i in range(entries.shape[0]):
+        bucket = entries[i] >> shift
+        bitmap[bucket >> uint64(3)] |= np.uint8(1) << np.uint8(bucket & uint64(7))
+
+
+def mark_buckets(bitmap: np.ndarray, entries: np.ndarray, shift: np.uint64) -> None:
+    """Set bit `b & 7` of bitmap[b >> 3] for the bucket b = entry >> shift of every entry:
+    what `KeyTable._set_bits` does in numpy passes, one entry at a time."""
+    _mark_buckets(bitmap, entries, np.uint64(shift))
+
+
+@njit(cache=True)
+def _marked(bitmap, keys, shift, out):
+    for i in range(keys.shape[0]):
+        bucket = keys[i] >> shift
+        out[i] = (bitmap[bucket >> uint64(3)] >> np.uint8(bucket & uint64(7))) & np.uint8(1) == np.uint8(1)
+
+
+def marked(bitmap: np.ndarray, keys: np.ndarray, shift: np.uint64) -> np.ndarray:
+    """Whether the bucket (key >> shift) of each key has its bit set: `KeyTable._may_hold`."""
+    out = np.empty(len(keys), dtype=np.bool_)
+    _marked(bitmap, keys, np.uint64(shift), out)
+    return out
+
+
 def _start() -> None:
     """Load (or, the first time on a machine, compile and cache) every kernel now."""
     token_hashes(np.frombuffer(b"a bc", dtype=np.uint8), np.array([4]))
@@ -299,6 +327,8 @@ def _start() -> None:
     minimum_affine(one, np.array([0]), np.array([1]), one, one, np.empty((1, 1), dtype=np.uint32))
     combine_ngrams(np.ones(3, dtype=np.uint64), 3)
     bucket_ranges(np.ones(1, dtype=np.uint64), np.array([0, 1], dtype=np.uint64), np.ones(1, dtype=np.uint64))
+    mark_buckets(np.zeros(1, dtype=np.uint8), np.ones(1, dtype=np.uint64), np.uint64(61))
+    marked(np.zeros(1, dtype=np.uint8), np.ones(1, dtype=np.uint64), np.uint64(61))
 
 
 _start()

@@ -23,6 +23,7 @@ SHIFT = np.uint64(32)  # an entry is `key << SHIFT | slot`
 SLOT_MASK = np.uint64(0xFFFFFFFF)
 BUCKET_ENTRIES = 16  # entries a bucket of a directory, about
 MAX_BITS = 24  # at most 2**24 buckets
+LOAD_AT = 1 << 23  # entries of a table from which its lookups start numba (see _compiled)
 
 
 class KeyTable:
@@ -115,6 +116,10 @@ class KeyTable:
         """Mark the buckets of sorted `entries`: their buckets come sorted too, so the bits
         of each byte of the bitmap are or-ed together first and each byte is written once
         (np.bitwise_or.at, one element at a time, cost more than the rest of an insert)."""
+        kernels = _compiled(self._entries)
+        if kernels is not None:
+            kernels.mark_buckets(self._filter, entries, self._filter_shift)
+            return
         for start in range(0, len(entries), self.FLUSH * 64):  # bounded temporaries
             bucket = entries[start:start + self.FLUSH * 64] >> self._filter_shift
             byte = (bucket >> np.uint64(3)).astype(np.intp)
@@ -124,6 +129,9 @@ class KeyTable:
 
     def _may_hold(self, low: np.ndarray) -> np.ndarray:
         """False for keys (given as `key << 32`) that are surely neither in a run nor pending."""
+        kernels = _compiled(self._entries)
+        if kernels is not None:
+            return kernels.marked(self._filter, low, self._filter_shift)
         bucket = low >> self._filter_shift
         return (self._filter[bucket >> np.uint64(3)] >> (bucket & np.uint64(7)).astype(np.uint8)) & 1 == 1
 
@@ -260,17 +268,17 @@ def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarr
     return _ranges(run, order, hit, begin, counts, room)
 
 
-def _compiled(entries: int, load: bool) -> ModuleType | None:
-    """cleaner.dedup.kernels for searching a run of `entries` entries, or None (numpy): only
-    for runs of at least DIRECTORY_MIN entries, and only if numba is started already (the
-    process fingerprints) or `load` says to start it (a committed index on disk, whose
-    lookups repay the start). Starting numba costs a large part of a CPU second and some
-    hundred MB, more than the kernel saves an in-memory table of one run."""
+def _compiled(entries: int, load: bool = False) -> ModuleType | None:
+    """cleaner.dedup.kernels for work on a table (or run) of `entries` entries, or None
+    (numpy): only from DIRECTORY_MIN entries, and only if numba is started already (the
+    process fingerprints), or the table holds LOAD_AT entries, or `load` says to start it
+    (a committed index on disk, whose lookups repay the start). Starting numba costs a
+    large part of a CPU second and some hundred MB: a small run's tables would not repay it."""
     if entries < KeyTable.DIRECTORY_MIN:
         return None
     from cleaner.dedup import sketch
 
-    return sketch.compiled(sketch.COMPILED_AFTER if load else 0)
+    return sketch.compiled(sketch.COMPILED_AFTER if load or entries >= LOAD_AT else 0)
 
 
 def _lower_bound(run: np.ndarray, lo: np.ndarray, hi: np.ndarray, needles: np.ndarray) -> np.ndarray:

@@ -103,10 +103,38 @@ def test_the_compiled_directory_search_finds_what_the_numpy_one_does(entries, qu
     answers = []
     for loaded in (None, kernels):
         room = np.full(len(low), cap, dtype=np.int64)
-        original, keytable._compiled = keytable._compiled, lambda entries, load, loaded=loaded: loaded
+        original, keytable._compiled = keytable._compiled, lambda entries, load=False, loaded=loaded: loaded
         try:
             found = keytable.search(run, starts, low, order, room)
         finally:
             keytable._compiled = original
         answers.append((None if found is None else (found[0].tolist(), found[1].tolist()), room.tolist()))
     assert answers[0] == answers[1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=400), st.lists(st.integers(0, 2**32 - 1), max_size=100),
+       st.integers(10, 20))
+def test_the_compiled_filter_sets_and_reads_the_bits_the_numpy_one_does(entries, queries, bits):
+    """A key table's bitmap filter: marked by the numba kernel (mark_buckets) or by numpy,
+    the same bytes; read by either (marked / _may_hold), the same answers."""
+    import pytest
+
+    kernels = pytest.importorskip("cleaner.dedup.kernels")
+    from cleaner.dedup import keytable
+
+    packed = np.sort(np.array(entries, dtype=np.uint64))
+    low = np.array(queries, dtype=np.uint64) << np.uint64(32)
+    answers = []
+    for loaded in (None, kernels):
+        table = KeyTable()
+        table._filter = np.zeros(1 << (bits - 3), dtype=np.uint8)
+        table._filter_shift = np.uint64(64 - bits)
+        original, keytable._compiled = keytable._compiled, lambda entries, load=False, loaded=loaded: loaded
+        try:
+            table._set_bits(packed)
+            answers.append((table._filter.tobytes(), table._may_hold(low).tolist()))
+        finally:
+            keytable._compiled = original
+    assert answers[0] == answers[1]
+    assert all(answers[0][1][i] for i in range(len(queries)) if int(queries[i]) << 32 in set(entries))
