@@ -9,10 +9,9 @@
 - `minimum_affine`: per set and permutation, the minimum of `a * h + b` (wrapping in
   uint32) over the set's pre-mixed shingle hashes, what `sketch.minhash_signatures`
   computes on (permutations x shingles) blocks in numpy.
-- `bucket_ranges`: where each key's entries are in a long sorted key-table run, through
-  its bucket directory, what `keytable.search` finds with vectorised bisection steps
-  (a dozen numpy passes and temporaries per step), one plain binary search per key;
-  `mark_buckets`, `marked`: a key table's bitmap filter set and read, entry by entry.
+- `bucket_ranges`, `mark_buckets`, `marked` (from cleaner.dedup.table_kernels): a key
+  table's run searches, one binary search per key where numpy takes a dozen passes and
+  temporaries per bisection step, and its bitmap filter set and read entry by entry.
 
 Imported only through `sketch.compiled()`: numba costs a noticeable part of a second to
 import and start, and the first run on a machine compiles these (then cached next to this
@@ -250,74 +249,8 @@ def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-_LOW_SLOTS = uint64(0xFFFFFFFF)
-
-
-@njit(cache=True, inline="always")
-def _first_at_least(run, lo, hi, needle):
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if run[mid] < needle:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@njit(cache=True)
-def _bucket_ranges(run, starts, shift, low, begin, counts, present):
-    for j in range(low.shape[0]):
-        needle = low[j]
-        bucket = (needle >> uint64(32)) >> shift
-        lo, hi = np.int64(starts[bucket]), np.int64(starts[bucket + 1])
-        at = _first_at_least(run, lo, hi, needle)
-        begin[j] = at
-        if at < hi and (run[at] >> uint64(32)) == (needle >> uint64(32)):
-            present[j] = True
-            counts[j] = _first_at_least(run, at, hi, needle | _LOW_SLOTS) - at
-        else:
-            present[j] = False
-            counts[j] = 0
-
-
-def bucket_ranges(run: np.ndarray, starts: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(begin, counts, present) of each packed key of `low` (`key << 32`) in the sorted
-    `run` whose bucket directory is `starts` (2**bits + 1 offsets): the key's first entry
-    at or after it in its bucket, how many entries hold the key (below slot 2**32 - 1), and
-    whether any does; what `keytable.search` computes in numpy."""
-    bits = (len(starts) - 1).bit_length() - 1
-    begin = np.empty(len(low), dtype=np.int64)
-    counts = np.empty(len(low), dtype=np.int64)
-    present = np.empty(len(low), dtype=np.bool_)
-    _bucket_ranges(np.asarray(run), np.asarray(starts), np.uint64(32 - bits), low, begin, counts, present)
-    return begin, counts, present
-
-
-@njit(cache=True)
-def _mark_buckets(bitmap, entries, shift):
-    for i in range(entries.shape[0]):
-        bucket = entries[i] >> shift
-        bitmap[bucket >> uint64(3)] |= np.uint8(1) << np.uint8(bucket & uint64(7))
-
-
-def mark_buckets(bitmap: np.ndarray, entries: np.ndarray, shift: np.uint64) -> None:
-    """Set bit `b & 7` of bitmap[b >> 3] for the bucket b = entry >> shift of every entry:
-    what `KeyTable._set_bits` does in numpy passes, one entry at a time."""
-    _mark_buckets(bitmap, entries, np.uint64(shift))
-
-
-@njit(cache=True)
-def _marked(bitmap, keys, shift, out):
-    for i in range(keys.shape[0]):
-        bucket = keys[i] >> shift
-        out[i] = (bitmap[bucket >> uint64(3)] >> np.uint8(bucket & uint64(7))) & np.uint8(1) == np.uint8(1)
-
-
-def marked(bitmap: np.ndarray, keys: np.ndarray, shift: np.uint64) -> np.ndarray:
-    """Whether the bucket (key >> shift) of each key has its bit set: `KeyTable._may_hold`."""
-    out = np.empty(len(keys), dtype=np.bool_)
-    _marked(bitmap, keys, np.uint64(shift), out)
-    return out
+# The key-table kernels (cleaner.dedup.table_kernels) use this module's numba; loaded with it.
+from cleaner.dedup.table_kernels import bucket_ranges, mark_buckets, marked  # noqa: E402
 
 
 def _start() -> None:

@@ -154,11 +154,12 @@ class KeyTable:
         order = maybe[order]
         positions, slots = [], []
         room = np.full(len(low), np.iinfo(np.int64).max if cap is None else cap, dtype=np.int64)
+        kernels = _compiled(self._entries)
         for number, run in enumerate((*self._runs, pending) if len(pending) else self._runs):
             if len(run) >= self.DIRECTORY_MIN and number < len(self._runs):
                 found = search(run, self._directory(number), low, order, room)
             else:
-                found = search_run(run, low, order, room)
+                found = search_run(run, low, order, room, kernels)
             if found is not None:
                 positions.append(found[0])
                 slots.append(found[1])
@@ -181,14 +182,19 @@ class KeyTable:
         return merged
 
 
-def search_run(run: np.ndarray, low: np.ndarray, order: np.ndarray,
-               room: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+def search_run(run: np.ndarray, low: np.ndarray, order: np.ndarray, room: np.ndarray | None = None,
+               kernels: ModuleType | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(positions, slots) of the sorted keys `low` (as `key << 32`, at positions `order` of the
     query) in one sorted run, or None if none is there: one search for where each key would
     start (numpy narrows the search for sorted needles), one for the end of those present.
-    `room`: how many slots each key may still return (lowered by what this run returns)."""
+    `room`: how many slots each key may still return (lowered by what this run returns).
+    `kernels`: cleaner.dedup.kernels, to search in one pass (the whole run as one bucket)."""
     if not len(run) or not len(low):
         return None
+    if kernels is not None:
+        begin, counts, present = kernels.bucket_ranges(run, np.array([0, len(run)], dtype=np.uint64), low)
+        hit = np.flatnonzero(present)
+        return _ranges(run, order, hit, begin[hit], counts[hit], room) if len(hit) else None
     begin = np.searchsorted(run, low)
     present = (run[np.minimum(begin, len(run) - 1)] >> SHIFT) == (low >> SHIFT)
     present &= begin < len(run)

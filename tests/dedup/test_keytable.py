@@ -138,3 +138,26 @@ def test_the_compiled_filter_sets_and_reads_the_bits_the_numpy_one_does(entries,
             keytable._compiled = original
     assert answers[0] == answers[1]
     assert all(answers[0][1][i] for i in range(len(queries)) if int(queries[i]) << 32 in set(entries))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**32 - 1) | st.integers(0, 40), st.integers(0, 2**32 - 2)),
+                max_size=300),
+       st.lists(st.integers(0, 2**32 - 1) | st.integers(0, 40), max_size=80), st.integers(1, 70))
+def test_the_compiled_run_search_finds_what_the_numpy_one_does(entries, queries, cap):
+    """keytable.search_run over a whole run: with the kernel (bucket_ranges, one bucket) and
+    with numpy's searchsorted, the same positions, slots and lowered room."""
+    import pytest
+
+    kernels = pytest.importorskip("cleaner.dedup.kernels")
+    from cleaner.dedup import keytable
+
+    run = np.sort(np.array([key << 32 | slot for key, slot in entries], dtype=np.uint64))
+    low = np.sort(np.array(queries, dtype=np.uint64) << np.uint64(32))
+    order = np.arange(len(low))
+    answers = []
+    for loaded in (None, kernels):
+        room = np.full(len(low), cap, dtype=np.int64)
+        found = keytable.search_run(run, low, order, room, loaded)
+        answers.append((None if found is None else (found[0].tolist(), found[1].tolist()), room.tolist()))
+    assert answers[0] == answers[1]
