@@ -146,10 +146,13 @@ def main() -> None:
               help="A persistent index (a folder, or redis://HOST:PORT/DB?prefix=NAME): also remove "
                    "what earlier runs kept, and add what this run keeps when it completes.")
 @click.option("--run-id", default=None, help="This run's name in --index  [default: its UTC start time]")
+@click.option("--index-memory", type=click.IntRange(min=1), default=None, metavar="MIB",
+              help="MiB of each index kind (paragraphs, documents) a run holds in memory before writing "
+                   "them to disk; the output does not change  [default: 256]")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bool, resume: bool,
           checkpoint_every: float, workers: int, executor: str, ray_address: str | None, index: str | None,
-          run_id: str | None,
+          run_id: str | None, index_memory: int | None,
           **options: object) -> None:
     """Clean SRC into DST: a folder of text files, or JSONL / Parquet records.
 
@@ -175,7 +178,7 @@ def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bo
         with _stop_on_signals(at_once=str(src) == "-") as stop:
             run = RunOptions(log_dir=log_dir, overwrite=overwrite, resume=resume, checkpoint_seconds=checkpoint_every,
                              executor=executor, workers=workers, ray_address=ray_address, stop=stop, index=index,
-                             run_id=run_id)
+                             run_id=run_id, index_memory=index_memory << 20 if index_memory else None)
             report = _clean_with_progress(src, dst, config, run, quiet)
     except Interrupted as err:
         click.echo(f"cleaner: interrupted by {err}", err=True)

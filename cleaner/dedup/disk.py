@@ -38,6 +38,11 @@ from cleaner.record import Ref
 
 MANIFEST = "manifest.json"
 RELEASE_EVERY = 256  # entries read from a run's spills between two drops of their mapped pages
+# About how much of a spill's band file one search maps before its pages are dropped: a
+# batch's keys are searched in sorted chunks, each over its own part of the file (a page
+# fault maps its cached neighbours too, so one search of every key would map it all).
+RELEASE_BYTES = 64 << 20
+MIN_CHUNK = 1024  # keys: fewer a search would cost more in Python than it saves in pages
 
 
 class DiskCommitted(Committed):
@@ -64,16 +69,25 @@ class DiskCommitted(Committed):
         left = room[order]
         positions, slots = [], []
         for segment in self.segments:  # ascending slots: each key's earliest first
-            found = segment.bands_of(low, order, left)
-            if self.runs is None:
-                segment.release()  # a run's spills: memory flat however many (see Segment.release)
-            if found is not None:
-                positions.append(found[0])
-                slots.append(found[1])
+            for begin, end in self._chunks(segment, len(low)):
+                found = segment.bands_of(low[begin:end], order[begin:end], left[begin:end])
+                if self.runs is None:
+                    segment.release()  # a run's spills: memory flat however many (see Segment.release)
+                if found is not None:
+                    positions.append(found[0])
+                    slots.append(found[1])
         room[order] = left
         if not positions:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.uint64)
         return np.concatenate(positions), np.concatenate(slots)
+
+    def _chunks(self, segment: Segment, keys: int) -> list[tuple[int, int]]:
+        """Ranges of a batch's sorted keys searched at once in `segment`: all of them in a
+        committed run's (its pages are shared, mapped for the run), RELEASE_BYTES' worth of
+        its band file a chunk in a spill's."""
+        size = segment.bands.nbytes
+        step = keys if self.runs is not None or size <= RELEASE_BYTES else max(MIN_CHUNK, keys * RELEASE_BYTES // size)
+        return [(begin, min(begin + step, keys)) for begin in range(0, keys, max(step, 1))]
 
     def shingles(self, slots: Sequence[int]) -> list[np.ndarray]:
         where = np.asarray(slots, dtype=np.int64)
@@ -81,9 +95,15 @@ class DiskCommitted(Committed):
         out: list[np.ndarray] = [None] * len(where)  # type: ignore[list-item]
         for number in np.unique(held_in).tolist():
             picked = np.flatnonzero(held_in == number)
-            for i, found in zip(picked.tolist(), self.segments[number].shingle_sets(where[picked]), strict=True):
-                out[i] = found if self.runs is not None else np.array(found)  # a spill's: copied, see entries
-        self._count_fetched(len(where))
+            if self.runs is not None:
+                for i, found in zip(picked.tolist(), self.segments[number].shingle_sets(where[picked]), strict=True):
+                    out[i] = found
+                continue
+            for begin in range(0, len(picked), RELEASE_EVERY):  # a spill's: copied, its pages dropped as it goes
+                part = picked[begin:begin + RELEASE_EVERY]
+                for i, found in zip(part.tolist(), self.segments[number].shingle_sets(where[part]), strict=True):
+                    out[i] = np.array(found)
+                self.segments[number].release()
         return out
 
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:

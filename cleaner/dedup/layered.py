@@ -38,6 +38,10 @@ from cleaner.errors import UsageError
 from cleaner.record import Fingerprint, Ref
 
 ENTRY_BYTES = 48  # what an entry costs in a MemoryIndex apart from its shingles and band keys (an estimate)
+# A head past this is spilled when a checkpoint is taken, not pickled into it: a checkpoint
+# then names segments and stays small, however long the run (and it is not rewritten whole
+# every few seconds).
+CHECKPOINT_HEAD_BYTES = 16 << 20
 
 
 class Committed(ABC):
@@ -309,7 +313,10 @@ class LayeredIndex(Index):
     def snapshot(self) -> dict[str, Any]:
         """This run's additions (its spilled segments by name, its head) and the committed
         state they sit on (not the whole index). Taken for a checkpoint: spills merged away
-        before the last one are deleted now (`Spills.checkpointed`)."""
+        before the last one are deleted now (`Spills.checkpointed`). A large head is spilled
+        first (CHECKPOINT_HEAD_BYTES): the answers stay those of any other budget."""
+        if self._head_bytes > min(self.budget, CHECKPOINT_HEAD_BYTES):
+            self.spill()
         self.spills.checkpointed()
         return {"first": self.first, "token": self.token, "spilled": list(self.spilled),
                 "spill_levels": list(self.spills.levels),

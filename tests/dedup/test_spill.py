@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 import numpy as np
 
 from cleaner.config import Config
+from cleaner.dedup import disk as disk_module
+from cleaner.dedup import layered as layered_module
 from cleaner.dedup.decide import Deduplicator, paragraph_index
 from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.dedup.index import KEY_CAP
@@ -90,6 +92,55 @@ def test_spilled_runs_decide_as_one_memory_index(tmp_path_factory, seed, documen
     second.prepare()
     second.publish()
     second.close()
+
+
+def test_a_checkpoint_spills_a_large_head_and_names_only_segments(tmp_path, monkeypatch):
+    """Under a budget never reached, a checkpoint still spills a head past
+    CHECKPOINT_HEAD_BYTES: the snapshot names segments and holds an empty head, and the run
+    resumed from it decides as one in-memory index."""
+    texts = texts_of(5, 40, 90)
+    expected = prepared(texts, CONFIG)
+    list(Deduplicator(CONFIG)(iter(expected)))
+    monkeypatch.setattr(layered_module, "CHECKPOINT_HEAD_BYTES", 1)
+    store = open_store(str(tmp_path / "i"), CONFIG, spill_bytes=1 << 40)
+    store.begin("A", keep_staged=False)
+    docs = prepared(texts, CONFIG)
+    dedup = Deduplicator(CONFIG, store=store)
+    dedup.BATCH = 8
+    stage = dedup(iter(docs))
+    for _ in range(len(docs) // 2):
+        next(stage)
+    state = dedup.snapshot()["corpus"]
+    assert state["spilled"] and state["head_first"] > state["first"]
+    assert not state["head"]["_keys"]  # the head was written out, not pickled
+    stage.close()
+    store.indexes.clear()
+    resumed = Deduplicator(CONFIG, store=store)
+    resumed.BATCH = 8
+    resumed.restore(pickle.loads(pickle.dumps(dedup.snapshot())))
+    list(resumed(iter(docs[len(docs) // 2:])))
+    assert plain(docs) == plain(expected)
+    store.close()
+
+
+def test_spills_searched_in_chunks_answer_as_one_search(tmp_path, monkeypatch):
+    """A batch's band keys searched a few at a time in each spill (RELEASE_BYTES, so that
+    one search never maps a whole band file) give the decisions of one in-memory index."""
+    texts = texts_of(11, 50, 160)
+    expected = prepared(texts, CONFIG)
+    list(Deduplicator(CONFIG)(iter(expected)))
+    monkeypatch.setattr(disk_module, "RELEASE_BYTES", 1)
+    monkeypatch.setattr(disk_module, "MIN_CHUNK", 3)
+    searched = []
+    bands_of = disk_module.Segment.bands_of
+    monkeypatch.setattr(disk_module.Segment, "bands_of", lambda self, low, *rest: searched.append(len(low))
+                        or bands_of(self, low, *rest))
+    store = open_store(str(tmp_path / "i"), CONFIG, spill_bytes=3000)
+    store.begin("A", keep_staged=False)
+    docs, dedup = run(store, prepared(texts, CONFIG), 16)
+    assert dedup.corpus.spilled and searched and max(searched) == 3  # every search really was chunked
+    assert plain(docs) == plain(expected)
+    store.close()
 
 
 def test_band_load_counts_committed_spilled_and_in_memory_slots(tmp_path):

@@ -43,3 +43,26 @@ def test_an_interrupted_spilled_run_resumes_to_the_same_bytes(tmp_path):
     assert spilled  # the interrupted run had spilled, and its segments wait for the resume
     clean(tmp_path / "src", tmp_path / "cut", Config(), options(index_memory=2000, resume=True))
     assert tree_digest(tmp_path / "cut") == tree_digest(tmp_path / "whole")
+
+
+def test_cli_index_memory_and_checkpoint_spills_change_no_byte(tmp_path, monkeypatch):
+    """`--index-memory` reaches the run; a checkpoint that spills its head (here at every
+    document) changes no byte either."""
+    from click.testing import CliRunner
+
+    from cleaner.cli import main
+    from cleaner.dedup import layered
+
+    write_docs(tmp_path / "src", "a", corpus(24, 120))
+    clean(tmp_path / "src", tmp_path / "plain", Config(), options())
+    monkeypatch.setattr(layered, "CHECKPOINT_HEAD_BYTES", 1)
+    spills = []
+    spill = layered.LayeredIndex.spill
+    monkeypatch.setattr(layered.LayeredIndex, "spill", lambda self: spills.append(len(self.head)) or spill(self))
+    result = CliRunner().invoke(main, ["clean", "-q", "--workers", "1", "--index-memory", "1", "--checkpoint-every",
+                                       "0", str(tmp_path / "src"), str(tmp_path / "spilled")])
+    assert result.exit_code == 0, result.output
+    assert len([n for n in spills if n]) > 10  # spilled at checkpoints, far below the budget
+    assert tree_digest(tmp_path / "spilled") == tree_digest(tmp_path / "plain")
+    refused = CliRunner().invoke(main, ["clean", "--index-memory", "0", str(tmp_path / "src"), str(tmp_path / "x")])
+    assert refused.exit_code == 2 and "index-memory" in refused.output
