@@ -23,7 +23,6 @@ SHIFT = np.uint64(32)  # an entry is `key << SHIFT | slot`
 SLOT_MASK = np.uint64(0xFFFFFFFF)
 BUCKET_ENTRIES = 16  # entries a bucket of a directory, about
 MAX_BITS = 24  # at most 2**24 buckets
-LOAD_AT = 1 << 23  # entries of a table from which its lookups start numba (see _compiled)
 
 
 class KeyTable:
@@ -277,14 +276,14 @@ def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarr
 def _compiled(entries: int, load: bool = False) -> ModuleType | None:
     """cleaner.dedup.kernels for work on a table (or run) of `entries` entries, or None
     (numpy): only from DIRECTORY_MIN entries, and only if numba is started already (the
-    process fingerprints), or the table holds LOAD_AT entries, or `load` says to start it
+    process fingerprints), or `load` says to start it
     (a committed index on disk, whose lookups repay the start). Starting numba costs a
     large part of a CPU second and some hundred MB: a small run's tables would not repay it."""
     if entries < KeyTable.DIRECTORY_MIN:
         return None
     from cleaner.dedup import sketch
 
-    return sketch.compiled(sketch.COMPILED_AFTER if load or entries >= LOAD_AT else 0)
+    return sketch.compiled(sketch.COMPILED_AFTER if load else 0)
 
 
 def _lower_bound(run: np.ndarray, lo: np.ndarray, hi: np.ndarray, needles: np.ndarray) -> np.ndarray:
