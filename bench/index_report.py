@@ -125,10 +125,12 @@ def main_section(sizes: str, paragraphs: int, redis_url: str | None, seed: int =
     """Measure (the RSS table at `sizes`, the lookups against `paragraphs`) and render the section."""
     rows = rss_rows([parse_size(s) for s in sizes.split(",") if s], seed)
     figures = lookup_figures(paragraphs, redis_url) if paragraphs else None
+    from cleaner.dedup.store import SPILL_BYTES
+
     note = ("`bench/index_report.py` (in `make bench`; `BENCH_ARGS=\"--index-sizes 200MB,1GB\"`): the generated corpus "
             f"(bench/generate.py --seed {seed}), cleaner --workers 1 without --index, so with its temporary "
-            "on-disk index (64 MiB of each kind in memory, the rest spilled). CPU s: the process tree; peak PSS "
-            "sampled every 50 ms; max RSS from wait4.")
+            f"on-disk index ({SPILL_BYTES >> 20} MiB of each kind in memory, the rest spilled). "
+            "CPU s: the process tree; peak PSS sampled every 50 ms; max RSS from wait4.")
     return section(rows, figures, note)
 
 
