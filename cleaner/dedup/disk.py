@@ -94,16 +94,14 @@ class DiskCommitted(Committed):
         held_in = np.searchsorted(np.asarray(self._firsts), where, side="right") - 1
         out: list[np.ndarray] = [None] * len(where)  # type: ignore[list-item]
         for number in np.unique(held_in).tolist():
-            picked = np.flatnonzero(held_in == number)
-            if self.runs is not None:
-                for i, found in zip(picked.tolist(), self.segments[number].shingle_sets(where[picked]), strict=True):
-                    out[i] = found
-                continue
-            for begin in range(0, len(picked), RELEASE_EVERY):  # a spill's: copied, its pages dropped as it goes
-                part = picked[begin:begin + RELEASE_EVERY]
-                for i, found in zip(part.tolist(), self.segments[number].shingle_sets(where[part]), strict=True):
-                    out[i] = np.array(found)
-                self.segments[number].release()
+            picked, segment = np.flatnonzero(held_in == number), self.segments[number]
+            step = max(len(picked), 1) if self.runs is not None else RELEASE_EVERY
+            for begin in range(0, len(picked), step):  # a spill's: copied, its pages dropped as it goes
+                part = picked[begin:begin + step]
+                for i, found in zip(part.tolist(), segment.shingle_sets(where[part]), strict=True):
+                    out[i] = found if self.runs is not None else np.array(found)
+                if self.runs is None:
+                    segment.release()
         return out
 
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:

@@ -191,9 +191,7 @@ def search_run(run: np.ndarray, low: np.ndarray, order: np.ndarray, room: np.nda
     if not len(run) or not len(low):
         return None
     if kernels is not None:
-        begin, counts, present = kernels.bucket_ranges(run, np.array([0, len(run)], dtype=np.uint64), low)
-        hit = np.flatnonzero(present)
-        return _ranges(run, order, hit, begin[hit], counts[hit], room) if len(hit) else None
+        return _compiled_search(kernels, run, np.array([0, len(run)], dtype=np.uint64), low, order, room)
     begin = np.searchsorted(run, low)
     present = (run[np.minimum(begin, len(run) - 1)] >> SHIFT) == (low >> SHIFT)
     present &= begin < len(run)
@@ -257,9 +255,7 @@ def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarr
         return None
     kernels = _compiled(len(run), load)
     if kernels is not None:
-        begin, counts, present = kernels.bucket_ranges(run, starts, low)
-        hit = np.flatnonzero(present)
-        return _ranges(run, order, hit, begin[hit], counts[hit], room) if len(hit) else None
+        return _compiled_search(kernels, run, starts, low, order, room)
     bits = (len(starts) - 1).bit_length() - 1
     bucket = ((low >> SHIFT) >> np.uint64(32 - bits)).astype(np.intp)
     lo, hi = starts[bucket].astype(np.int64), starts[bucket + 1].astype(np.int64)
@@ -273,12 +269,20 @@ def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarr
     return _ranges(run, order, hit, begin, counts, room)
 
 
+def _compiled_search(kernels: ModuleType, run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarray,
+                     room: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """`search` by the compiled kernel (`kernels.bucket_ranges`) over the directory `starts`."""
+    begin, counts, present = kernels.bucket_ranges(run, starts, low)
+    hit = np.flatnonzero(present)
+    return _ranges(run, order, hit, begin[hit], counts[hit], room) if len(hit) else None
+
+
 def _compiled(entries: int, load: bool = False) -> ModuleType | None:
     """cleaner.dedup.kernels for work on a table (or run) of `entries` entries, or None
     (numpy): only from DIRECTORY_MIN entries, and only if numba is started already (the
-    process fingerprints), or `load` says to start it
-    (a committed index on disk, whose lookups repay the start). Starting numba costs a
-    large part of a CPU second and some hundred MB: a small run's tables would not repay it."""
+    process fingerprints) or `load` says to start it (a segment on disk, whose lookups
+    repay the start). Starting numba costs a large part of a CPU second and some hundred
+    MB: an in-memory table alone would not repay it."""
     if entries < KeyTable.DIRECTORY_MIN:
         return None
     from cleaner.dedup import sketch
