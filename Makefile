@@ -8,6 +8,9 @@ BENCH_VENV := bench/.venv
 BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cksum bench/requirements.txt | cut -d' ' -f1)
 BENCH_ARGS ?=
 SCALE_ARGS ?=
+# pytest runs its tests on this many processes (pytest-xdist); 2 fits the CI machine's 2 cores
+TEST_JOBS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_JOBS)
 
 .PHONY: setup demo test lint bench bench-scale clean stress
 
@@ -28,10 +31,10 @@ demo: $(STAMP)  ## clean the bundled fixtures into demo-out/ and show what was r
 
 test: $(STAMP)  ## lint, then the whole suite (pytest's "no tests ran" exits 5 and fails)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 stress: $(STAMP)  ## heavy robustness tests: huge inputs, floods, kill -9 + resume loop on the BBC corpus
-	CLEANER_STRESS=1 $(BIN)/python -m pytest -m stress tests/test_stress.py
+	CLEANER_STRESS=1 $(PYTEST) -m stress tests/test_stress.py
 
 bench: $(STAMP) $(BENCH_STAMP)  ## cleaner vs the naive script and datatrove -> bench/RESULTS.md (BENCH_ARGS="--repeat 3")
 	$(BIN)/python bench/run.py --anchor-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
@@ -53,7 +56,11 @@ clean:
 
 .PHONY: test-slow
 test-slow: $(STAMP)  ## the slow tests: the whole Reuters file through a real pipe (needs ../shared)
-	CLEANER_SLOW=1 $(BIN)/python -m pytest -m slow
+	CLEANER_SLOW=1 $(PYTEST) -m slow
+
+.PHONY: test-heavy
+test-heavy: $(STAMP)  ## test-slow and stress in one pytest session, so the long tests share the cores (what .ci/run calls)
+	CLEANER_SLOW=1 CLEANER_STRESS=1 $(PYTEST) --dist worksteal -m "slow or stress"
 
 .PHONY: test-browser
 test-browser: $(STAMP)  ## report.html in headless Chromium (Debian's, installed if missing) via Playwright; writes docs/report.png

@@ -21,17 +21,39 @@ BBC = SHARED / "data" / "bbc"
 PARAGRAPH = "The council approved the new budget for the coming year after a long debate on Tuesday night."
 
 
+# Started from the test process, a child's ru_maxrss would begin at the test process's own
+# resident size (Linux carries it through fork and exec): a test process that ran a big test
+# before would fail every memory bound. A small launcher process forks the child instead and
+# sends back the child's own rusage.
+LAUNCH = """
+import json, os, sys
+report = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    os.close(report)
+    os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+_, status, usage = os.wait4(pid, 0)
+os.write(report, json.dumps([os.waitstatus_to_exitcode(status), usage.ru_maxrss,
+                        usage.ru_utime, usage.ru_stime]).encode())
+"""
+
+
 def cli_usage(*args: str) -> tuple[subprocess.CompletedProcess, resource.struct_rusage]:
     """Run `cleaner clean` in a child; return the result and the resources of that child
-    alone (wait4: RUSAGE_CHILDREN would give the largest of every child so far)."""
+    alone (wait4 in the launcher: RUSAGE_CHILDREN would give the largest of every child)."""
+    command = ["-m", "cleaner", "clean", "--quiet", *args]
+    read_end, write_end = os.pipe()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "--quiet", *args],
-                                 stdout=out, stderr=err, cwd=ROOT)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
+        launcher = subprocess.Popen([sys.executable, "-c", LAUNCH, str(write_end), *command],
+                                    stdout=out, stderr=err, cwd=ROOT, pass_fds=(write_end,))
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as reading:
+            code, maxrss, utime, stime = json.loads(reading.read())
+        launcher.wait()
         out.seek(0)
         err.seek(0)
-        result = subprocess.CompletedProcess(child.args, child.returncode, out.read().decode(), err.read().decode())
+        result = subprocess.CompletedProcess(command, code, out.read().decode(), err.read().decode())
+    usage = resource.struct_rusage((utime, stime, maxrss, *[0] * 13))
     return result, usage
 
 
