@@ -288,30 +288,4 @@ def _settle(paragraph: Paragraph) -> None:
         paragraph.removal = Removal(REASON, cuts[0].duplicate_of, min(c.similarity for c in cuts))
 
 
-class Windowed:
-    """The decide stage followed by SentenceWindows, checkpointed as one (the job's "dedup")."""
-
-    def __init__(self, decide: Any, windows: SentenceWindows) -> None:
-        self.decide, self.windows = decide, windows
-
-    def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
-        return self.windows(self.decide(docs))
-
-    def snapshot(self) -> dict[str, Any]:
-        return {**self.decide.snapshot(), "windows": self.windows.snapshot()}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.decide.restore(state)
-        self.windows.restore(state["windows"])
-
-    def __getattr__(self, name: str) -> Any:  # the decide stage's attributes (e.g. `boilerplate`)
-        if name == "decide":  # not set yet (copy, unpickling): no recursion
-            raise AttributeError(name)
-        return getattr(self.decide, name)
-
-
-def windowed(decide: Any, config: Config) -> Any:
-    """`decide` with the sentence windows after it when `config.unit == "sentence"` (once)."""
-    if config.unit != "sentence" or isinstance(decide, Windowed):
-        return decide
-    return Windowed(decide, SentenceWindows(config))
+__all__ = ["REASON", "SentenceWindows"]

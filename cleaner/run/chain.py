@@ -17,7 +17,7 @@ from typing import Any
 from cleaner.config import Config
 from cleaner.dedup.decide import DocumentDeduplicator, count_boilerplate
 from cleaner.dedup.fingerprint import Fingerprinter
-from cleaner.dedup.windows import windowed
+from cleaner.dedup.windowed import windowed
 from cleaner.errors import InputError
 from cleaner.record import Document
 from cleaner.run.executor import Executor, InProcess, Step

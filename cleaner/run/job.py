@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 from cleaner.config import Config
 from cleaner.dedup.decide import Deduplicator
 from cleaner.dedup.store import Store, open_store
-from cleaner.dedup.windows import windowed
+from cleaner.dedup.windowed import windowed
 from cleaner.errors import Interrupted, UsageError
 from cleaner.io.atomic import write_atomic
 from cleaner.io.layout import CHECKPOINT, STATE_DIR, SUCCESS

@@ -14,7 +14,8 @@ import pytest
 from cleaner.api import clean_documents
 from cleaner.config import Config
 from cleaner.dedup.decide import Deduplicator
-from cleaner.dedup.windows import SentenceWindows, Windowed
+from cleaner.dedup.windowed import Windowed
+from cleaner.dedup.windows import SentenceWindows
 from cleaner.errors import ConfigError
 from cleaner.io.logs import log_lines
 from cleaner.record import Document
@@ -218,6 +219,36 @@ def test_nothing_lost_the_output_and_the_cut_spans_make_every_paragraph(docs, wi
             starts, ends = [0, *(line["end"] for line in logged)], [*(line["start"] for line in logged), None]
             kept = [paragraph.text[a:b] for a, b in zip(starts, ends, strict=True)]
             assert paragraph.output_text() == "".join(kept)
+
+
+def test_a_copy_of_a_document_the_windows_emptied_is_cut_against_the_written_text():
+    """A document made of two copied runs is emptied; its exact copy is judged by the
+    windows too (not removed as a copy of the emptied one), so both name X and Y."""
+    _, source, _, other = TEXTS["en"]
+    made = " ".join(source[:3]) + "\n\n" + " ".join(other[:3])
+    docs = run([" ".join(source), " ".join(other), made, made])
+    assert [bool(d.alive and d.kept_paragraphs) for d in docs] == [True, True, False, False]
+    for doc in docs[2:]:
+        assert {span["duplicate_of"]["source"] for span in spans(doc)} == {"d0", "d1"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["en", "zh", "ko"]),
+       st.lists(st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=2), min_size=1, max_size=3),
+                min_size=2, max_size=7), st.data())
+def test_every_removal_names_a_document_that_is_written(lang, docs, data):
+    """Documents whose paragraphs are runs of three sentences (of eight), some documents
+    repeated whole: the kept copy each removal names, paragraph or document, is written."""
+    join, source, _, other = TEXTS[lang]
+    sentences = [*source, *other]
+    texts = ["\n\n".join(join.join(s for i in runs for s in sentences[i:i + 3]) for runs in doc) for doc in docs]
+    texts += [data.draw(st.sampled_from(texts)) for _ in range(data.draw(st.integers(0, 3)))]
+    decided = run(texts)
+    written = {d.id for d in decided if d.alive and d.kept_paragraphs}
+    for doc in decided:
+        for name, line in log_lines(doc):
+            kept = line.get("duplicate_of") if name == "removed.jsonl" else None
+            assert kept is None or kept["id"] in written, (doc.id, line)
 
 
 def test_a_checkpointed_stage_goes_on_as_if_never_stopped():
