@@ -1,5 +1,6 @@
 """`cleaner index redis://... compact|forget`: read a Redis index's segments back as columns,
-drop a run's slots, write one merged segment per kind, publish, delete the old keys.
+drop a run's slots, write one merged segment per kind, publish, delete the old keys and
+those of runs killed before they staged (`RedisStore.sweep`).
 Killed at any moment, the manifest names either the old segments or the new one."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def compact(store: RedisStore, drop: tuple[str, ...]) -> None:
         manifest["segments"][kind] = [written] if written else []
     store._replace(manifest, old["generation"], [])
     store._delete_segments(s for kind in KINDS for s in old["segments"][kind])
+    store.sweep()
 
 
 def _scan(store: RedisStore, path: str, suffix: str) -> list[tuple[bytes, bytes]]:

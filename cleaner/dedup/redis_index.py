@@ -8,6 +8,10 @@ Redis server, so several machines dedup against one corpus.
     NAME:staged:RUN          a run's prepared, unpublished segments (for --resume)
     NAME:SEGMENT:b | :x | :e hashes: band key -> slots, exact key -> slots, slot -> entry
 
+A run killed before it staged leaves its spilled segments named by nobody but its own
+checkpoint: `cleaner index ... compact` deletes them (a resume of that run then stops with
+a one-line error, never deciding against a segment that is gone).
+
 A run writes its segments under new keys (invisible: no manifest names them), then
 publishes them with one MULTI/EXEC that replaces the manifest, under WATCH, so nothing is
 half-published. Every request is pipelined a batch at a time with explicit socket
@@ -20,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 import contextlib
 import json
+import re
 import secrets
 import time
 from typing import Any, TypeVar
@@ -200,6 +205,10 @@ class RedisStore(Store):
         return RedisCommitted(self, self.manifest["segments"][kind], RunsOf(self.manifest["runs"], kind))
 
     def reopen(self, kind: str, records: list[dict[str, Any]]) -> RedisCommitted:
+        names = [self.key(r["path"], "e") for r in records if r["count"]]
+        if names and self.call(lambda: self.client.exists(*names)) != len(names):
+            raise OutputError(f"{self.location}: run {self.run}'s spilled segments are gone from the index "
+                              "(deleted by `cleaner index ... compact`, or Redis restarted); rerun with --overwrite")
         return RedisCommitted(self, records, None)
 
     def close(self) -> None:
@@ -276,6 +285,25 @@ class RedisStore(Store):
             added = json.loads(raw)["segments"].values()
             self._delete_segments(s for a in added for s in (a if isinstance(a, list) else [a]))
             self.call(lambda: self.client.delete(self.key("staged", run)))
+
+    def sweep(self) -> int:
+        """Delete the segment keys that neither the manifest nor a staged run names (spills of
+        runs killed before staging); how many. Only under the lock: no run is at work."""
+        named = {s["path"] for kind in KINDS for s in self.manifest["segments"][kind]}
+        for key in self._scan(self.key("staged", "*")):
+            raw = self.call(lambda k=key: self.client.get(k))
+            for added in json.loads(raw)["segments"].values() if raw else ():
+                named.update(s["path"] for s in (added if isinstance(added, list) else [added]))
+        segment = re.compile(re.escape(self.key("")) + r"([^:]+):[bxe]")
+        orphans = [key for key in self._scan(self.key("*"))
+                   if (found := segment.fullmatch(key.decode("utf-8", "replace"))) and found[1] not in named]
+        for start in range(0, len(orphans), 1000):
+            self.call(lambda part=orphans[start:start + 1000]: self.client.delete(*part))
+        return len(orphans)
+
+    def _scan(self, pattern: str) -> list[bytes]:
+        glob = re.sub(r"([\\*?\[\]])", r"\\\1", self.prefix) + pattern[len(self.prefix):]
+        return self.call(lambda: list(self.client.scan_iter(match=glob, count=10_000)))
 
     def _delete_segments(self, segments: Iterable[dict[str, Any]]) -> None:
         names = [self.key(s["path"], suffix) for s in segments for suffix in "bxe"]

@@ -19,7 +19,7 @@ from cleaner.config import Config
 from cleaner.dedup.decide import paragraph_index
 from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.dedup.store import open_store
-from cleaner.errors import UsageError
+from cleaner.errors import OutputError, UsageError
 from cleaner.record import Ref
 from tests.dedup.test_disk_index import answers, commit, edited, texts
 from tests.incremental import corpus, split_and_whole, without_runs, write_docs
@@ -132,3 +132,38 @@ def test_a_second_run_is_refused_while_the_first_holds_the_index(redis_url):
     first.close()
     assert second.begin("second", keep_staged=False) == "second"  # free again once the first is done
     second.close()
+
+
+def test_compact_deletes_the_spills_of_a_run_killed_before_staging_and_its_resume_stops(redis_url):
+    """A run that spilled, then died before `prepare`: only its checkpoint named the spills.
+    compact deletes their keys and leaves the committed runs answering as before; a resume
+    of that run is one OutputError, not a lookup against missing segments."""
+    import redis
+
+    fingerprint = Fingerprinter(CONFIG).fingerprint
+    kept = [fingerprint(t) for t in texts(4, 120)]
+    url = f"{redis_url}?prefix=sweep"
+    commit(url, "one", [Ref(f"d{i}", f"d{i}", 0) for i in range(60)], kept[:60])
+    dead = open_store(url, CONFIG, spill_bytes=1 << 12)
+    dead.begin("dead", keep_staged=False)
+    index = paragraph_index(CONFIG, store=dead)
+    index.add_many([Ref(f"e{i}", f"e{i}", 0) for i in range(60)], kept[60:])
+    spilled = list(index.spilled)
+    dead.close()  # the lock goes with it here; a killed run's expires
+    client = redis.Redis.from_url(redis_url)
+    assert spilled and all(client.exists(f"sweep:{s['path']}:e") for s in spilled)
+    store = open_store(url, None)
+    store.begin(None, keep_staged=True)
+    before = answers(paragraph_index(CONFIG, store=store), kept)
+    store.compact()
+    store.close()
+    assert not any(client.exists(f"sweep:{s['path']}:{suffix}") for s in spilled for suffix in "bxe")
+    store = open_store(url, CONFIG)
+    store.begin("later", keep_staged=False)
+    assert answers(paragraph_index(CONFIG, store=store), kept) == before
+    store.close()
+    resumed = open_store(url, CONFIG)
+    resumed.begin("dead", keep_staged=True)
+    with pytest.raises(OutputError, match="spilled segments are gone"):
+        resumed.reopen("paragraphs", spilled)
+    resumed.close()
