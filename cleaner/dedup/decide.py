@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cleaner.config import Config
-from cleaner.dedup.batch import IndexWindow, InDocumentRepeats, ManySigner
+from cleaner.dedup.batch import IndexWindow, ManySigner
 from cleaner.dedup.columns import Columns
 from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.dedup.index import Banding, Index, Match, open_index
+from cleaner.dedup.repeats import InDocumentRepeats
 from cleaner.dedup.sketch import minhash_signatures, permutations
 from cleaner.errors import UsageError
 from cleaner.record import Document, Fingerprint, Ref, Removal, batches

@@ -31,9 +31,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from cleaner.config import Config
-from cleaner.dedup.batch import InDocumentRepeats
 from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.dedup.index import Banding, Index, open_index
+from cleaner.dedup.repeats import InDocumentRepeats
 from cleaner.dedup.sketch import (
     combine_ngrams,
     minhash_signatures,
