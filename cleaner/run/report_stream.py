@@ -13,16 +13,22 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+import contextlib
 from dataclasses import dataclass, field
 import heapq
 import json
-from json.decoder import scanstring
 from pathlib import Path
 from typing import Any
 
 import xxhash
 
 from cleaner.errors import UsageError
+from cleaner.run.report_columns import BLOCK, HAS_TEXT, KEYS, MASK, NUMBERED, WHOLE, Columns, document_key, source_key
+
+try:
+    from orjson import loads as _fast
+except ImportError:  # the json module alone reads the same, slower
+    _fast = None
 
 SAMPLE_CAP = 2000  # side-by-side rows on the page
 BORDER_CAP = 200  # borderline rows on the page
@@ -31,6 +37,33 @@ CANDIDATES = 2000  # Misra-Gries counters: any item in more than 1/2001 of the l
 
 
 _decode = json.JSONDecoder().decode
+
+
+def _as_json(entry: dict[str, Any]) -> bool:
+    """Whether orjson read the fields the report uses as json does: it reads an integer
+    past 64 bits as a float, json as an int (a similarity that large is read again too)."""
+    get, similarity = entry.get, entry.get("similarity")
+    if similarity.__class__ is float and not -1e18 < similarity < 1e18:
+        return False
+    return float not in (get("source").__class__, get("reason").__class__, get("paragraph").__class__,
+                         get("paragraphs").__class__, get("id").__class__)
+
+
+def parse_line(raw: bytes, path: Path, number: int) -> dict[str, Any]:
+    """One line of the removal log as the json module reads it: by orjson where that is
+    the same (valid UTF-8, no NaN, no integer past 64 bits in a field read), else by json."""
+    if _fast is not None:
+        try:
+            entry = _fast(raw)
+        except ValueError:
+            pass
+        else:
+            if entry.__class__ is dict and _as_json(entry):
+                return entry
+    try:
+        return _decode(raw.decode("utf-8", "surrogateescape"))
+    except ValueError:
+        raise UsageError(f"{path}:{number}: not a JSON line") from None
 
 
 def read_json_lines(path: Path) -> Iterator[tuple[int, int, bytes, dict[str, Any]]]:
@@ -122,9 +155,12 @@ class BottomK:
     def add(self, key: float, tiebreak: int, value: Any) -> None:
         """Offer `value` under the key (key, tiebreak)."""
         self.seen += 1
+        if len(self.heap) < self.k or -key >= self.heap[0][0]:  # else, once full: not among the smallest
+            self.offer(key, tiebreak, value)
+
+    def offer(self, key: float, tiebreak: int, value: Any) -> None:
+        """`add` without counting it (the caller did)."""
         heap = self.heap
-        if len(heap) >= self.k and -key < heap[0][0]:
-            return  # the common case once full: not among the smallest
         item = (-key, -tiebreak, value)
         if len(heap) < self.k:
             heapq.heappush(heap, item)
@@ -163,11 +199,13 @@ def text_key(text: str) -> int:
 
 @dataclass
 class Pass:
-    """What one stream over removed.jsonl leaves: exact counters and bounded selections."""
+    """What one stream over removed.jsonl leaves: exact counters and bounded selections,
+    and the per-line keys the second pass counts from (`columns`)."""
 
     threshold: float
     doc_threshold: float
     cap: int = SAMPLE_CAP
+    folders: bool = False
     lines: int = 0
     by_reason: Counter = field(default_factory=Counter)
     by_group: Counter = field(default_factory=Counter)
@@ -176,40 +214,102 @@ class Pass:
     borderline: BottomK = field(default_factory=lambda: BottomK(BORDER_CAP))
     texts: HeavyHitters = field(default_factory=HeavyHitters)
     sources: HeavyHitters = field(default_factory=HeavyHitters)
-    lost: dict[str, list[int]] = field(default_factory=dict)  # source -> [lines, paragraphs, whole], while exact
+    columns: Columns = field(default_factory=Columns)
+    _heaps: dict[tuple[str, Any], BottomK] = field(default_factory=dict)  # (reason, similarity) -> stratum
 
-    def add(self, number: int, offset: int, entry: dict[str, Any], raw_hash: int, group: str) -> None:
-        reason, similarity, text = str(entry.get("reason")), entry.get("similarity"), entry.get("text")
-        self.lines += 1
-        self.by_reason[reason] += 1
-        self.by_group[group] += 1
+    def stream(self, path: Path) -> None:
+        """Every line of the removal log at `path`, parsed once (the loop keeps what it
+        touches per line in locals: this is the report's one pass over every removal)."""
+        by_reason, by_group, heaps = self.by_reason, self.by_group, self._heaps
+        texts, sources = self.texts, self.sources
+        tcounts, scounts = texts.counts, sources.counts
+        rows, limit, digest, offset, number = self.columns.rows, BLOCK * len(KEYS), xxhash.xxh64_intdigest, 0, 0
+        last, group, skey = None, "", 0
+        with path.open("rb") as lines:
+            for number, raw in enumerate(lines, 1):
+                entry = parse_line(raw, path, number)
+                get = entry.get
+                reason, similarity, text = str(get("reason")), get("similarity"), get("text")
+                source = str(get("source"))
+                if source != last:
+                    last, group, skey = source, group_of(source, self.folders), source_key(source)
+                by_reason[reason] += 1
+                by_group[group] += 1
+                raw_hash = digest(raw)
+                try:
+                    heap = heaps[(reason, similarity)]
+                except (KeyError, TypeError):
+                    heap = self._stratum(reason, similarity)
+                heap.seen += 1
+                if len(heap.heap) < heap.k or -raw_hash >= heap.heap[0][0]:
+                    heap.offer(raw_hash, 0, (offset, number))
+                key = 0 if text is None else digest(text.encode("utf-8", "surrogatepass"))
+                if text is not None:
+                    if key in tcounts:
+                        tcounts[key] += 1
+                    else:
+                        texts.add(key, offset)
+                if source in scounts:
+                    scounts[source] += 1
+                else:
+                    sources.add(source, offset)
+                if (similarity != 1.0 or reason.startswith("near_")) and is_near(entry):  # cheap test first
+                    self._near(number, offset, entry, similarity, raw_hash)
+                rows.extend(self._row(entry, key, text is not None, source, skey, offset))
+                if len(rows) >= limit:
+                    self.columns.flush()
+                    rows = self.columns.rows
+                offset += len(raw)
+        self.lines = number
+
+    def _stratum(self, reason: str, similarity: Any) -> BottomK:
+        """The sample heap of (reason, band of similarity), remembered for the next lines."""
         stratum = (reason, band(similarity))
         heap = self.strata.get(stratum) or self.strata.setdefault(stratum, BottomK(self.cap))
-        heap.add(raw_hash, 0, (offset, number))
-        if text is not None:
-            self.texts.add(text_key(text), offset)
-        self._count_source(str(entry.get("source")), entry, offset)
-        if (similarity != 1.0 or reason.startswith("near_")) and is_near(entry):  # cheap test first
-            kind = level(entry)
-            self.bins[kind][min(int(similarity * 100 + 1e-9), 100)] += 1
-            limit = self.threshold if kind == "paragraph" else self.doc_threshold
-            if round(similarity - limit, 4) <= BORDER_MARGIN:
-                self.borderline.add(similarity, raw_hash, (offset, number))
+        if len(self._heaps) < MEMO:
+            with contextlib.suppress(TypeError):  # an unhashable similarity is not remembered
+                self._heaps[(reason, similarity)] = heap
+        return heap
 
-    def _count_source(self, source: str, entry: dict[str, Any], offset: int) -> None:
-        self.sources.add(source, offset)
-        if not self.sources.exact:
-            self.lost.clear()
-            return
-        counts = self.lost.get(source) or self.lost.setdefault(source, [0, 0, 0])
-        counts[0] += 1
-        counts[1] += _paragraphs(entry)
-        counts[2] += "paragraph" not in entry
+    def _near(self, number: int, offset: int, entry: dict[str, Any], similarity: float, raw_hash: int) -> None:
+        kind = level(entry)
+        self.bins[kind][min(int(similarity * 100 + 1e-9), 100)] += 1
+        limit = self.threshold if kind == "paragraph" else self.doc_threshold
+        if round(similarity - limit, 4) <= BORDER_MARGIN:
+            self.borderline.add(similarity, raw_hash, (offset, number))
+
+    def _row(self, entry: dict[str, Any], key: int, has_text: bool, source: str, skey: int,
+             offset: int) -> tuple[int, int, int, int, int, int]:
+        """The line's keys for the second pass, in the order of report_columns.KEYS."""
+        paragraph = entry.get("paragraph", _ABSENT)
+        if paragraph is _ABSENT:
+            count = entry.get("paragraphs")
+            flags, count = WHOLE, count if isinstance(count, int) else 0
+        else:
+            flags, count = 0, 1
+        document = 0
+        if isinstance(paragraph, int):
+            flags |= NUMBERED
+            document = skey if self.folders else document_key((source, str(entry.get("id"))))
+        return key, skey, document, offset, count & MASK, flags | (HAS_TEXT if has_text else 0)
 
     def sample(self) -> list[tuple[int, int]]:
         """(offset, line number) of the rows shown, stratified and capped."""
         share = stratified({s: heap.seen for s, heap in self.strata.items()}, self.cap)
         return [row for s in sorted(self.strata) for row in self.strata[s].smallest(share[s])]
+
+
+_ABSENT = object()
+MEMO = 1 << 14  # (reason, similarity) pairs whose stratum is remembered
+
+
+def _count(hitters: HeavyHitters, key: Any, offset: int) -> None:
+    """HeavyHitters.add, the common case (a key already counted) without the call."""
+    counts = hitters.counts
+    if key in counts:
+        counts[key] += 1
+    else:
+        hitters.add(key, offset)
 
 
 def _paragraphs(entry: dict[str, Any]) -> int:
@@ -225,61 +325,3 @@ def group_of(source: str, folders: bool) -> str:
     if folders:
         return source.rsplit("/", 1)[0] if "/" in source else "(top level)"
     return source
-
-
-@dataclass
-class Exact:
-    """The second stream over removed.jsonl: exact counts of the first pass's candidates,
-    and the removed paragraph numbers of the documents whose kept copies are shown."""
-
-    texts: Counter = field(default_factory=Counter)
-    sources: dict[str, list[int]] = field(default_factory=dict)  # source -> [lines, paragraphs, whole]
-    removed_in: dict[Any, list[int]] = field(default_factory=dict)  # document key -> paragraphs
-
-
-def second_pass(log: Path, first: Pass, kept: set[Any]) -> Exact:
-    """Count the candidates exactly, reading as little of each line as it can: the source
-    (always first) and the text are scanned out of the line; a line is parsed whole only
-    when its source is one asked about. `kept` names documents by source (folder runs) or
-    by (source, id) (record runs)."""
-    texts = set() if first.texts.exact else first.texts.keys()
-    kept_sources = {key if isinstance(key, str) else key[0] for key in kept}
-    exact = Exact(Counter(first.texts.counts) if first.texts.exact else Counter(),
-                  {s: list(c) for s, c in first.lost.items()}, {s: [] for s in kept})
-    recount = set() if first.sources.exact else first.sources.keys()
-    exact.sources.update({s: [0, 0, 0] for s in recount})
-    if not (texts or recount or kept_sources):
-        return exact
-    with log.open("rb") as lines:
-        for raw in lines:
-            line = raw.decode("utf-8", "surrogateescape")
-            source, text = _scan(line)
-            entry = _decode(line) if source is None or source in recount or source in kept_sources else None
-            if entry is not None:
-                source, text = str(entry.get("source")), entry.get("text")
-                _recount(exact, source, entry, source in recount)
-            if texts and text is not None and (key := text_key(text)) in texts:
-                exact.texts[key] += 1
-    return exact
-
-
-def _scan(line: str) -> tuple[str | None, str | None]:
-    """(source, text) of a removal-log line as cleaner.io.logs writes it, or (None, None)
-    when it is not laid out so (then it is parsed whole)."""
-    if not line.startswith('{"source": "'):
-        return None, None
-    source, end = scanstring(line, 12)
-    at = line.find('"text": "', end)
-    return source, (scanstring(line, at + 9)[0] if at != -1 else None)
-
-
-def _recount(exact: Exact, source: str, entry: dict[str, Any], count: bool) -> None:
-    if count:
-        counts = exact.sources[source]
-        counts[0] += 1
-        counts[1] += _paragraphs(entry)
-        counts[2] += "paragraph" not in entry
-    if isinstance(entry.get("paragraph"), int):
-        for key in (source, (source, str(entry.get("id")))):
-            if key in exact.removed_in:
-                exact.removed_in[key].append(entry["paragraph"])
