@@ -9,7 +9,6 @@ documents whose kept copies are shown, which alone are read and parsed again.
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +17,6 @@ from typing import IO, Any
 
 import numpy as np
 
-BLOCK = 1 << 16  # lines a block of the temporary file holds
 HAS_TEXT, WHOLE, NUMBERED = 1, 2, 4  # flags: a text, a whole document, an int paragraph
 KEYS = ("text", "source", "document", "offset", "paragraphs", "flags")  # a row's columns
 MASK = (1 << 64) - 1
@@ -40,23 +38,14 @@ class Columns:
     def __init__(self) -> None:
         self.file: IO[bytes] = tempfile.TemporaryFile()
         self.sizes: list[int] = []
-        self.rows = array("Q")
 
-    def add(self, row: tuple[int, int, int, int, int, int]) -> None:
-        """One line's keys, in the order of KEYS (paragraphs as unsigned 64 bits)."""
-        self.rows.extend(row)
-        if len(self.rows) >= BLOCK * len(KEYS):
-            self.flush()
-
-    def flush(self) -> None:
-        if self.rows:
-            self.rows.tofile(self.file)  # type: ignore[arg-type]
-            self.sizes.append(len(self.rows) // len(KEYS))
-            self.rows = array("Q")
+    def write(self, rows: np.ndarray) -> None:
+        """A block of lines' keys: uint64 rows in the order of KEYS (paragraphs as int64)."""
+        rows.astype(np.uint64).tofile(self.file)
+        self.sizes.append(len(rows))
 
     def blocks(self) -> Iterator[dict[str, np.ndarray]]:
         """Each block's columns, in file order."""
-        self.flush()
         self.file.seek(0)
         for size in self.sizes:
             rows = np.fromfile(self.file, np.uint64, size * len(KEYS)).reshape(size, len(KEYS))

@@ -23,47 +23,15 @@ from typing import Any
 import xxhash
 
 from cleaner.errors import UsageError
-from cleaner.run.report_columns import BLOCK, HAS_TEXT, KEYS, MASK, NUMBERED, WHOLE, Columns, document_key, source_key
-
-try:
-    from orjson import loads as _fast
-except ImportError:  # the json module alone reads the same, slower
-    _fast = None
+from cleaner.run.report_batch import BORDER_MARGIN, add_batch, batches
+from cleaner.run.report_columns import Columns
 
 SAMPLE_CAP = 2000  # side-by-side rows on the page
 BORDER_CAP = 200  # borderline rows on the page
-BORDER_MARGIN = 0.05  # a near copy this close above its threshold is borderline
 CANDIDATES = 2000  # Misra-Gries counters: any item in more than 1/2001 of the lines is found
 
 
 _decode = json.JSONDecoder().decode
-
-
-def _as_json(entry: dict[str, Any]) -> bool:
-    """Whether orjson read the fields the report uses as json does: it reads an integer
-    past 64 bits as a float, json as an int (a similarity that large is read again too)."""
-    get, similarity = entry.get, entry.get("similarity")
-    if similarity.__class__ is float and not -1e18 < similarity < 1e18:
-        return False
-    return float not in (get("source").__class__, get("reason").__class__, get("paragraph").__class__,
-                         get("paragraphs").__class__, get("id").__class__)
-
-
-def parse_line(raw: bytes, path: Path, number: int) -> dict[str, Any]:
-    """One line of the removal log as the json module reads it: by orjson where that is
-    the same (valid UTF-8, no NaN, no integer past 64 bits in a field read), else by json."""
-    if _fast is not None:
-        try:
-            entry = _fast(raw)
-        except ValueError:
-            pass
-        else:
-            if entry.__class__ is dict and _as_json(entry):
-                return entry
-    try:
-        return _decode(raw.decode("utf-8", "surrogateescape"))
-    except ValueError:
-        raise UsageError(f"{path}:{number}: not a JSON line") from None
 
 
 def read_json_lines(path: Path) -> Iterator[tuple[int, int, bytes, dict[str, Any]]]:
@@ -215,83 +183,40 @@ class Pass:
     texts: HeavyHitters = field(default_factory=HeavyHitters)
     sources: HeavyHitters = field(default_factory=HeavyHitters)
     columns: Columns = field(default_factory=Columns)
-    _heaps: dict[tuple[str, Any], BottomK] = field(default_factory=dict)  # (reason, similarity) -> stratum
+    offset: int = 0  # bytes of the log read so far
+    heaps: dict[tuple[str, Any], BottomK] = field(default_factory=dict)  # (reason, similarity) -> stratum
 
     def stream(self, path: Path) -> None:
-        """Every line of the removal log at `path`, parsed once (the loop keeps what it
-        touches per line in locals: this is the report's one pass over every removal)."""
-        by_reason, by_group, heaps = self.by_reason, self.by_group, self._heaps
-        texts, sources = self.texts, self.sources
-        tcounts, scounts = texts.counts, sources.counts
-        rows, limit, digest, offset, number = self.columns.rows, BLOCK * len(KEYS), xxhash.xxh64_intdigest, 0, 0
-        last, group, skey = None, "", 0
-        with path.open("rb") as lines:
-            for number, raw in enumerate(lines, 1):
-                entry = parse_line(raw, path, number)
-                get = entry.get
-                reason, similarity, text = str(get("reason")), get("similarity"), get("text")
-                source = str(get("source"))
-                if source != last:
-                    last, group, skey = source, group_of(source, self.folders), source_key(source)
-                by_reason[reason] += 1
-                by_group[group] += 1
-                raw_hash = digest(raw)
-                try:
-                    heap = heaps[(reason, similarity)]
-                except (KeyError, TypeError):
-                    heap = self._stratum(reason, similarity)
-                heap.seen += 1
-                if len(heap.heap) < heap.k or -raw_hash >= heap.heap[0][0]:
-                    heap.offer(raw_hash, 0, (offset, number))
-                key = 0 if text is None else digest(text.encode("utf-8", "surrogatepass"))
-                if text is not None:
-                    if key in tcounts:
-                        tcounts[key] += 1
-                    else:
-                        texts.add(key, offset)
-                if source in scounts:
-                    scounts[source] += 1
-                else:
-                    sources.add(source, offset)
-                if (similarity != 1.0 or reason.startswith("near_")) and is_near(entry):  # cheap test first
-                    self._near(number, offset, entry, similarity, raw_hash)
-                rows.extend(self._row(entry, key, text is not None, source, skey, offset))
-                if len(rows) >= limit:
-                    self.columns.flush()
-                    rows = self.columns.rows
-                offset += len(raw)
-        self.lines = number
+        """Every line of the removal log at `path`, a batch at a time (report_batch)."""
+        for batch in batches(path):
+            add_batch(self, batch, path)
 
-    def _stratum(self, reason: str, similarity: Any) -> BottomK:
+    def group(self, source: str) -> str:
+        return group_of(source, self.folders)
+
+    def stratum(self, reason: str, similarity: Any) -> BottomK:
         """The sample heap of (reason, band of similarity), remembered for the next lines."""
+        try:
+            return self.heaps[(reason, similarity)]
+        except (KeyError, TypeError):
+            pass
         stratum = (reason, band(similarity))
         heap = self.strata.get(stratum) or self.strata.setdefault(stratum, BottomK(self.cap))
-        if len(self._heaps) < MEMO:
+        if len(self.heaps) < MEMO:
             with contextlib.suppress(TypeError):  # an unhashable similarity is not remembered
-                self._heaps[(reason, similarity)] = heap
+                self.heaps[(reason, similarity)] = heap
         return heap
 
-    def _near(self, number: int, offset: int, entry: dict[str, Any], similarity: float, raw_hash: int) -> None:
+    def near(self, number: int, offset: int, entry: dict[str, Any], similarity: Any, raw_hash: int) -> None:
+        """A near copy's similarity into the histogram, and into the borderline heap when
+        close to its threshold; any other line is left."""
+        if not is_near(entry):
+            return
         kind = level(entry)
         self.bins[kind][min(int(similarity * 100 + 1e-9), 100)] += 1
         limit = self.threshold if kind == "paragraph" else self.doc_threshold
         if round(similarity - limit, 4) <= BORDER_MARGIN:
             self.borderline.add(similarity, raw_hash, (offset, number))
-
-    def _row(self, entry: dict[str, Any], key: int, has_text: bool, source: str, skey: int,
-             offset: int) -> tuple[int, int, int, int, int, int]:
-        """The line's keys for the second pass, in the order of report_columns.KEYS."""
-        paragraph = entry.get("paragraph", _ABSENT)
-        if paragraph is _ABSENT:
-            count = entry.get("paragraphs")
-            flags, count = WHOLE, count if isinstance(count, int) else 0
-        else:
-            flags, count = 0, 1
-        document = 0
-        if isinstance(paragraph, int):
-            flags |= NUMBERED
-            document = skey if self.folders else document_key((source, str(entry.get("id"))))
-        return key, skey, document, offset, count & MASK, flags | (HAS_TEXT if has_text else 0)
 
     def sample(self) -> list[tuple[int, int]]:
         """(offset, line number) of the rows shown, stratified and capped."""
@@ -299,17 +224,7 @@ class Pass:
         return [row for s in sorted(self.strata) for row in self.strata[s].smallest(share[s])]
 
 
-_ABSENT = object()
 MEMO = 1 << 14  # (reason, similarity) pairs whose stratum is remembered
-
-
-def _count(hitters: HeavyHitters, key: Any, offset: int) -> None:
-    """HeavyHitters.add, the common case (a key already counted) without the call."""
-    counts = hitters.counts
-    if key in counts:
-        counts[key] += 1
-    else:
-        hitters.add(key, offset)
 
 
 def _paragraphs(entry: dict[str, Any]) -> int:
