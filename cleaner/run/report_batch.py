@@ -30,6 +30,7 @@ try:
 except ImportError:  # the json module alone reads the same, slower
     _fast = None
 
+LARGE = 1 << 31  # a paragraph count the columns hold (their sums then fit 64 bits)
 BORDER_MARGIN = 0.05  # a near copy this close above its threshold is borderline
 _decode = json.JSONDecoder().decode
 _ABSENT = object()
@@ -184,6 +185,9 @@ def _rows(state: Pass, columns: dict[str, list[Any]], texts: list[int | None], o
     numbered = np.array([isinstance(p, int) for p in paragraph], bool)
     counts = [1 if p is not _ABSENT else c if isinstance(c, int) else 0
               for p, c in zip(paragraph, columns["paragraphs"], strict=True)]
+    for i in [i for i, count in enumerate(counts) if not -LARGE < count < LARGE]:
+        state.columns.large[sources[i]] += counts[i]  # kept exact in Python, 0 in the column
+        counts[i] = 0
     keys = {source: hash(source) & MASK for source in dict.fromkeys(sources)}
     source_keys = np.fromiter(map(keys.__getitem__, sources), np.uint64, len(sources))
     if state.folders:

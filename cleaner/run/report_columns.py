@@ -38,6 +38,7 @@ class Columns:
     def __init__(self) -> None:
         self.file: IO[bytes] = tempfile.TemporaryFile()
         self.sizes: list[int] = []
+        self.large: Counter = Counter()  # source -> paragraphs of lines whose count is too large for a column
 
     def write(self, rows: np.ndarray) -> None:
         """A block of lines' keys: uint64 rows in the order of KEYS (paragraphs as int64)."""
@@ -88,6 +89,8 @@ def second_pass(columns: Columns, texts: set[int] | None, sources: set[str], kep
     exact.sources = {s: [0, 0, 0] for s in sources}
     for key, (lines, paragraphs, whole) in zip(found.tolist(), totals.tolist(), strict=True):
         exact.sources[by_hash[key]] = [lines, paragraphs, whole]
+    for source in sources:
+        exact.sources[source][1] += columns.large.get(source, 0)
     return exact, offsets
 
 
@@ -105,10 +108,11 @@ def _merge(found: np.ndarray, totals: np.ndarray, block: dict[str, np.ndarray],
            mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Add a block's [lines, paragraphs, whole] per source hash to the running totals."""
     keys = np.concatenate([found, block["source"][mask]])
-    weights = [np.concatenate([totals[:, 0], np.ones(int(mask.sum()), np.int64)]),
-               np.concatenate([totals[:, 1], block["paragraphs"][mask]]),
-               np.concatenate([totals[:, 2], ((block["flags"][mask] & WHOLE) != 0).astype(np.int64)])]
-    unique, inverse = np.unique(keys, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    summed = [np.bincount(inverse, column.astype(np.float64), len(unique)) for column in weights]
-    return unique, np.stack(summed, axis=1).astype(np.int64).reshape(-1, 3)
+    rows = np.concatenate([totals, np.stack([np.ones(int(mask.sum()), np.int64), block["paragraphs"][mask],
+                                             ((block["flags"][mask] & WHOLE) != 0).astype(np.int64)], axis=1)])
+    if not len(keys):
+        return found, totals
+    order = np.argsort(keys, kind="stable")
+    keys, rows = keys[order], rows[order]
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    return keys[starts], np.add.reduceat(rows, starts, axis=0)
