@@ -20,7 +20,7 @@ import numpy as np
 import xxhash
 
 from cleaner.errors import UsageError
-from cleaner.run.report_columns import HAS_TEXT, MASK, NUMBERED, WHOLE
+from cleaner.run.report_columns import HAS_TEXT, MASK, MIX, NUMBERED, WHOLE
 
 if TYPE_CHECKING:
     from cleaner.run.report_stream import Pass
@@ -193,8 +193,8 @@ def _rows(state: Pass, columns: dict[str, list[Any]], texts: list[int | None], o
     if state.folders:
         documents = np.where(numbered, source_keys, 0).astype(np.uint64)
     else:
-        documents = np.array([hash((s, str(i))) & MASK if n else 0
-                              for s, i, n in zip(sources, columns["id"], numbered.tolist(), strict=True)], np.uint64)
+        ids = np.fromiter(map(hash, map(str, columns["id"])), np.int64, len(sources)).view(np.uint64)
+        documents = np.where(numbered, source_keys * MIX ^ ids, 0).astype(np.uint64)
     flags = (np.array([t is not None for t in texts]) * HAS_TEXT) | (whole * WHOLE) | (numbered * NUMBERED)
     return np.stack([np.array([t or 0 for t in texts], np.uint64), source_keys, documents,
                      np.array(offsets[:-1], np.uint64), np.array(counts, np.int64).view(np.uint64),

@@ -20,6 +20,7 @@ import numpy as np
 HAS_TEXT, WHOLE, NUMBERED = 1, 2, 4  # flags: a text, a whole document, an int paragraph
 KEYS = ("text", "source", "document", "offset", "paragraphs", "flags")  # a row's columns
 MASK = (1 << 64) - 1
+MIX = 0x9E3779B97F4A7C15  # an odd multiplier: (source, id) keys as source * MIX ^ id, modulo 2**64
 
 
 def source_key(source: str) -> int:
@@ -28,8 +29,11 @@ def source_key(source: str) -> int:
 
 
 def document_key(key: Any) -> int:
-    """The key a document is looked up by: its source (folder runs) or (source, id)."""
-    return hash(key) & MASK
+    """The key a document is looked up by: its source (folder runs) or (source, id), the
+    latter mixed as report_batch mixes the columns (a collision only rereads a line)."""
+    if isinstance(key, str):
+        return source_key(key)
+    return (source_key(key[0]) * MIX ^ (hash(key[1]) & MASK)) & MASK
 
 
 class Columns:

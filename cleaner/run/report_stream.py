@@ -102,11 +102,11 @@ class HeavyHitters:
             self.first.setdefault(key, offset)
         else:
             self.exact = False
-            for other in list(counts):
-                self.counts[other] -= 1
-                if not self.counts[other]:
-                    del self.counts[other]
-                    self.first.pop(other, None)
+            kept = {other: count - 1 for other, count in counts.items() if count > 1}  # in the same order
+            for other in counts.keys() - kept.keys():
+                self.first.pop(other, None)
+            counts.clear()  # in place: callers hold `counts`
+            counts.update(kept)
 
     def keys(self) -> set[Any]:
         return set(self.counts)
