@@ -1,5 +1,5 @@
 """The numbers report.html shows, gathered from a run's state folder: report.json, the
-removal log (streamed twice, see cleaner.run.report_stream), files.jsonl and rejects.jsonl."""
+removal log (parsed once, counted twice, see cleaner.run.report_stream), files.jsonl and rejects.jsonl."""
 
 from __future__ import annotations
 

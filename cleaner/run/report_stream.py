@@ -1,10 +1,13 @@
-"""The two streams over removed.jsonl behind report.html, in bounded memory.
+"""The two passes over removed.jsonl behind report.html, in bounded memory.
 
-`removed.jsonl` may hold millions of lines, so it is streamed, never loaded: the first pass
-counts everything exactly (by reason, by folder, the similarity histogram) and keeps only
-byte offsets of a sample, of the borderline removals and of candidate top texts and sources
-(Misra-Gries heavy hitters); the second pass counts those candidates exactly and collects
-the removed paragraph numbers of the documents whose kept copies the sample shows. The
+`removed.jsonl` may hold millions of lines, so it is streamed, never loaded, and parsed
+once: the first pass (a batch of lines at a time, cleaner.run.report_batch) counts
+everything exactly (by reason, by folder, the similarity histogram) and keeps only byte
+offsets of a sample, of the borderline removals and of candidate top texts and sources
+(Misra-Gries heavy hitters), writing a few keys of each line to a temporary file; the
+second pass (cleaner.run.report_columns) counts those candidates exactly from the keys and
+collects the removed paragraph numbers of the documents whose kept copies the sample
+shows, rereading only those documents' lines. The
 sample is stratified by reason and similarity band and chosen by a hash of each log line,
 so the same logs always give the same rows (and a reordered log the same sample).
 """
