@@ -1,30 +1,22 @@
 """The numbers report.html shows, gathered from a run's state folder: report.json, the
-removal log (streamed twice, see cleaner.run.report_stream), files.jsonl and rejects.jsonl."""
+removal log (parsed once, counted twice, see cleaner.run.report_stream), files.jsonl and rejects.jsonl."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+import gc
 import json
 from pathlib import Path
 import re
 from typing import Any
 
 import pyarrow.parquet as pq
-import xxhash
 
 from cleaner.errors import UsageError
 from cleaner.io.record_reader import file_format, open_jsonl
-from cleaner.run.report_stream import (
-    SAMPLE_CAP,
-    BottomK,
-    Exact,
-    Pass,
-    group_of,
-    read_at,
-    read_json_lines,
-    second_pass,
-)
+from cleaner.run.report_columns import Exact, second_pass
+from cleaner.run.report_stream import SAMPLE_CAP, BottomK, Pass, read_at, read_json_lines
 
 TOP = 20  # top repeated texts
 TOP_SOURCES = 10  # sources that lost the most
@@ -99,22 +91,55 @@ def load_report(state_dir: Path) -> dict[str, Any]:
 
 
 def gather(state_dir: Path, cap: int = SAMPLE_CAP) -> Gathered:
-    """Read a state folder's report.json and logs; two streams over removed.jsonl."""
+    """Read a state folder's report.json and logs; removed.jsonl is parsed once, counted
+    again from the keys its first pass kept."""
     report = load_report(state_dir)
     config = report.get("config", {})
     folders = (state_dir / "files.jsonl").is_file()
-    first = Pass(float(config.get("threshold", 1.0)), float(config.get("doc_threshold", 1.0)), cap)
+    first = Pass(float(config.get("threshold", 1.0)), float(config.get("doc_threshold", 1.0)), cap, folders)
     log = state_dir / "removed.jsonl"
-    for number, offset, raw, entry in read_json_lines(log):
-        first.add(number, offset, entry, xxhash.xxh64_intdigest(raw), group_of(str(entry.get("source")), folders))
-    sample = _fetch(log, first.sample())
-    borderline = _fetch(log, first.borderline.smallest())
-    refs = [e["duplicate_of"] for e in sample + borderline if isinstance(e.get("duplicate_of"), dict)]
-    kept = {_document_key(ref, folders) for ref in refs if isinstance(ref.get("paragraph"), int)}
-    exact = second_pass(log, first, kept)
+    try:
+        _first_pass(log, first)
+        sample = _fetch(log, first.sample())
+        borderline = _fetch(log, first.borderline.smallest())
+        refs = [e["duplicate_of"] for e in sample + borderline if isinstance(e.get("duplicate_of"), dict)]
+        kept = {_document_key(ref, folders) for ref in refs if isinstance(ref.get("paragraph"), int)}
+        exact = _exact(log, first, kept)
+    finally:
+        first.columns.close()
     kept_ids = set() if folders else {str(ref.get("id")) for ref in refs}
     return Gathered(report, folders, first, sample, borderline, _top_texts(log, first, exact),
                     _top_sources(exact), exact.removed_in, _files(state_dir), _rejects(state_dir), kept_ids)
+
+
+def _first_pass(log: Path, first: Pass) -> None:
+    """Every line of the removal log into `first`; the cyclic garbage collector is paused
+    meanwhile (the lines' dicts hold no cycles, and it would scan them for nothing)."""
+    if not log.is_file():
+        return
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        first.stream(log)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _exact(log: Path, first: Pass, kept: set[Any]) -> Exact:
+    """The second pass: candidates counted from the columns, the kept documents' removed
+    paragraph numbers from their own lines, read again."""
+    texts = None if first.texts.exact else first.texts.keys()
+    exact, offsets = second_pass(first.columns, texts, first.sources.keys(), kept)
+    if first.texts.exact:
+        exact.texts = Counter(first.texts.counts)
+    for entry in read_at(log, offsets).values() if offsets else ():
+        source = str(entry.get("source"))
+        if isinstance(entry.get("paragraph"), int):
+            for key in (source, (source, str(entry.get("id")))):
+                if key in exact.removed_in:
+                    exact.removed_in[key].append(entry["paragraph"])
+    return exact
 
 
 def _document_key(ref: dict[str, Any], folders: bool) -> Any:

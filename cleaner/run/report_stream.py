@@ -1,10 +1,13 @@
-"""The two streams over removed.jsonl behind report.html, in bounded memory.
+"""The two passes over removed.jsonl behind report.html, in bounded memory.
 
-`removed.jsonl` may hold millions of lines, so it is streamed, never loaded: the first pass
-counts everything exactly (by reason, by folder, the similarity histogram) and keeps only
-byte offsets of a sample, of the borderline removals and of candidate top texts and sources
-(Misra-Gries heavy hitters); the second pass counts those candidates exactly and collects
-the removed paragraph numbers of the documents whose kept copies the sample shows. The
+`removed.jsonl` may hold millions of lines, so it is streamed, never loaded, and parsed
+once: the first pass (a batch of lines at a time, cleaner.run.report_batch) counts
+everything exactly (by reason, by folder, the similarity histogram) and keeps only byte
+offsets of a sample, of the borderline removals and of candidate top texts and sources
+(Misra-Gries heavy hitters), writing a few keys of each line to a temporary file; the
+second pass (cleaner.run.report_columns) counts those candidates exactly from the keys and
+collects the removed paragraph numbers of the documents whose kept copies the sample
+shows, rereading only those documents' lines. The
 sample is stratified by reason and similarity band and chosen by a hash of each log line,
 so the same logs always give the same rows (and a reordered log the same sample).
 """
@@ -13,20 +16,21 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+import contextlib
 from dataclasses import dataclass, field
 import heapq
 import json
-from json.decoder import scanstring
 from pathlib import Path
 from typing import Any
 
 import xxhash
 
 from cleaner.errors import UsageError
+from cleaner.run.report_batch import BORDER_MARGIN, add_batch, batches
+from cleaner.run.report_columns import Columns
 
 SAMPLE_CAP = 2000  # side-by-side rows on the page
 BORDER_CAP = 200  # borderline rows on the page
-BORDER_MARGIN = 0.05  # a near copy this close above its threshold is borderline
 CANDIDATES = 2000  # Misra-Gries counters: any item in more than 1/2001 of the lines is found
 
 
@@ -101,11 +105,11 @@ class HeavyHitters:
             self.first.setdefault(key, offset)
         else:
             self.exact = False
-            for other in list(counts):
-                self.counts[other] -= 1
-                if not self.counts[other]:
-                    del self.counts[other]
-                    self.first.pop(other, None)
+            kept = {other: count - 1 for other, count in counts.items() if count > 1}  # in the same order
+            for other in counts.keys() - kept.keys():
+                self.first.pop(other, None)
+            counts.clear()  # in place: callers hold `counts`
+            counts.update(kept)
 
     def keys(self) -> set[Any]:
         return set(self.counts)
@@ -122,9 +126,12 @@ class BottomK:
     def add(self, key: float, tiebreak: int, value: Any) -> None:
         """Offer `value` under the key (key, tiebreak)."""
         self.seen += 1
+        if len(self.heap) < self.k or -key >= self.heap[0][0]:  # else, once full: not among the smallest
+            self.offer(key, tiebreak, value)
+
+    def offer(self, key: float, tiebreak: int, value: Any) -> None:
+        """`add` without counting it (the caller did)."""
         heap = self.heap
-        if len(heap) >= self.k and -key < heap[0][0]:
-            return  # the common case once full: not among the smallest
         item = (-key, -tiebreak, value)
         if len(heap) < self.k:
             heapq.heappush(heap, item)
@@ -163,11 +170,13 @@ def text_key(text: str) -> int:
 
 @dataclass
 class Pass:
-    """What one stream over removed.jsonl leaves: exact counters and bounded selections."""
+    """What one stream over removed.jsonl leaves: exact counters and bounded selections,
+    and the per-line keys the second pass counts from (`columns`)."""
 
     threshold: float
     doc_threshold: float
     cap: int = SAMPLE_CAP
+    folders: bool = False
     lines: int = 0
     by_reason: Counter = field(default_factory=Counter)
     by_group: Counter = field(default_factory=Counter)
@@ -176,40 +185,49 @@ class Pass:
     borderline: BottomK = field(default_factory=lambda: BottomK(BORDER_CAP))
     texts: HeavyHitters = field(default_factory=HeavyHitters)
     sources: HeavyHitters = field(default_factory=HeavyHitters)
-    lost: dict[str, list[int]] = field(default_factory=dict)  # source -> [lines, paragraphs, whole], while exact
+    columns: Columns = field(default_factory=Columns)
+    offset: int = 0  # bytes of the log read so far
+    heaps: dict[tuple[str, Any], BottomK] = field(default_factory=dict)  # (reason, similarity) -> stratum
 
-    def add(self, number: int, offset: int, entry: dict[str, Any], raw_hash: int, group: str) -> None:
-        reason, similarity, text = str(entry.get("reason")), entry.get("similarity"), entry.get("text")
-        self.lines += 1
-        self.by_reason[reason] += 1
-        self.by_group[group] += 1
+    def stream(self, path: Path) -> None:
+        """Every line of the removal log at `path`, a batch at a time (report_batch)."""
+        for batch in batches(path):
+            add_batch(self, batch, path)
+
+    def group(self, source: str) -> str:
+        return group_of(source, self.folders)
+
+    def stratum(self, reason: str, similarity: Any) -> BottomK:
+        """The sample heap of (reason, band of similarity), remembered for the next lines."""
+        try:
+            return self.heaps[(reason, similarity)]
+        except (KeyError, TypeError):
+            pass
         stratum = (reason, band(similarity))
         heap = self.strata.get(stratum) or self.strata.setdefault(stratum, BottomK(self.cap))
-        heap.add(raw_hash, 0, (offset, number))
-        if text is not None:
-            self.texts.add(text_key(text), offset)
-        self._count_source(str(entry.get("source")), entry, offset)
-        if (similarity != 1.0 or reason.startswith("near_")) and is_near(entry):  # cheap test first
-            kind = level(entry)
-            self.bins[kind][min(int(similarity * 100 + 1e-9), 100)] += 1
-            limit = self.threshold if kind == "paragraph" else self.doc_threshold
-            if round(similarity - limit, 4) <= BORDER_MARGIN:
-                self.borderline.add(similarity, raw_hash, (offset, number))
+        if len(self.heaps) < MEMO:
+            with contextlib.suppress(TypeError):  # an unhashable similarity is not remembered
+                self.heaps[(reason, similarity)] = heap
+        return heap
 
-    def _count_source(self, source: str, entry: dict[str, Any], offset: int) -> None:
-        self.sources.add(source, offset)
-        if not self.sources.exact:
-            self.lost.clear()
+    def near(self, number: int, offset: int, entry: dict[str, Any], similarity: Any, raw_hash: int) -> None:
+        """A near copy's similarity into the histogram, and into the borderline heap when
+        close to its threshold; any other line is left."""
+        if not is_near(entry):
             return
-        counts = self.lost.get(source) or self.lost.setdefault(source, [0, 0, 0])
-        counts[0] += 1
-        counts[1] += _paragraphs(entry)
-        counts[2] += "paragraph" not in entry
+        kind = level(entry)
+        self.bins[kind][min(int(similarity * 100 + 1e-9), 100)] += 1
+        limit = self.threshold if kind == "paragraph" else self.doc_threshold
+        if round(similarity - limit, 4) <= BORDER_MARGIN:
+            self.borderline.add(similarity, raw_hash, (offset, number))
 
     def sample(self) -> list[tuple[int, int]]:
         """(offset, line number) of the rows shown, stratified and capped."""
         share = stratified({s: heap.seen for s, heap in self.strata.items()}, self.cap)
         return [row for s in sorted(self.strata) for row in self.strata[s].smallest(share[s])]
+
+
+MEMO = 1 << 14  # (reason, similarity) pairs whose stratum is remembered
 
 
 def _paragraphs(entry: dict[str, Any]) -> int:
@@ -225,61 +243,3 @@ def group_of(source: str, folders: bool) -> str:
     if folders:
         return source.rsplit("/", 1)[0] if "/" in source else "(top level)"
     return source
-
-
-@dataclass
-class Exact:
-    """The second stream over removed.jsonl: exact counts of the first pass's candidates,
-    and the removed paragraph numbers of the documents whose kept copies are shown."""
-
-    texts: Counter = field(default_factory=Counter)
-    sources: dict[str, list[int]] = field(default_factory=dict)  # source -> [lines, paragraphs, whole]
-    removed_in: dict[Any, list[int]] = field(default_factory=dict)  # document key -> paragraphs
-
-
-def second_pass(log: Path, first: Pass, kept: set[Any]) -> Exact:
-    """Count the candidates exactly, reading as little of each line as it can: the source
-    (always first) and the text are scanned out of the line; a line is parsed whole only
-    when its source is one asked about. `kept` names documents by source (folder runs) or
-    by (source, id) (record runs)."""
-    texts = set() if first.texts.exact else first.texts.keys()
-    kept_sources = {key if isinstance(key, str) else key[0] for key in kept}
-    exact = Exact(Counter(first.texts.counts) if first.texts.exact else Counter(),
-                  {s: list(c) for s, c in first.lost.items()}, {s: [] for s in kept})
-    recount = set() if first.sources.exact else first.sources.keys()
-    exact.sources.update({s: [0, 0, 0] for s in recount})
-    if not (texts or recount or kept_sources):
-        return exact
-    with log.open("rb") as lines:
-        for raw in lines:
-            line = raw.decode("utf-8", "surrogateescape")
-            source, text = _scan(line)
-            entry = _decode(line) if source is None or source in recount or source in kept_sources else None
-            if entry is not None:
-                source, text = str(entry.get("source")), entry.get("text")
-                _recount(exact, source, entry, source in recount)
-            if texts and text is not None and (key := text_key(text)) in texts:
-                exact.texts[key] += 1
-    return exact
-
-
-def _scan(line: str) -> tuple[str | None, str | None]:
-    """(source, text) of a removal-log line as cleaner.io.logs writes it, or (None, None)
-    when it is not laid out so (then it is parsed whole)."""
-    if not line.startswith('{"source": "'):
-        return None, None
-    source, end = scanstring(line, 12)
-    at = line.find('"text": "', end)
-    return source, (scanstring(line, at + 9)[0] if at != -1 else None)
-
-
-def _recount(exact: Exact, source: str, entry: dict[str, Any], count: bool) -> None:
-    if count:
-        counts = exact.sources[source]
-        counts[0] += 1
-        counts[1] += _paragraphs(entry)
-        counts[2] += "paragraph" not in entry
-    if isinstance(entry.get("paragraph"), int):
-        for key in (source, (source, str(entry.get("id")))):
-            if key in exact.removed_in:
-                exact.removed_in[key].append(entry["paragraph"])
