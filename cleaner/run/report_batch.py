@@ -20,7 +20,7 @@ import numpy as np
 import xxhash
 
 from cleaner.errors import UsageError
-from cleaner.run.report_columns import HAS_TEXT, MASK, MIX, NUMBERED, WHOLE
+from cleaner.run.report_columns import HAS_TEXT, MIX, NUMBERED, WHOLE, text_hash
 
 if TYPE_CHECKING:
     from cleaner.run.report_stream import Pass
@@ -188,12 +188,12 @@ def _rows(state: Pass, columns: dict[str, list[Any]], texts: list[int | None], o
     for i in [i for i, count in enumerate(counts) if not -LARGE < count < LARGE]:
         state.columns.large[sources[i]] += counts[i]  # kept exact in Python, 0 in the column
         counts[i] = 0
-    keys = {source: hash(source) & MASK for source in dict.fromkeys(sources)}
+    keys = {source: text_hash(source) for source in dict.fromkeys(sources)}
     source_keys = np.fromiter(map(keys.__getitem__, sources), np.uint64, len(sources))
     if state.folders:
         documents = np.where(numbered, source_keys, 0).astype(np.uint64)
     else:
-        ids = np.fromiter(map(hash, map(str, columns["id"])), np.int64, len(sources)).view(np.uint64)
+        ids = np.fromiter(map(text_hash, map(str, columns["id"])), np.uint64, len(sources))
         documents = np.where(numbered, source_keys * MIX ^ ids, 0).astype(np.uint64)
     flags = (np.array([t is not None for t in texts]) * HAS_TEXT) | (whole * WHOLE) | (numbered * NUMBERED)
     return np.stack([np.array([t or 0 for t in texts], np.uint64), source_keys, documents,

@@ -16,6 +16,7 @@ import tempfile
 from typing import IO, Any
 
 import numpy as np
+import xxhash
 
 HAS_TEXT, WHOLE, NUMBERED = 1, 2, 4  # flags: a text, a whole document, an int paragraph
 KEYS = ("text", "source", "document", "offset", "paragraphs", "flags")  # a row's columns
@@ -23,9 +24,15 @@ MASK = (1 << 64) - 1
 MIX = 0x9E3779B97F4A7C15  # an odd multiplier: (source, id) keys as source * MIX ^ id, modulo 2**64
 
 
+def text_hash(text: str) -> int:
+    """A string's 64-bit key: xxh64, the same in every process (Python's hash() is seeded
+    per process, so a collision, however unlikely, would make the page differ run to run)."""
+    return xxhash.xxh64_intdigest(text.encode("utf-8", "surrogatepass"))
+
+
 def source_key(source: str) -> int:
-    """A source's key in the columns: this process's hash (both passes run in it)."""
-    return hash(source) & MASK
+    """A source's key in the columns."""
+    return text_hash(source)
 
 
 def document_key(key: Any) -> int:
@@ -33,7 +40,7 @@ def document_key(key: Any) -> int:
     latter mixed as report_batch mixes the columns (a collision only rereads a line)."""
     if isinstance(key, str):
         return source_key(key)
-    return (source_key(key[0]) * MIX ^ (hash(key[1]) & MASK)) & MASK
+    return (source_key(key[0]) * MIX ^ text_hash(key[1])) & MASK
 
 
 class Columns:
