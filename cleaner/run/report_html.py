@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from markupsafe import Markup, escape
 
 from cleaner.io.atomic import write_atomic
 from cleaner.run.report_data import Gathered, gather, kept_records
@@ -127,7 +128,10 @@ def word_diff(removed: str, kept: str) -> tuple[list[tuple[str, bool]], list[tup
     a, b = removed.split()[:MAX_WORDS], kept.split()[:MAX_WORDS]
     left: list[tuple[str, bool]] = []
     right: list[tuple[str, bool]] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    # The same words (an exact copy): difflib's one "equal" block, without difflib.
+    opcodes = [("equal", 0, len(a), 0, len(b))] if a == b and a else [] if a == b else \
+        difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    for tag, i1, i2, j1, j2 in opcodes:
         if i2 > i1:
             left.append((" ".join(a[i1:i2]), tag != "equal"))
         if j2 > j1:
@@ -137,6 +141,13 @@ def word_diff(removed: str, kept: str) -> tuple[list[tuple[str, bool]], list[tup
     if len(kept.split()) > MAX_WORDS:
         right.append(("…", False))
     return left, right
+
+
+def runs_html(parts: list[tuple[str, bool]], cls: str) -> Markup:
+    """A side's runs as the page shows them, escaped as the template would, the changed ones
+    marked: made here, not by a template loop, as a page holds thousands of rows."""
+    return Markup(" ".join(f'<mark class="{cls}">{escape(text)}</mark>' if differs else str(escape(text))
+                           for text, differs in parts))
 
 
 def row(entry: dict[str, Any], kept: KeptCopies) -> dict[str, Any]:
@@ -161,6 +172,7 @@ def row(entry: dict[str, Any], kept: KeptCopies) -> dict[str, Any]:
         "line": entry.get("_line"), "level": level(entry), "source": source, "id": entry.get("id"),
         "where": _where(entry), "href": kept.href(source), "paragraphs": entry.get("paragraphs"),
         "documents": entry.get("documents"), "removed": removed_runs, "kept": kept_runs,
+        "removed_html": runs_html(removed_runs, "del"), "kept_html": runs_html(kept_runs, "ins"),
         "kept_where": _where(ref) if ref else None, "kept_href": kept.href(kept_source) if kept_source else None,
     }
 
