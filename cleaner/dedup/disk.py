@@ -39,9 +39,9 @@ from cleaner.record import Ref
 MANIFEST = "manifest.json"
 # About how much of a spill's band file one search maps before its pages are dropped: a
 # batch's keys are searched in sorted chunks, each over its own part of the file (a page
-# fault maps the whole cached folio around it, so one search of every key would map it all).
+# fault maps the whole cached folio around it, so one search of every key would map it all,
+# and so would a chunk of a fixed number of keys when a batch has few: each key a folio).
 RELEASE_BYTES = 64 << 20
-MIN_CHUNK = 1024  # keys: fewer a search would cost more in Python than it saves in pages
 
 
 class DiskCommitted(Committed):
@@ -84,10 +84,12 @@ class DiskCommitted(Committed):
     def _chunks(self, segment: Segment, keys: int) -> list[tuple[int, int]]:
         """Ranges of a batch's sorted keys searched at once in `segment`: all of them in a
         committed run's (its pages are shared, mapped for the run), RELEASE_BYTES' worth of
-        its band file a chunk in a spill's."""
+        its band file a chunk in a spill's (so at most about as many chunks as that file has
+        RELEASE_BYTES, or one a key when a batch has fewer keys)."""
         size = segment.bands.nbytes
-        step = keys if self.runs is not None or size <= RELEASE_BYTES else max(MIN_CHUNK, keys * RELEASE_BYTES // size)
-        return [(begin, min(begin + step, keys)) for begin in range(0, keys, max(step, 1))]
+        step = keys if self.runs is not None or size <= RELEASE_BYTES else keys * RELEASE_BYTES // size
+        step = max(step, 1)
+        return [(begin, min(begin + step, keys)) for begin in range(0, keys, step)]
 
     def shingles(self, slots: Sequence[int]) -> list[np.ndarray]:
         where = np.asarray(slots, dtype=np.int64)
