@@ -37,12 +37,11 @@ from cleaner.io.atomic import write_atomic
 from cleaner.record import Ref
 
 MANIFEST = "manifest.json"
-RELEASE_EVERY = 256  # entries read from a run's spills between two drops of their mapped pages
 # About how much of a spill's band file one search maps before its pages are dropped: a
 # batch's keys are searched in sorted chunks, each over its own part of the file (a page
-# fault maps its cached neighbours too, so one search of every key would map it all).
+# fault maps the whole cached folio around it, so one search of every key would map it all,
+# and so would a chunk of a fixed number of keys when a batch has few: each key a folio).
 RELEASE_BYTES = 64 << 20
-MIN_CHUNK = 1024  # keys: fewer a search would cost more in Python than it saves in pages
 
 
 class DiskCommitted(Committed):
@@ -53,7 +52,6 @@ class DiskCommitted(Committed):
         self._firsts = [s.first for s in self.segments]
         self.runs = runs
         self._count = sum(len(s) for s in self.segments)
-        self._fetched = 0  # entries read since the spills' pages were last dropped
 
     def count(self) -> int:
         return self._count
@@ -62,6 +60,8 @@ class DiskCommitted(Committed):
         exact = np.full(len(keys), -1, dtype=np.int64)
         for segment in self.segments:  # ascending slots: the first hit is the earliest
             exact = np.where(exact < 0, segment.exact(keys), exact)
+            if self.runs is None:
+                segment.release()  # a batch's keys touch most of a spill's exact keys
         return exact
 
     def bands(self, keys: np.ndarray, room: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,24 +84,21 @@ class DiskCommitted(Committed):
     def _chunks(self, segment: Segment, keys: int) -> list[tuple[int, int]]:
         """Ranges of a batch's sorted keys searched at once in `segment`: all of them in a
         committed run's (its pages are shared, mapped for the run), RELEASE_BYTES' worth of
-        its band file a chunk in a spill's."""
+        its band file a chunk in a spill's (so at most about as many chunks as that file has
+        RELEASE_BYTES, or one a key when a batch has fewer keys)."""
         size = segment.bands.nbytes
-        step = keys if self.runs is not None or size <= RELEASE_BYTES else max(MIN_CHUNK, keys * RELEASE_BYTES // size)
-        return [(begin, min(begin + step, keys)) for begin in range(0, keys, max(step, 1))]
+        step = keys if self.runs is not None or size <= RELEASE_BYTES else keys * RELEASE_BYTES // size
+        step = max(step, 1)
+        return [(begin, min(begin + step, keys)) for begin in range(0, keys, step)]
 
     def shingles(self, slots: Sequence[int]) -> list[np.ndarray]:
         where = np.asarray(slots, dtype=np.int64)
         held_in = np.searchsorted(np.asarray(self._firsts), where, side="right") - 1
         out: list[np.ndarray] = [None] * len(where)  # type: ignore[list-item]
-        for number in np.unique(held_in).tolist():
+        for number in np.unique(held_in).tolist():  # a spill's are read, not mapped (Segment scattered)
             picked, segment = np.flatnonzero(held_in == number), self.segments[number]
-            step = max(len(picked), 1) if self.runs is not None else RELEASE_EVERY
-            for begin in range(0, len(picked), step):  # a spill's: copied, its pages dropped as it goes
-                part = picked[begin:begin + step]
-                for i, found in zip(part.tolist(), segment.shingle_sets(where[part]), strict=True):
-                    out[i] = found if self.runs is not None else np.array(found)
-                if self.runs is None:
-                    segment.release()
+            for i, found in zip(picked.tolist(), segment.shingle_sets(where[picked]), strict=True):
+                out[i] = found
         return out
 
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
@@ -110,20 +107,8 @@ class DiskCommitted(Committed):
             segment = self.segments[bisect.bisect_right(self._firsts, slot) - 1]
             source, doc_id, paragraph, shingles = segment.entry(slot)
             run = self.runs(slot) if self.runs is not None else None
-            if run is None:  # a run's spill: copied, so its mapped pages can be dropped
-                shingles = np.array(shingles)
             out.append((Ref(source, doc_id, None if paragraph < 0 else paragraph, run), shingles))
-        self._count_fetched(len(slots))
         return out
-
-    def _count_fetched(self, fetched: int) -> None:
-        """A run's spills drop their mapped pages every RELEASE_EVERY entries fetched."""
-        if self.runs is None:
-            self._fetched += fetched
-            if self._fetched >= RELEASE_EVERY:
-                self._fetched = 0
-                for segment in self.segments:
-                    segment.release()
 
 
 class DiskStore(Store):
@@ -201,7 +186,7 @@ class DiskStore(Store):
             shutil.rmtree(self.root / record["path"], ignore_errors=True)
 
     def reopen(self, kind: str, records: list[dict[str, Any]]) -> DiskCommitted:
-        return DiskCommitted([Segment(self.root / r["path"], r["files"]) for r in records], None)
+        return DiskCommitted([Segment(self.root / r["path"], r["files"], scattered=True) for r in records], None)
 
     def close(self) -> None:
         if self._lock is not None:

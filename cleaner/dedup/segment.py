@@ -12,6 +12,11 @@ checksum per file.
 A batch of queries is answered with a few `searchsorted` calls per segment. Files are
 written and fsynced before the manifest that names them is published, and read back only
 after their size and xxh3-128 match the manifest (a truncated or damaged file is refused).
+
+A run's own spills (`scattered=True`) read an entry's fields with `os.pread`, not through
+the mapping: a page fault maps the whole cached folio around the page (large folios of
+the page cache, up to 2 MB each, whatever `madvise` says), so a few hundred scattered
+reads through a map would make hundreds of MB of spilled files resident.
 """
 
 from __future__ import annotations
@@ -92,10 +97,12 @@ def _write(path: Path, fill) -> None:
 
 
 class Segment:
-    """A written segment, checked against its manifest entry and memory-mapped."""
+    """A written segment, checked against its manifest entry and memory-mapped; with
+    `scattered`, its entries (`entry`, `shingle_sets`) are read from the files, copied."""
 
-    def __init__(self, folder: Path, files: dict[str, list]) -> None:
+    def __init__(self, folder: Path, files: dict[str, list], scattered: bool = False) -> None:
         self.folder = folder
+        self._reads: dict[str, _Reads] = {}
         for name, (size, digest) in files.items():
             path = folder / name
             if not path.exists() or path.stat().st_size != size or checksum(path) != digest:
@@ -108,6 +115,11 @@ class Segment:
             small = docs.stat().st_size <= MAPPED
             self.docs = (np.fromfile(docs, dtype=np.uint8) if small else np.memmap(docs, dtype=np.uint8, mode="r")) \
                 if self.docs_at[-1] else None
+            if scattered:  # the files an entry is read from; small ones are in memory already
+                paths = {name: folder / f"{name}.npy" for name in ("offsets", "shingles", "doc_of", "para", "docs_at")}
+                arrays = {name: getattr(self, name) for name in paths} | {"docs": self.docs}
+                reads = {name: _Reads.of(paths.get(name, docs), array) for name, array in arrays.items()}
+                self._reads = {name: read for name, read in reads.items() if read is not None}
         except (OSError, ValueError) as err:
             raise UsageError(f"{folder}: unreadable index segment ({err})") from err
         listed = "directory.npy" in files
@@ -158,11 +170,17 @@ class Segment:
                        np.asarray(self.exact_slots)[exact_keep], kept_slots, offsets, shingles,
                        doc_of.astype(np.uint32), np.asarray(self.para)[keep], docs)
 
+    def _take(self, name: str, begin: int, end: int) -> np.ndarray:
+        """Entries begin..end of the array `name`: read from its file (a copy) when this
+        segment is `scattered`, else a view into the mapping."""
+        reads = self._reads.get(name)
+        return reads.take(begin, end) if reads is not None else getattr(self, name)[begin:end]
+
     def document(self, number: int) -> tuple[str, str]:
         found = self._documents.get(number)
         if found is None:
-            start, end = int(self.docs_at[number]), int(self.docs_at[number + 1])
-            source, doc_id = json.loads(bytes(self.docs[start:end]))  # type: ignore[index]
+            start, end = self._take("docs_at", number, number + 2).tolist()
+            source, doc_id = json.loads(self._take("docs", start, end).tobytes())
             if len(self._documents) >= 4096:
                 self._documents.clear()
             found = self._documents[number] = (source, doc_id)
@@ -171,6 +189,9 @@ class Segment:
     def shingle_sets(self, slots: np.ndarray) -> list[np.ndarray]:
         """The shingles of slots held here (views into the file), no references looked up."""
         i = slots - self.first if self._contiguous else np.asarray(self.slots).searchsorted(slots.astype(np.uint32))
+        if self._reads:  # two reads a slot: its offsets, then its shingles
+            bounds = [self._take("offsets", at, at + 2).tolist() for at in i.tolist()]
+            return [self._take("shingles", begin, end) for begin, end in bounds]
         offsets = np.asarray(self.offsets)
         shingles = np.asarray(self.shingles)  # a plain view: slicing a memmap makes a memmap a slice
         return [shingles[begin:end] for begin, end in zip(offsets[i].tolist(), offsets[i + 1].tolist(), strict=True)]
@@ -181,8 +202,44 @@ class Segment:
             i = slot - self.first
         else:
             i = int(self.slots.searchsorted(np.uint32(slot)))  # a Python int would cast the whole array
+        if self._reads:
+            begin, end = self._take("offsets", i, i + 2).tolist()
+            source, doc_id = self.document(int(self._take("doc_of", i, i + 1)[0]))
+            return source, doc_id, int(self._take("para", i, i + 1)[0]), self._take("shingles", begin, end)
         source, doc_id = self.document(int(self.doc_of[i]))
         return source, doc_id, int(self.para[i]), self.shingles[int(self.offsets[i]):int(self.offsets[i + 1])]
+
+
+class _Reads:
+    """A mapped array's file read a few entries at a time with `os.pread` (see the module
+    docstring): nothing of it is mapped by a read."""
+
+    def __init__(self, path: Path, offset: int, dtype: np.dtype) -> None:
+        self._path, self._offset, self._dtype = path, offset, dtype
+        self._fd: int | None = None
+
+    @classmethod
+    def of(cls, path: Path, array: np.ndarray | None) -> _Reads | None:
+        """The reads of `array`, mapped from `path`; None if it was read into memory."""
+        base = array
+        while base is not None and not isinstance(base, np.memmap):
+            base = base.base
+        return None if base is None else cls(path, int(base.offset), array.dtype)
+
+    def take(self, begin: int, end: int) -> np.ndarray:
+        out = np.empty(max(end - begin, 0), dtype=self._dtype)
+        if not len(out):
+            return out
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
+        wanted = out.nbytes
+        if os.preadv(self._fd, [out], self._offset + begin * self._dtype.itemsize) != wanted:
+            raise UsageError(f"{self._path}: index file shorter than its manifest says")
+        return out
+
+    def __del__(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
 
 
 def _mapping(array: np.ndarray) -> mmap.mmap | None:

@@ -125,12 +125,12 @@ def test_a_checkpoint_spills_a_large_head_and_names_only_segments(tmp_path, monk
 
 def test_spills_searched_in_chunks_answer_as_one_search(tmp_path, monkeypatch):
     """A batch's band keys searched a few at a time in each spill (RELEASE_BYTES, so that
-    one search never maps a whole band file) give the decisions of one in-memory index."""
+    one search never maps a whole band file, down to one key a search) give the decisions
+    of one in-memory index."""
     texts = texts_of(11, 50, 160)
     expected = prepared(texts, CONFIG)
     list(Deduplicator(CONFIG)(iter(expected)))
     monkeypatch.setattr(disk_module, "RELEASE_BYTES", 1)
-    monkeypatch.setattr(disk_module, "MIN_CHUNK", 3)
     searched = []
     bands_of = disk_module.Segment.bands_of
     monkeypatch.setattr(disk_module.Segment, "bands_of", lambda self, low, *rest: searched.append(len(low))
@@ -138,7 +138,7 @@ def test_spills_searched_in_chunks_answer_as_one_search(tmp_path, monkeypatch):
     store = open_store(str(tmp_path / "i"), CONFIG, spill_bytes=3000)
     store.begin("A", keep_staged=False)
     docs, dedup = run(store, prepared(texts, CONFIG), 16)
-    assert dedup.corpus.spilled and searched and max(searched) == 3  # every search really was chunked
+    assert dedup.corpus.spilled and searched and max(searched) == 1  # every search really was chunked
     assert plain(docs) == plain(expected)
     store.close()
 
@@ -169,3 +169,22 @@ def test_band_load_counts_committed_spilled_and_in_memory_slots(tmp_path):
     assert [(f.exact, f.candidates, f.shared) for f in layered.lookup_many(queries)] == \
         [(f.exact, f.candidates, f.shared) for f in memory.lookup_many(queries)]
     store.close()
+
+
+def test_a_spill_is_searched_a_release_worth_of_its_band_file_at_a_time():
+    """A spill's band file far larger than RELEASE_BYTES is searched in chunks of keys that
+    each span about RELEASE_BYTES of it, down to one key a chunk when a batch has few keys
+    (a page fault maps a whole cached folio: a fixed number of scattered keys could map
+    the whole file)."""
+    class Bands:
+        nbytes = 40 * disk_module.RELEASE_BYTES
+
+    class Spill:
+        bands = Bands()
+
+    spills = disk_module.DiskCommitted([], None)
+    for keys in (5, 40, 1000, 100_000):
+        chunks = spills._chunks(Spill(), keys)  # type: ignore[arg-type]
+        assert chunks[0][0] == 0 and chunks[-1][1] == keys
+        assert all(end - begin <= max(keys // 40, 1) for begin, end in chunks)
+        assert len(chunks) == keys if keys < 40 else len(chunks) <= 41
