@@ -46,6 +46,7 @@ class Removal:
     similarity: float | None = None
     estimated_similarity: float | None = None
     documents: int | None = None  # boilerplate: how many documents hold the paragraph
+    shingles: str | None = None  # "characters": compared on character shingles (cleaner.dedup.tokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,7 @@ class Cut:
     kept: tuple[int, int, int]  # (start in duplicate_of.paragraph, end paragraph, end offset)
     similarity: float
     reason: str = "sentence_copy"
+    shingles: str | None = None  # as Removal.shingles
 
 
 @dataclass(slots=True)

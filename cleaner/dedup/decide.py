@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
+import dataclasses
 import functools
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.dedup.index import Banding, Index, Match, open_index
 from cleaner.dedup.repeats import InDocumentRepeats
 from cleaner.dedup.sketch import minhash_signatures, permutations
+from cleaner.dedup.tokens import has_unspaced
 from cleaner.errors import UsageError
 from cleaner.record import Document, Fingerprint, Ref, Removal, batches
 
@@ -35,6 +37,11 @@ if TYPE_CHECKING:
     from cleaner.dedup.store import Store
 
 Signer = Callable[[np.ndarray], np.ndarray]
+
+
+# Reasons found by comparing shingles (exact copies are found by their exact key, on words):
+# their log lines say when the shingles were characters.
+CHARACTER_REASONS = frozenset({"near_repeat", "near_duplicate", "duplicate_document"})
 
 
 def paragraph_index(config: Config, signer: Signer | None = None, backend: str = "memory",
@@ -257,7 +264,7 @@ class Deduplicator:
         if row >= 0 and batch.documents.loud[row]:
             match = batch.documents.find(row)
             if match is not None:
-                doc.removal = _removal(match, "duplicate_document")
+                doc.removal = self._shingled(_removal(match, "duplicate_document"), *(p.text for p in doc.paragraphs))
                 return
         kept, at, loud = [], batch.starts[number], batch.loud
         for paragraph in doc.paragraphs:
@@ -266,7 +273,7 @@ class Deduplicator:
             if fp is None or not fp.words:
                 continue
             if loud[at]:
-                paragraph.removal = self._judge(at, fp, local, batch.corpus)
+                paragraph.removal = self._shingled(self._judge(at, fp, local, batch.corpus), paragraph.text)
                 if paragraph.removal is None and batch.local[at]:
                     local.add(at, Ref(doc.source, doc.id, paragraph.index))
             if paragraph.removal is None:
@@ -276,6 +283,13 @@ class Deduplicator:
             batch.corpus.add(kept)
         if row >= 0 and doc.kept_paragraphs:
             batch.documents.add(slice(row, row + 1))
+
+    def _shingled(self, removal: Removal | None, *texts: str) -> Removal | None:
+        """`removal`, saying so when it was found on character shingles (see CHARACTER_REASONS)."""
+        if removal is None or removal.reason not in CHARACTER_REASONS or self.config.tokens != "script" \
+                or not any(map(has_unspaced, texts)):
+            return removal
+        return dataclasses.replace(removal, shingles="characters")
 
     def _judge(self, row: int, fp: Fingerprint, local: InDocumentRepeats, corpus: IndexWindow | None) -> Removal | None:
         long_enough = fp.words >= self.config.min_words

@@ -42,6 +42,7 @@ from cleaner.dedup.sketch import (
     shingle_sets,
     word_hashes,
 )
+from cleaner.dedup.tokens import has_unspaced
 from cleaner.record import Cut, Document, Fingerprint, Paragraph, Ref, Removal
 from cleaner.text.sentences import sentence_spans
 
@@ -242,9 +243,11 @@ class SentenceWindows:
             ref, (start_para, start, _) = _kept_sentence(hits, removed, group[0])
             _, (end_para, _, end) = _kept_sentence(hits, removed, group[-1])
             similarity = min(hits[removed[k]].similarity for k in group)
-            paragraph.cuts.append(Cut(sentences[group[0]].start, sentences[group[-1]].end,
-                                      Ref(ref.source, ref.id, start_para), (start, end_para, end),
-                                      round(similarity, 4), REASON))
+            first, last = sentences[group[0]].start, sentences[group[-1]].end
+            shingles = "characters" if self.config.tokens == "script" and has_unspaced(paragraph.text[first:last]) \
+                else None
+            paragraph.cuts.append(Cut(first, last, Ref(ref.source, ref.id, start_para), (start, end_para, end),
+                                      round(similarity, 4), REASON, shingles))
         for paragraph in doc.paragraphs:
             if paragraph.cuts:
                 _settle(paragraph)
@@ -281,11 +284,12 @@ def _settle(paragraph: Paragraph) -> None:
         if end == len(text):
             while start > floor and text[start - 1].isspace():
                 start -= 1
-        cuts.append(Cut(start, end, cut.duplicate_of, cut.kept, cut.similarity, cut.reason))
+        cuts.append(Cut(start, end, cut.duplicate_of, cut.kept, cut.similarity, cut.reason, cut.shingles))
         floor = end
     paragraph.cuts = cuts
     if not paragraph.output_text().strip():
-        paragraph.removal = Removal(REASON, cuts[0].duplicate_of, min(c.similarity for c in cuts))
+        paragraph.removal = Removal(REASON, cuts[0].duplicate_of, min(c.similarity for c in cuts),
+                                    shingles=cuts[0].shingles)
 
 
 __all__ = ["REASON", "SentenceWindows"]

@@ -97,6 +97,8 @@ def removal_record(doc: Document, paragraph: Paragraph | None) -> dict[str, Any]
     record["estimated_similarity"] = removal.estimated_similarity
     if removal.documents is not None:
         record["documents"] = removal.documents
+    if removal.shingles is not None:
+        record["shingles"] = removal.shingles
     if paragraph is not None and paragraph.cuts:
         record["spans"] = [_span(cut) for cut in paragraph.cuts]
     return record
@@ -115,7 +117,8 @@ def cut_record(doc: Document, paragraph: Paragraph, cut: Cut) -> dict[str, Any]:
     span = _span(cut)
     return {**_origin(doc), "paragraph": paragraph.index, "start": cut.start, "end": cut.end,
             "text": paragraph.text[cut.start:cut.end], "reason": cut.reason, "duplicate_of": span["duplicate_of"],
-            "similarity": cut.similarity, "estimated_similarity": None}
+            "similarity": cut.similarity, "estimated_similarity": None,
+            **({"shingles": cut.shingles} if cut.shingles is not None else {})}
 
 
 def file_record(doc: Document) -> dict[str, Any]:

@@ -110,6 +110,8 @@ def test_across_documents_near_copies_go_and_distinct_paragraphs_stay(case):
         [removal] = cleaner.removed
         assert removal["reason"] == "near_duplicate" and removal["duplicate_of"] == {"source": "<records>", "id": "a",
                                                                                      "paragraph": 0}
+        # The log says when the copy was found on character shingles (words elsewhere: no field).
+        assert removal.get("shingles") == ("characters" if has_unspaced(case["other"]) else None)
 
 
 def test_a_document_that_is_a_near_copy_goes_whole():

@@ -138,6 +138,7 @@ def test_a_near_copied_run_is_cut_from_another_document_wherever_its_line_breaks
     assert all(flat(s) in out for s in other)
     lines = spans(second)
     assert len(lines) == (1 if join != "\n\n" else 3)  # Thai: three paragraphs, each removed whole
+    assert {line.get("shingles") for line in lines} == {None if lang == "en" else "characters"}
     span = lines[0]["spans"][0] if "spans" in lines[0] else lines[0]
     kept = span["duplicate_of"]
     assert kept["source"] == "d0" and span["similarity"] >= 0.7
