@@ -25,7 +25,7 @@ Only windows whose sentences all stay are indexed, so a cut points at written te
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -42,7 +42,7 @@ from cleaner.dedup.sketch import (
     shingle_sets,
     word_hashes,
 )
-from cleaner.dedup.tokens import has_unspaced
+from cleaner.dedup.tokens import shingled_on
 from cleaner.record import Cut, Document, Fingerprint, Paragraph, Ref, Removal
 from cleaner.text.sentences import sentence_spans
 
@@ -83,7 +83,8 @@ class Hit(NamedTuple):
 
 
 class SentenceWindows:
-    """Stage (ordered, after the paragraph decisions): cut runs of copied sentences."""
+    """Cuts runs of copied sentences, a document at a time, after its paragraph decisions
+    (cleaner.dedup.windowed runs it in the ordered stage)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -95,12 +96,6 @@ class SentenceWindows:
         self._first_of = array("I")  # per slot: the window's first sentence in its document
         self._table_of = array("I")  # per slot: its document's place in `_tables`
         self._tables: list[array] = []  # per document with kept windows: (paragraph index, start, end) per sentence
-
-    def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
-        for doc in docs:
-            if doc.alive:
-                self.decide(doc)
-            yield doc
 
     def snapshot(self) -> dict[str, Any]:
         return {"index": self.index.snapshot(), "first_of": self._first_of, "table_of": self._table_of,
@@ -244,10 +239,9 @@ class SentenceWindows:
             _, (end_para, _, end) = _kept_sentence(hits, removed, group[-1])
             similarity = min(hits[removed[k]].similarity for k in group)
             first, last = sentences[group[0]].start, sentences[group[-1]].end
-            shingles = "characters" if self.config.tokens == "script" and has_unspaced(paragraph.text[first:last]) \
-                else None
             paragraph.cuts.append(Cut(first, last, Ref(ref.source, ref.id, start_para), (start, end_para, end),
-                                      round(similarity, 4), REASON, shingles))
+                                      round(similarity, 4), REASON, shingled_on(self.config.tokens,
+                                                                                paragraph.text[first:last])))
         for paragraph in doc.paragraphs:
             if paragraph.cuts:
                 _settle(paragraph)
