@@ -29,7 +29,7 @@ from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.dedup.index import Banding, Index, Match, open_index
 from cleaner.dedup.repeats import InDocumentRepeats
 from cleaner.dedup.sketch import minhash_signatures, permutations
-from cleaner.dedup.tokens import has_unspaced
+from cleaner.dedup.tokens import shingled_on
 from cleaner.errors import UsageError
 from cleaner.record import Document, Fingerprint, Ref, Removal, batches
 
@@ -286,10 +286,10 @@ class Deduplicator:
 
     def _shingled(self, removal: Removal | None, *texts: str) -> Removal | None:
         """`removal`, saying so when it was found on character shingles (see CHARACTER_REASONS)."""
-        if removal is None or removal.reason not in CHARACTER_REASONS or self.config.tokens != "script" \
-                or not any(map(has_unspaced, texts)):
+        if removal is None or removal.reason not in CHARACTER_REASONS:
             return removal
-        return dataclasses.replace(removal, shingles="characters")
+        shingles = shingled_on(self.config.tokens, *texts)
+        return removal if shingles is None else dataclasses.replace(removal, shingles=shingles)
 
     def _judge(self, row: int, fp: Fingerprint, local: InDocumentRepeats, corpus: IndexWindow | None) -> Removal | None:
         long_enough = fp.words >= self.config.min_words

@@ -120,6 +120,12 @@ def has_unspaced(text: str) -> bool:
     return not text.isascii() and patterns().any.search(text) is not None
 
 
+def shingled_on(tokens: str, *texts: str) -> str | None:
+    """"characters" when `tokens` ("script" or "words") shingles any of `texts` on
+    characters, else None: what a removal's log line says of its comparison."""
+    return "characters" if tokens == "script" and any(map(has_unspaced, texts)) else None
+
+
 def script_tokens(text: str) -> list[bytes]:
     """`words(text)`, except that each character of an unspaced script (and its marks) is a token."""
     if not has_unspaced(text):
