@@ -320,7 +320,7 @@ def report(output: Path, log_dir: Path | None) -> None:
     Example:
         cleaner report cleaned/
     """
-    from cleaner.run.job import write_reports
+    from cleaner.run.reports import write_reports
 
     state = log_dir or (output / STATE_DIR if (output / STATE_DIR).is_dir() else output)
     try:

@@ -20,11 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import io
+import os
 from pathlib import Path
 import pickle
+import shutil
 from typing import Any, BinaryIO
 
 from cleaner.errors import UsageError
+from cleaner.io.layout import CHECKPOINT, SUCCESS
 
 FORMAT = 2
 
@@ -93,3 +96,29 @@ class _PlainData(pickle.Unpickler):
 
 
 _BUILTINS = {"set", "frozenset", "bytearray", "complex", "slice", "range"}
+
+
+def prepare_state_folder(state: Path, logs: tuple[str, ...], tmp_dir: str,
+                         resume_logs: dict[str, tuple[int, int]] | None) -> dict[str, tuple[int, int]] | None:
+    """Make a state folder ready: fresh for a new run (`resume_logs` None: no logs, marker
+    or checkpoint left), or rolled back to a checkpoint's log lengths for a resumed one.
+    Returns the log (bytes, lines) a resumed run continues from."""
+    shutil.rmtree(state / tmp_dir, ignore_errors=True)
+    for stray in state.glob(".*.tmp"):  # a kill -9 inside write_atomic of the state files
+        stray.unlink(missing_ok=True)
+    for name in ("report.json", SUCCESS):
+        (state / name).unlink(missing_ok=True)
+    if resume_logs is None:
+        for name in (*logs, *(f"{log}.partial" for log in logs), CHECKPOINT):
+            (state / name).unlink(missing_ok=True)
+        return None
+    for name, (size, _) in resume_logs.items():
+        partial, final = state / f"{name}.partial", state / name
+        if not partial.exists() and final.exists():
+            os.replace(final, partial)  # the interrupted run had begun to commit
+        try:
+            os.truncate(partial, size)
+        except OSError as err:
+            raise UsageError(f"{partial}: cannot resume: {err.strerror or err}; "
+                             "use --overwrite to start over") from err
+    return resume_logs

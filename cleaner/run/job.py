@@ -13,12 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 import functools
-from importlib import import_module
 import itertools
 import json
-import os
 from pathlib import Path
-import shutil
 import signal
 import time
 from typing import Any, BinaryIO
@@ -39,18 +36,15 @@ from cleaner.options import RunOptions
 from cleaner.record import Document
 from cleaner.run.accounts import Accounts
 from cleaner.run.chain import build_chain, compose, document_steps, find_boilerplate
-from cleaner.run.checkpoint import Checkpoint, dump_checkpoint
+from cleaner.run.checkpoint import Checkpoint, dump_checkpoint, prepare_state_folder
 from cleaner.run.executor import AlreadyPrepared, make_executor
 from cleaner.run.guards import DestinationLock, check_destination, check_locations, check_writable
 from cleaner.run.plan import output_kind, resumable, success_record
 from cleaner.run.report import Report
+from cleaner.run.reports import write_reports
 
 TMP_DIR = "tmp"
 LOGS = ("removed.jsonl", "rejects.jsonl")
-# One line per report a run writes at its commit: name -> "module:function(state_dir, output_dir)".
-REPORTS = {
-    "html": "cleaner.run.report_html:write_report_html",
-}
 FILES_LOG = "files.jsonl"  # per text file read: how it was decoded and repaired
 
 
@@ -213,29 +207,9 @@ class Job:
                 getattr(stream, "close", lambda: None)()
 
     def _prepare_state(self) -> dict[str, tuple[int, int]] | None:
-        """Make the state folder ready: fresh for a new run, rolled back to the checkpoint
-        for a resumed one. Returns the log (bytes, lines) a resumed run continues from."""
-        state = self.state_dir
-        shutil.rmtree(state / TMP_DIR, ignore_errors=True)
-        for stray in state.glob(".*.tmp"):  # a kill -9 inside write_atomic of the state files
-            stray.unlink(missing_ok=True)
-        for name in ("report.json", SUCCESS):
-            (state / name).unlink(missing_ok=True)
-        names = (*LOGS, FILES_LOG)
-        if self.resumed is None:
-            for name in (*names, *(f"{log}.partial" for log in names), CHECKPOINT):
-                (state / name).unlink(missing_ok=True)
-            return None
-        for name, (size, _) in self.resumed.logs.items():
-            partial, final = state / f"{name}.partial", state / name
-            if not partial.exists() and final.exists():
-                os.replace(final, partial)  # the interrupted run had begun to commit
-            try:
-                os.truncate(partial, size)
-            except OSError as err:
-                raise UsageError(f"{partial}: cannot resume: {err.strerror or err}; "
-                                 "use --overwrite to start over") from err
-        return self.resumed.logs
+        """Make the state folder ready (cleaner.run.checkpoint.prepare_state_folder)."""
+        return prepare_state_folder(self.state_dir, (*LOGS, FILES_LOG), TMP_DIR,
+                                    self.resumed.logs if self.resumed else None)
 
     # -- checkpoints ------------------------------------------------------------------
 
@@ -321,15 +295,6 @@ def _writer(sink: Sink, logs: RunLogs):
             yield doc
 
     return write
-
-
-def write_reports(state_dir: Path, output_dir: Path | None) -> list[Path]:
-    """Every registered report of a committed state folder (report.json and the logs)."""
-    written = []
-    for target in REPORTS.values():
-        module, name = target.split(":")
-        written.append(getattr(import_module(module), name)(state_dir, output_dir))
-    return written
 
 
 def run_job(source: Source, dst: Path | BinaryIO, config: Config, options: RunOptions) -> Report:
