@@ -3,7 +3,11 @@ whole run as the generated corpus grows (the run's index spills to disk past its
 so memory stays flat), and the lookup + verify figures against a large committed index
 (bench/index_bench.py). The section is replaced in place; the rest of the file is kept.
 
-    python bench/index_report.py [--sizes 20MB,200MB] [--paragraphs 10000000] [--redis]
+    python bench/index_report.py [--sizes 20MB,200MB] [--paragraphs 10000000] [--redis] [--repeat N]
+
+`--repeat N` runs every size N times, interleaved by round (each size once, then again), so
+a load that changes over time falls on every size alike; a row then gives the medians of its
+runs, the range of max RSS and the number of runs, and "vs the smallest" compares medians.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import os
 from pathlib import Path
 import shutil
+import statistics
 import subprocess
 import sys
 
@@ -26,21 +31,39 @@ BENCH = ROOT / "bench"
 TITLE = "## Persistent index: memory and lookups"
 
 
-def rss_rows(sizes: list[int], seed: int) -> list[dict]:
-    """`cleaner clean --workers 1` of the generated corpus at each size: CPU s, peak RSS."""
+def rss_rows(sizes: list[int], seed: int, repeat: int = 1) -> list[dict]:
+    """`cleaner clean --workers 1` of the generated corpus at each size: CPU s, peak RSS.
+    `repeat` rounds, each running every size once in order; one row a size (`summary`)."""
     from scale import corpus_for
 
-    rows = []
-    for size in sizes:
-        source, out = corpus_for(size, seed), BENCH / "work" / "index-rss-out"
-        shutil.rmtree(out, ignore_errors=True)
-        measured = run([str(ROOT / ".venv" / "bin" / "cleaner"), "clean", "-q", "--workers", "1", str(source),
-                        str(out)])
-        rows.append({"mb": size // 10**6, "cpu": round(measured.cpu_seconds, 1), "wall": round(measured.seconds, 1),
-                     "peak": round(measured.peak_mb), "rss": round(measured.max_rss_mb),
-                     "returncode": measured.returncode})
-        shutil.rmtree(out, ignore_errors=True)
-    return rows
+    runs: list[list[dict]] = [[] for _ in sizes]
+    for round_ in range(repeat):
+        for i, size in enumerate(sizes):
+            source, out = corpus_for(size, seed), BENCH / "work" / "index-rss-out"
+            shutil.rmtree(out, ignore_errors=True)
+            measured = run([str(ROOT / ".venv" / "bin" / "cleaner"), "clean", "-q", "--workers", "1", str(source),
+                            str(out)])
+            row = {"mb": size // 10**6, "cpu": round(measured.cpu_seconds, 1), "wall": round(measured.seconds, 1),
+                   "peak": round(measured.peak_mb), "rss": round(measured.max_rss_mb),
+                   "returncode": measured.returncode}
+            runs[i].append(row)
+            shutil.rmtree(out, ignore_errors=True)
+            if repeat > 1:  # each run as it ends, so an interrupted series is not lost
+                print(json.dumps({"round": round_ + 1, **row}), file=sys.stderr, flush=True)
+    return [summary(each) for each in runs]
+
+
+def summary(runs: list[dict]) -> dict:
+    """One size's row: the run itself if one, else the median of each figure over `runs`,
+    with the lowest and highest max RSS, the count and each run's max RSS in order."""
+    if len(runs) == 1:
+        return runs[0]
+    median = {key: statistics.median(r[key] for r in runs) for key in ("cpu", "wall", "peak", "rss")}
+    codes = sorted({r["returncode"] for r in runs})
+    return {"mb": runs[0]["mb"], **{k: round(median[k], 1) for k in ("cpu", "wall")},
+            **{k: round(median[k]) for k in ("peak", "rss")},
+            "rss_min": min(r["rss"] for r in runs), "rss_max": max(r["rss"] for r in runs), "runs": len(runs),
+            "each": [r["rss"] for r in runs], "returncode": codes[0] if len(codes) == 1 else ",".join(map(str, codes))}
 
 
 def lookup_figures(paragraphs: int, redis_url: str | None) -> dict:
@@ -61,11 +84,21 @@ def lookup_figures(paragraphs: int, redis_url: str | None) -> dict:
 
 
 def section(rows: list[dict], figures: dict | None, note: str) -> str:
-    lines = [TITLE, "", note, "", "| MB in | CPU s | wall s | peak PSS MB | max RSS MB | vs the smallest | exit |",
-             "|---|---|---|---|---|---|---|"]
-    for row in rows:
-        lines.append(f"| {row['mb']} | {row['cpu']} | {row['wall']} | {row['peak']} | {row['rss']} | "
-                     f"{row['rss'] / rows[0]['rss']:.2f}x | {row['returncode']} |")
+    if any("runs" in row for row in rows):  # medians of repeated runs
+        lines = [TITLE, "", note, "", "| MB in | CPU s | wall s | peak PSS MB | max RSS MB | max RSS min-max | runs "
+                 "| vs the smallest | exit |", "|---|---|---|---|---|---|---|---|---|"]
+        for row in rows:
+            lines.append(f"| {row['mb']} | {row['cpu']} | {row['wall']} | {row['peak']} | {row['rss']} | "
+                         f"{row.get('rss_min', row['rss'])}-{row.get('rss_max', row['rss'])} | {row.get('runs', 1)} | "
+                         f"{row['rss'] / rows[0]['rss']:.2f}x | {row['returncode']} |")
+        each = "; ".join(f"{row['mb']} MB: {', '.join(map(str, row.get('each', [row['rss']])))}" for row in rows)
+        lines += ["", f"Max RSS MB of each run, in round order: {each}."]
+    else:
+        lines = [TITLE, "", note, "", "| MB in | CPU s | wall s | peak PSS MB | max RSS MB | vs the smallest | exit |",
+                 "|---|---|---|---|---|---|---|"]
+        for row in rows:
+            lines.append(f"| {row['mb']} | {row['cpu']} | {row['wall']} | {row['peak']} | {row['rss']} | "
+                         f"{row['rss'] / rows[0]['rss']:.2f}x | {row['returncode']} |")
     if figures:
         disk = figures["disk"]
         lines += ["", f"Lookup + verify against {disk['paragraphs']:,} committed paragraphs "
@@ -115,15 +148,20 @@ def main() -> None:
     parser.add_argument("--paragraphs", type=int, default=10_000_000, help="committed index size (0: skip)")
     parser.add_argument("--redis-url", default=os.environ.get("CLEANER_BENCH_REDIS"))
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each size, interleaved by round; a row gives their medians")
     args = parser.parse_args()
-    text = main_section(args.sizes, args.paragraphs, args.redis_url, args.seed)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    text = main_section(args.sizes, args.paragraphs, args.redis_url, args.seed, args.repeat)
     put_section(args.output, text)
     print(text)
 
 
-def main_section(sizes: str, paragraphs: int, redis_url: str | None, seed: int = 17) -> str:
-    """Measure (the RSS table at `sizes`, the lookups against `paragraphs`) and render the section."""
-    rows = rss_rows([parse_size(s) for s in sizes.split(",") if s], seed)
+def main_section(sizes: str, paragraphs: int, redis_url: str | None, seed: int = 17, repeat: int = 1) -> str:
+    """Measure (the RSS table at `sizes`, `repeat` runs each; the lookups against
+    `paragraphs`) and render the section."""
+    rows = rss_rows([parse_size(s) for s in sizes.split(",") if s], seed, repeat)
     figures = lookup_figures(paragraphs, redis_url) if paragraphs else None
     from cleaner.dedup.store import SPILL_BYTES
 
@@ -131,6 +169,9 @@ def main_section(sizes: str, paragraphs: int, redis_url: str | None, seed: int =
             f"(bench/generate.py --seed {seed}), cleaner --workers 1 without --index, so with its temporary "
             f"on-disk index ({SPILL_BYTES >> 20} MiB of each kind in memory, the rest spilled). "
             "CPU s: the process tree; peak PSS sampled every 50 ms; max RSS from wait4.")
+    if repeat > 1:
+        note += (f" Each size run {repeat} times, interleaved by round (every size once, then again); a row gives "
+                 "the median of its runs, max RSS min-max over them, and vs the smallest compares the medians.")
     return section(rows, figures, note)
 
 

@@ -12,6 +12,8 @@
 - `bucket_ranges`, `mark_buckets`, `marked` (from cleaner.dedup.table_kernels): a key
   table's run searches, one binary search per key where numpy takes a dozen passes and
   temporaries per bisection step, and its bitmap filter set and read entry by entry.
+- `directory_ranges` (from cleaner.dedup.lookup_kernels): `bucket_ranges` through a
+  directory, its keys' cache misses overlapped by software prefetch.
 
 Imported only through `sketch.compiled()`: numba costs a noticeable part of a second to
 import and start, and the first run on a machine compiles these (then cached next to this
@@ -250,6 +252,7 @@ def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
 
 
 # The key-table kernels (cleaner.dedup.table_kernels) use this module's numba; loaded with it.
+from cleaner.dedup.lookup_kernels import directory_ranges  # noqa: E402
 from cleaner.dedup.table_kernels import bucket_ranges, mark_buckets, marked  # noqa: E402
 
 
@@ -260,6 +263,7 @@ def _start() -> None:
     minimum_affine(one, np.array([0]), np.array([1]), one, one, np.empty((1, 1), dtype=np.uint32))
     combine_ngrams(np.ones(3, dtype=np.uint64), 3)
     bucket_ranges(np.ones(1, dtype=np.uint64), np.array([0, 1], dtype=np.uint64), np.ones(1, dtype=np.uint64))
+    directory_ranges(np.ones(1, dtype=np.uint64), np.array([0, 1], dtype=np.uint64), np.ones(1, dtype=np.uint64))
     mark_buckets(np.zeros(1, dtype=np.uint8), np.ones(1, dtype=np.uint64), np.uint64(61))
     marked(np.zeros(1, dtype=np.uint8), np.ones(1, dtype=np.uint64), np.uint64(61))
 

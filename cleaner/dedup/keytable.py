@@ -255,7 +255,7 @@ def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarr
         return None
     kernels = _compiled(len(run), load)
     if kernels is not None:
-        return _compiled_search(kernels, run, starts, low, order, room)
+        return _compiled_search(kernels, run, starts, low, order, room, kernels.directory_ranges)
     bits = (len(starts) - 1).bit_length() - 1
     bucket = ((low >> SHIFT) >> np.uint64(32 - bits)).astype(np.intp)
     lo, hi = starts[bucket].astype(np.int64), starts[bucket + 1].astype(np.int64)
@@ -270,9 +270,10 @@ def search(run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarr
 
 
 def _compiled_search(kernels: ModuleType, run: np.ndarray, starts: np.ndarray, low: np.ndarray, order: np.ndarray,
-                     room: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
-    """`search` by the compiled kernel (`kernels.bucket_ranges`) over the directory `starts`."""
-    begin, counts, present = kernels.bucket_ranges(run, starts, low)
+                     room: np.ndarray | None, ranges=None) -> tuple[np.ndarray, np.ndarray] | None:
+    """`search` by a compiled kernel over the directory `starts`: `ranges`, or `kernels.bucket_ranges`
+    (through a real directory, `kernels.directory_ranges`: prefetched, the same answers)."""
+    begin, counts, present = (ranges or kernels.bucket_ranges)(run, starts, low)
     hit = np.flatnonzero(present)
     return _ranges(run, order, hit, begin[hit], counts[hit], room) if len(hit) else None
 
