@@ -186,6 +186,11 @@ class DiskStore(Store):
             shutil.rmtree(self.root / record["path"], ignore_errors=True)
 
     def reopen(self, kind: str, records: list[dict[str, Any]]) -> DiskCommitted:
+        if not all((self.root / r["path"]).is_dir() for r in records):
+            # Another run began on this index since (and dropped other runs' spills): the
+            # index itself is whole, only this run's unpublished entries are gone.
+            raise UsageError(f"{self.root}: run {self.run}'s spilled index entries are gone (another run began "
+                             "on this index after it was interrupted); rerun with --overwrite")
         return DiskCommitted([Segment(self.root / r["path"], r["files"], scattered=True) for r in records], None)
 
     def close(self) -> None:

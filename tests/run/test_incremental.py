@@ -20,7 +20,7 @@ import pytest
 
 from cleaner.api import clean
 from cleaner.config import Config
-from cleaner.errors import Interrupted
+from cleaner.errors import Interrupted, UsageError
 from tests.helpers import SHARED, needs_shared
 from tests.incremental import corpus, options, removed, split_and_whole, tree_digest, without_runs, write_docs
 
@@ -82,18 +82,45 @@ def test_resume_gives_the_same_output_and_index_as_one_run(tmp_path):
     clean(tmp_path / "A", tmp_path / "outA", Config(), options(str(index), "A"))
     shutil.copytree(index, tmp_path / "copy")
     clean(tmp_path / "B", tmp_path / "whole", Config(), options(str(tmp_path / "copy"), "B"))
-    seen = []
-
-    def stop_at_25() -> int:
-        seen.append(1)
-        return signal.SIGTERM if len(seen) == 25 else 0
-
     with pytest.raises(Interrupted):
-        clean(tmp_path / "B", tmp_path / "outB", Config(), options(str(index), "B", stop=stop_at_25))
+        clean(tmp_path / "B", tmp_path / "outB", Config(), options(str(index), "B", stop=_stop_after(25)))
     assert [r["id"] for r in manifest_content(index)["runs"]] == ["A"]  # nothing of B before B commits
     clean(tmp_path / "B", tmp_path / "outB", Config(), options(str(index), resume=True))
     assert tree_digest(tmp_path / "outB") == tree_digest(tmp_path / "whole")
     assert manifest_content(index) == manifest_content(tmp_path / "copy")
+
+
+def _stop_after(n: int):
+    seen = []
+
+    def stop() -> int:
+        seen.append(1)
+        return signal.SIGTERM if len(seen) == n else 0
+    return stop
+
+
+def test_a_resume_whose_spills_another_run_dropped_is_refused_and_the_index_stays_whole(tmp_path):
+    """B spills and is interrupted; C begins on the index (dropping B's unpublished spills)
+    and is interrupted too: resuming B says its entries are gone (not that the index is
+    damaged), changes nothing, and B run again from the start gives B's output."""
+    for name, seed, n in (("A", 3, 30), ("B", 4, 60), ("C", 5, 20)):
+        write_docs(tmp_path / name, name.lower(), corpus(seed, n))
+    index = tmp_path / "index"
+    clean(tmp_path / "A", tmp_path / "outA", Config(), options(str(index), "A"))
+    shutil.copytree(index, tmp_path / "copy")
+    clean(tmp_path / "B", tmp_path / "whole", Config(), options(str(tmp_path / "copy"), "B"))
+    spilling = {"index_memory": 2000, "checkpoint_seconds": 0}
+    with pytest.raises(Interrupted):
+        clean(tmp_path / "B", tmp_path / "outB", Config(), options(str(index), "B", stop=_stop_after(25), **spilling))
+    assert any((index / "spill" / "B").iterdir())
+    with pytest.raises(Interrupted):
+        clean(tmp_path / "C", tmp_path / "outC", Config(), options(str(index), "C", stop=_stop_after(10)))
+    before = manifest_content(index)
+    with pytest.raises(UsageError, match=r"run B's spilled index entries are gone.*--overwrite"):
+        clean(tmp_path / "B", tmp_path / "outB", Config(), options(str(index), resume=True, **spilling))
+    assert manifest_content(index) == before
+    clean(tmp_path / "B", tmp_path / "outB", Config(), options(str(index), "B", overwrite=True))
+    assert tree_digest(tmp_path / "outB") == tree_digest(tmp_path / "whole")
 
 
 def test_another_config_or_format_is_refused_in_one_line(tmp_path):
