@@ -21,7 +21,8 @@ import tracemalloc
 from datasketch import LeanMinHash, MinHashLSH
 
 from cleaner.config import Config
-from cleaner.dedup.decide import document_index, paragraph_index
+from cleaner.dedup.decide import paragraph_index
+from cleaner.dedup.documents import document_index
 from cleaner.dedup.fingerprint import SCHEME, Fingerprinter
 from cleaner.io.sources import FolderSource
 from cleaner.record import Fingerprint, Ref

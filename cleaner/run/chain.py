@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from cleaner.config import Config
-from cleaner.dedup.decide import DocumentDeduplicator, count_boilerplate
+from cleaner.dedup.documents import DocumentDeduplicator, count_boilerplate
 from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.dedup.windowed import windowed
 from cleaner.errors import InputError

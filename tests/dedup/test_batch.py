@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cleaner.config import Config
-from cleaner.dedup.decide import Deduplicator, DocumentDeduplicator, paragraph_index
+from cleaner.dedup.decide import Deduplicator, paragraph_index
+from cleaner.dedup.documents import DocumentDeduplicator
 from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.record import Document, Paragraph, Ref, Reject, Removal
 

@@ -16,7 +16,7 @@ import pytest
 
 from cleaner import Config, clean_documents, clean_folder
 from cleaner.cli import main
-from cleaner.dedup.decide import DocumentDeduplicator
+from cleaner.dedup.documents import DocumentDeduplicator
 from cleaner.dedup.fingerprint import Fingerprinter, exact_key, jaccard, shingle_hashes, words
 from cleaner.io.sources import FolderSource
 from cleaner.record import Document, Ref
