@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cleaner.dedup.keytable import SHIFT
+from cleaner.dedup.redis_segments import unpack_entry
 from cleaner.dedup.segment import Columns, merge
 from cleaner.dedup.store import KINDS
 
@@ -39,8 +40,6 @@ def _scan(store: RedisStore, path: str, suffix: str) -> list[tuple[bytes, bytes]
 
 def read_columns(store: RedisStore, path: str, spans: list[tuple[int, int]]) -> Columns | None:
     """One segment's entries in memory, without the slots in `spans`; None if none is left."""
-    from cleaner.dedup.redis_index import _unpack
-
     def kept(slots: np.ndarray) -> np.ndarray:
         mask = np.ones(len(slots), dtype=bool)
         for first, end in spans:
@@ -55,7 +54,7 @@ def read_columns(store: RedisStore, path: str, spans: list[tuple[int, int]]) -> 
     numbers: dict[tuple[str, str], int] = {}
     doc_of, para, shingles = [], [], []
     for _, value in entries:
-        source, doc_id, paragraph, hashes = _unpack(value)
+        source, doc_id, paragraph, hashes = unpack_entry(value)
         doc_of.append(numbers.setdefault((source, doc_id), len(numbers)))
         if doc_of[-1] == len(docs):
             docs.append((source, doc_id))
