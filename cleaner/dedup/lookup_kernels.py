@@ -22,9 +22,9 @@ from numba.extending import intrinsic
 import numpy as np
 
 from cleaner.dedup.kernels import njit, uint64
+from cleaner.dedup.table_kernels import _LOW_SLOTS, first_at_least
 
 DISTANCE = 8  # keys between a bucket's prefetch and its search (8-32 measured alike)
-_LOW_SLOTS = uint64(0xFFFFFFFF)
 
 
 @intrinsic
@@ -43,17 +43,6 @@ def prefetch(typingctx, array, index):
         return context.get_dummy_value()
 
     return types.void(array, index), codegen
-
-
-@njit(cache=True, inline="always")
-def _first_at_least(run, lo, hi, needle):
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if run[mid] < needle:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 @njit(cache=True, inline="always")
@@ -79,11 +68,11 @@ def _directory_ranges(run, starts, shift, low, begin, counts, present, distance)
                 prefetch(run, hi - 1)
         if j >= 0:
             needle, lo, hi = low[j], begin[j], counts[j]
-            at = _first_at_least(run, lo, hi, needle)
+            at = first_at_least(run, lo, hi, needle)
             begin[j] = at
             if at < hi and (run[at] >> uint64(32)) == (needle >> uint64(32)):
                 present[j] = True
-                counts[j] = _first_at_least(run, at, hi, needle | _LOW_SLOTS) - at
+                counts[j] = first_at_least(run, at, hi, needle | _LOW_SLOTS) - at
             else:
                 present[j] = False
                 counts[j] = 0

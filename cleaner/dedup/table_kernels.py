@@ -15,7 +15,7 @@ _LOW_SLOTS = uint64(0xFFFFFFFF)
 
 
 @njit(cache=True, inline="always")
-def _first_at_least(run, lo, hi, needle):
+def first_at_least(run, lo, hi, needle):
     while lo < hi:
         mid = (lo + hi) >> 1
         if run[mid] < needle:
@@ -27,13 +27,13 @@ def _first_at_least(run, lo, hi, needle):
 
 @njit(cache=True, inline="always")
 def _gallop(run, lo, hi, needle):
-    """_first_at_least, searched outwards from lo first: for needles in ascending order
+    """first_at_least, searched outwards from lo first: for needles in ascending order
     each starts where the one before it was found, as numpy's searchsorted does."""
     step = 1
     while lo + step < hi and run[lo + step - 1] < needle:
         lo += step
         step *= 2
-    return _first_at_least(run, lo, min(lo + step, hi), needle)
+    return first_at_least(run, lo, min(lo + step, hi), needle)
 
 
 @njit(cache=True)
@@ -46,12 +46,12 @@ def _bucket_ranges(run, starts, shift, low, begin, counts, present):
         if j and needle >= previous and lo <= last < hi:
             at = _gallop(run, last, hi, needle)  # every entry before `last` is below the needle
         else:
-            at = _first_at_least(run, lo, hi, needle)
+            at = first_at_least(run, lo, hi, needle)
         previous, last = needle, at
         begin[j] = at
         if at < hi and (run[at] >> uint64(32)) == (needle >> uint64(32)):
             present[j] = True
-            counts[j] = _first_at_least(run, at, hi, needle | _LOW_SLOTS) - at
+            counts[j] = first_at_least(run, at, hi, needle | _LOW_SLOTS) - at
         else:
             present[j] = False
             counts[j] = 0
