@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 FAN = 4  # the last FAN spilled segments of one level merge into one of the next
 CHUNK = 1 << 18  # entries read from a file at a time (a merge holds a few of them a file)
+DIRECTORY_STEP = 1 << 18  # bucket starts of a directory written at a time
 
 Reopen = Callable[[list], "Committed"]
 
@@ -200,8 +201,7 @@ def _merge_sorted(folder: Path, files: dict, names: tuple[str, ...], sources: li
     readers = [[_Reader(s / f"{n}.npy") for n in names] for s in sources]
     length = sum(part[0].left for part in readers)
     outs = [_Writer(folder / f"{n}.npy", files, r.dtype, length) for n, r in zip(names, readers[0], strict=True)]
-    bits = directory_bits(length)
-    counts = np.zeros(1 << bits, dtype=np.uint64)
+    starts = _Directory(folder / "directory.npy", files, length) if directory else None
     windows = [[r.read() for r in part] for part in readers]
     while any(len(w[0]) for w in windows):
         open_ = [i for i, part in enumerate(readers) if part[0].left]
@@ -213,21 +213,50 @@ def _merge_sorted(folder: Path, files: dict, names: tuple[str, ...], sources: li
             continue
         keys = np.concatenate([w[0][:t] for w, t in zip(windows, taken, strict=True)])
         order = np.argsort(keys, kind="stable")  # ties: the earlier segment first
-        for j, out in enumerate(outs):
+        merged = keys[order]
+        outs[0].write(merged)
+        for j, out in enumerate(outs[1:], 1):
             out.write(np.concatenate([w[j][:t] for w, t in zip(windows, taken, strict=True)])[order])
-        if directory:
-            counts += np.bincount((keys >> np.uint64(64 - bits)).astype(np.intp) if bits else
-                                  np.zeros(len(keys), dtype=np.intp), minlength=1 << bits).astype(np.uint64)
+        if starts is not None:
+            starts.add(merged)
         for i, (window, part, t) in enumerate(zip(windows, readers, taken, strict=True)):
             windows[i] = [w[t:] for w in window]
             if len(windows[i][0]) < CHUNK // 2 and part[0].left:
                 windows[i] = _extend(windows[i], part)
     for out in outs:
         out.close()
-    if directory:
-        out = _Writer(folder / "directory.npy", files, np.uint64, len(counts) + 1)
-        out.write(np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(counts, dtype=np.uint64)]))
-        out.close()
+    if starts is not None:
+        starts.close()
+
+
+class _Directory:
+    """The bucket directory (keytable.directory) of a sorted file being written, written as
+    its entries stream past: a merge's memory stays a few chunks, where counting every
+    bucket first took 2**bits counts (8 bytes each, up to 2**24) several times over."""
+
+    def __init__(self, path: Path, files: dict, length: int) -> None:
+        self._bits = directory_bits(length)
+        self._out = _Writer(path, files, np.uint64, (1 << self._bits) + 1)
+        self._next = 0  # the first bucket whose start is not written yet
+        self._seen = 0  # entries streamed past so far
+
+    def add(self, entries: np.ndarray) -> None:
+        """The next sorted `entries`: every bucket up to the last one's start is known now."""
+        if not len(entries):
+            return
+        buckets = entries >> np.uint64(64 - self._bits) if self._bits else np.zeros(len(entries), dtype=np.uint64)
+        last = int(buckets[-1])
+        for begin in range(self._next, last + 1, DIRECTORY_STEP):
+            wanted = np.arange(begin, min(begin + DIRECTORY_STEP, last + 1), dtype=np.uint64)
+            self._out.write(np.searchsorted(buckets, wanted).astype(np.uint64) + np.uint64(self._seen))
+        self._next, self._seen = last + 1, self._seen + len(entries)
+
+    def close(self) -> None:
+        """The buckets after the last entry's start where every entry ends, then the end."""
+        left = (1 << self._bits) + 1 - self._next
+        for begin in range(0, left, DIRECTORY_STEP):
+            self._out.write(np.full(min(DIRECTORY_STEP, left - begin), self._seen, dtype=np.uint64))
+        self._out.close()
 
 
 def _extend(window: list[np.ndarray], part: list[_Reader]) -> list[np.ndarray]:

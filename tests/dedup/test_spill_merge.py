@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 import numpy as np
 
 from cleaner.config import Config
+from cleaner.dedup import merge as merge_module
 from cleaner.dedup.decide import paragraph_index
 from cleaner.dedup.fingerprint import Fingerprinter
-from cleaner.dedup.merge import FAN
-from cleaner.dedup.segment import Segment, merge
+from cleaner.dedup.keytable import directory
+from cleaner.dedup.merge import FAN, merge_segments
+from cleaner.dedup.segment import Columns, Segment, merge, write_segment
 from cleaner.dedup.store import open_store
 from cleaner.record import Ref
 from tests.dedup.test_batch import corpus
@@ -57,3 +59,29 @@ def test_merged_spills_answer_as_one_memory_index(tmp_path_factory, seed, templa
     spilled = {p.name for p in (store.root / "spill" / "A").iterdir()}
     assert spilled == {f.name for f in folders} | {record["path"].split("/")[-1]}
     store.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), sizes=st.lists(st.integers(0, 3000), min_size=1, max_size=FAN),
+       chunk=st.sampled_from([7, 64, 1 << 18]), step=st.sampled_from([3, 50, 1 << 18]), narrow=st.booleans())
+def test_a_streamed_merge_writes_the_directory_of_its_bands(tmp_path_factory, monkeypatch, seed, sizes, chunk, step,
+                                                            narrow):
+    """The merged directory.npy, written as the sorted bands stream past in chunks, is the one
+    `keytable.directory` makes of the whole merged band file (every bucket, empty ones too)."""
+    rng, root, first, sources = np.random.default_rng(seed), tmp_path_factory.mktemp("merge"), 0, []
+    monkeypatch.setattr(merge_module, "CHUNK", chunk)
+    monkeypatch.setattr(merge_module, "DIRECTORY_STEP", step)
+    for number, size in enumerate(sizes):
+        slots = np.arange(first, first + size, dtype=np.uint32)
+        keys = rng.integers(0, 2**8 if narrow else 2**32, (size, 3), dtype=np.uint64)
+        bands = np.sort(((keys << np.uint64(32)) | slots[:, None].astype(np.uint64)).ravel())
+        columns = Columns(bands, np.sort(rng.integers(0, 2**63, size, dtype=np.uint64)), slots, slots,
+                          np.zeros(size + 1, dtype=np.uint64), np.empty(0, dtype=np.uint32),
+                          np.zeros(size, dtype=np.uint32), np.zeros(size, dtype=np.int32), [("a", "a")] * bool(size))
+        sources.append(root / str(number))
+        write_segment(sources[-1], columns)
+        first += size
+    merge_segments(sources, root / "merged")
+    bands = np.load(root / "merged" / "bands.npy")
+    assert np.array_equal(bands, np.sort(bands))
+    assert np.array_equal(np.load(root / "merged" / "directory.npy"), directory(bands))
