@@ -22,7 +22,7 @@ from numba.extending import intrinsic
 import numpy as np
 
 from cleaner.dedup.kernels import njit, uint64
-from cleaner.dedup.table_kernels import _LOW_SLOTS, first_at_least
+from cleaner.dedup.table_kernels import entries_at, first_at_least
 
 DISTANCE = 8  # keys between a bucket's prefetch and its search (8-32 measured alike)
 
@@ -70,12 +70,7 @@ def _directory_ranges(run, starts, shift, low, begin, counts, present, distance)
             needle, lo, hi = low[j], begin[j], counts[j]
             at = first_at_least(run, lo, hi, needle)
             begin[j] = at
-            if at < hi and (run[at] >> uint64(32)) == (needle >> uint64(32)):
-                present[j] = True
-                counts[j] = first_at_least(run, at, hi, needle | _LOW_SLOTS) - at
-            else:
-                present[j] = False
-                counts[j] = 0
+            present[j], counts[j] = entries_at(run, at, hi, needle)
 
 
 def directory_ranges(run: np.ndarray, starts: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -36,6 +36,14 @@ def _gallop(run, lo, hi, needle):
     return first_at_least(run, lo, min(lo + step, hi), needle)
 
 
+@njit(cache=True, inline="always")
+def entries_at(run, at, hi, needle):
+    """(present, count) of the packed key `needle`, `at` its first entry at or past it."""
+    if at < hi and (run[at] >> uint64(32)) == (needle >> uint64(32)):
+        return True, first_at_least(run, at, hi, needle | _LOW_SLOTS) - at
+    return False, np.int64(0)
+
+
 @njit(cache=True)
 def _bucket_ranges(run, starts, shift, low, begin, counts, present):
     previous, last = uint64(0), np.int64(-1)
@@ -49,12 +57,7 @@ def _bucket_ranges(run, starts, shift, low, begin, counts, present):
             at = first_at_least(run, lo, hi, needle)
         previous, last = needle, at
         begin[j] = at
-        if at < hi and (run[at] >> uint64(32)) == (needle >> uint64(32)):
-            present[j] = True
-            counts[j] = first_at_least(run, at, hi, needle | _LOW_SLOTS) - at
-        else:
-            present[j] = False
-            counts[j] = 0
+        present[j], counts[j] = entries_at(run, at, hi, needle)
 
 
 def bucket_ranges(run: np.ndarray, starts: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
