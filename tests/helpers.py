@@ -1,10 +1,13 @@
-"""Shared test helpers: paths to the bundled fixtures and the optional ../shared data."""
+"""Shared test helpers: paths to the bundled fixtures and the optional ../shared data, and
+the callbacks tests steer a run with."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import json
 from pathlib import Path
 import re
+import signal
 
 import pytest
 
@@ -12,6 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SHARED = ROOT.parent / "shared"
 SAMPLE_ARTICLE = SHARED / "fixtures" / "news_article_repeated_paragraph.txt"
+
+
+def stop_after(k: int) -> Callable[[], int]:
+    """A run's `stop`: asks it to stop (SIGTERM) once `k` documents are done."""
+    seen = []
+    return lambda: signal.SIGTERM if seen.append(1) or len(seen) >= k else 0
 
 
 def needs_shared(path: Path):

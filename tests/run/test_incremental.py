@@ -21,7 +21,7 @@ import pytest
 from cleaner.api import clean
 from cleaner.config import Config
 from cleaner.errors import Interrupted, UsageError
-from tests.helpers import SHARED, needs_shared
+from tests.helpers import SHARED, needs_shared, stop_after
 from tests.incremental import corpus, options, removed, split_and_whole, tree_digest, without_runs, write_docs
 
 BBC = SHARED / "data" / "bbc"
@@ -83,20 +83,11 @@ def test_resume_gives_the_same_output_and_index_as_one_run(tmp_path):
     shutil.copytree(index, tmp_path / "copy")
     clean(tmp_path / "B", tmp_path / "whole", Config(), options(str(tmp_path / "copy"), "B"))
     with pytest.raises(Interrupted):
-        clean(tmp_path / "B", tmp_path / "outB", Config(), options(str(index), "B", stop=_stop_after(25)))
+        clean(tmp_path / "B", tmp_path / "outB", Config(), options(str(index), "B", stop=stop_after(25)))
     assert [r["id"] for r in manifest_content(index)["runs"]] == ["A"]  # nothing of B before B commits
     clean(tmp_path / "B", tmp_path / "outB", Config(), options(str(index), resume=True))
     assert tree_digest(tmp_path / "outB") == tree_digest(tmp_path / "whole")
     assert manifest_content(index) == manifest_content(tmp_path / "copy")
-
-
-def _stop_after(n: int):
-    seen = []
-
-    def stop() -> int:
-        seen.append(1)
-        return signal.SIGTERM if len(seen) == n else 0
-    return stop
 
 
 def test_a_resume_whose_spills_another_run_dropped_is_refused_and_the_index_stays_whole(tmp_path):
@@ -111,10 +102,10 @@ def test_a_resume_whose_spills_another_run_dropped_is_refused_and_the_index_stay
     clean(tmp_path / "B", tmp_path / "whole", Config(), options(str(tmp_path / "copy"), "B"))
     spilling = {"index_memory": 2000, "checkpoint_seconds": 0}
     with pytest.raises(Interrupted):
-        clean(tmp_path / "B", tmp_path / "outB", Config(), options(str(index), "B", stop=_stop_after(25), **spilling))
+        clean(tmp_path / "B", tmp_path / "outB", Config(), options(str(index), "B", stop=stop_after(25), **spilling))
     assert any((index / "spill" / "B").iterdir())
     with pytest.raises(Interrupted):
-        clean(tmp_path / "C", tmp_path / "outC", Config(), options(str(index), "C", stop=_stop_after(10)))
+        clean(tmp_path / "C", tmp_path / "outC", Config(), options(str(index), "C", stop=stop_after(10)))
     before = manifest_content(index)
     with pytest.raises(UsageError, match=r"run B's spilled index entries are gone.*--overwrite"):
         clean(tmp_path / "B", tmp_path / "outB", Config(), options(str(index), resume=True, **spilling))

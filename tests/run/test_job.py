@@ -7,7 +7,6 @@ import json
 import os
 from pathlib import Path
 import random
-import signal
 
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +20,7 @@ from cleaner import Config, RunOptions, clean
 from cleaner.cli import main
 from cleaner.errors import Interrupted, UsageError
 from cleaner.io.compress import FrameWriter
-from tests.helpers import FIXTURES, SHARED, needs_shared, without_timing
+from tests.helpers import FIXTURES, SHARED, needs_shared, stop_after, without_timing
 
 REUTERS = SHARED / "data" / "reuters21578.jsonl.gz"
 
@@ -73,12 +72,6 @@ def digest(root: Path) -> dict[str, str]:
 
 class Crash(Exception):
     """A failure after some work that no checkpoint holds (as a kill -9 would leave)."""
-
-
-def stop_after(k: int):
-    """A `stop` that asks the run to stop once `k` documents are done."""
-    seen = []
-    return lambda: signal.SIGTERM if seen.append(1) or len(seen) >= k else 0
 
 
 def crash_after(j: int):

@@ -4,14 +4,13 @@ and an interrupted run resumes from its spilled segments to the same bytes."""
 
 from __future__ import annotations
 
-import signal
-
 import pytest
 
 from cleaner.api import clean
 from cleaner.config import Config
 from cleaner.errors import Interrupted
 from cleaner.options import RunOptions
+from tests.helpers import stop_after
 from tests.incremental import corpus, tree_digest, write_docs
 
 
@@ -30,14 +29,8 @@ def test_the_budget_changes_no_byte_and_the_index_is_deleted(tmp_path):
 def test_an_interrupted_spilled_run_resumes_to_the_same_bytes(tmp_path):
     write_docs(tmp_path / "src", "a", corpus(23, 150))
     clean(tmp_path / "src", tmp_path / "whole", Config(), options())
-    seen = []
-
-    def stop_at_90() -> int:
-        seen.append(1)
-        return signal.SIGTERM if len(seen) == 90 else 0
-
     with pytest.raises(Interrupted):
-        clean(tmp_path / "src", tmp_path / "cut", Config(), options(index_memory=2000, stop=stop_at_90,
+        clean(tmp_path / "src", tmp_path / "cut", Config(), options(index_memory=2000, stop=stop_after(90),
                                                                      checkpoint_seconds=0))
     spilled = list((tmp_path / "cut" / ".cleaner" / "index.tmp" / "spill").glob("*/*"))
     assert spilled  # the interrupted run had spilled, and its segments wait for the resume
