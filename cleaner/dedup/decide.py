@@ -1,14 +1,16 @@
 """The keep/remove decisions: whole documents first, then paragraphs, first seen wins.
 
-    Deduplicator           per document: DocumentDeduplicator (cleaner.dedup.documents: a
-                           copy of an earlier kept document is dropped whole), then per paragraph: boilerplate,
-                           repeats inside the document, repeats across the corpus
+    Deduplicator           per document: DocumentDeduplicator (cleaner.dedup.documents:
+                           a copy of an earlier kept document is dropped whole), then per
+                           paragraph: boilerplate, repeats inside the document, repeats
+                           across the corpus
 
 Both see documents in input order (sorted paths), so the result never depends on timing
-or workers. Their state is the indexes behind `cleaner.dedup.index` (snapshot as plain data) and the
-boilerplate counts from the first pass (`cleaner.dedup.documents.count_boilerplate`). As a stage, `Deduplicator`
-looks up `BATCH` documents in the indexes at once (cleaner.dedup.batch) and still decides them
-one by one, with the same result as one at a time.
+or workers. Their state is the indexes behind `cleaner.dedup.index` (snapshot as plain
+data) and the boilerplate counts from the first pass
+(`cleaner.dedup.documents.count_boilerplate`). As a stage, `Deduplicator` looks up
+`BATCH` documents in the indexes at once (cleaner.dedup.batch) and still decides them one
+by one, with the same result as one at a time.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 
 def document_index(config: Config, backend: str = "memory", store: Store | None = None) -> Index:
-    """An empty index of kept documents, with the document threshold (`store`: as above)."""
+    """An empty index of kept documents, with the document threshold; with `store`, the
+    persistent one (what earlier runs kept, cleaner.dedup.store)."""
     signer = Fingerprinter(config).signature
     if store is not None:
         banding = Banding(config.doc_threshold, config.num_perm, config.lsh_recall, config.seed)

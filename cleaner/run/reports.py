@@ -1,6 +1,6 @@
 """The reports a run writes at its commit, from its committed state folder (report.json and
-the logs): a new report is one module with a `write(state_dir, output_dir)` function and one
-line in REPORTS."""
+the logs): a new report is one module with a function of (state_dir, output_dir) that
+returns the path it wrote, and one line in REPORTS."""
 
 from __future__ import annotations
 
