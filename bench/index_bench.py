@@ -234,6 +234,8 @@ def main() -> None:
     parser.add_argument("--skip-runs", action="store_true")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--reuse-index", type=Path, default=None, help="an index built before")
+    parser.add_argument("--keep-index", action="store_true",
+                        help="keep the index built (WORK/index-bench-*/index) for --reuse-index")
     args = parser.parse_args()
     queries = real_paragraphs()
     real = queries[:len(queries) // 2]
@@ -249,7 +251,18 @@ def main() -> None:
             out["runs"] = run_rss(work)
             print(json.dumps(out["runs"], indent=1), flush=True)
     finally:
+        clean_up(work, keep=args.keep_index and args.reuse_index is None)
+
+
+def clean_up(work: Path, keep: bool) -> None:
+    """Delete `work`, or (`keep`) all of it but the index it built, whose path is printed."""
+    if not keep:
         shutil.rmtree(work, ignore_errors=True)
+        return
+    for child in work.iterdir():
+        if child.name != "index":
+            shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink()
+    print(f"index kept: {work / 'index'}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 import math
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -140,7 +141,16 @@ def best_verified(query: np.ndarray, ids: Sequence[int], shingles: np.ndarray, l
 
 def shared_counts(query: np.ndarray, shingles: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """How many shingles of each candidate (`shingles`: unique arrays end to end, `lengths`
-    long) are in the sorted array `query`."""
+    long) are in the sorted array `query`: by a compiled filtered search once numba is started
+    (cleaner.dedup.verify_kernels), else by one binary search of every shingle."""
+    kernels = loaded_kernels()
+    if kernels is not None and query.dtype == shingles.dtype:
+        return kernels.shared_counts(query, shingles, lengths)
+    return searched_counts(query, shingles, lengths)
+
+
+def searched_counts(query: np.ndarray, shingles: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """`shared_counts` in numpy: one binary search of `query` for every candidate shingle."""
     if len(query):
         where = np.searchsorted(query, shingles)
         inside = query[np.minimum(where, len(query) - 1)] == shingles
@@ -149,6 +159,14 @@ def shared_counts(query: np.ndarray, shingles: np.ndarray, lengths: np.ndarray) 
     running = np.concatenate([[0], np.cumsum(inside)])
     ends = np.cumsum(lengths)
     return running[ends] - running[ends - lengths]
+
+
+def loaded_kernels() -> ModuleType | None:
+    """cleaner.dedup.kernels if this process has started numba already (it fingerprints, or
+    searches a segment on disk), else None: verification alone never repays its start."""
+    from cleaner.dedup import sketch
+
+    return sketch.compiled(0)
 
 
 class Index(ABC):

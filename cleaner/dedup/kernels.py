@@ -14,6 +14,9 @@
   temporaries per bisection step, and its bitmap filter set and read entry by entry.
 - `directory_ranges` (from cleaner.dedup.lookup_kernels): `bucket_ranges` through a
   directory, its keys' cache misses overlapped by software prefetch.
+- `pair_counts`, `shared_counts` (from cleaner.dedup.verify_kernels): verification's
+  intersection counts, each query's shingles behind a small bit filter, where numpy
+  binary-searches every shingle in one large array.
 
 Imported only through `sketch.compiled()`: numba costs a noticeable part of a second to
 import and start, and the first run on a machine compiles these (then cached next to this
@@ -254,6 +257,7 @@ def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
 # The key-table kernels (cleaner.dedup.table_kernels) use this module's numba; loaded with it.
 from cleaner.dedup.lookup_kernels import directory_ranges  # noqa: E402
 from cleaner.dedup.table_kernels import bucket_ranges, mark_buckets, marked  # noqa: E402
+from cleaner.dedup.verify_kernels import pair_counts, shared_counts  # noqa: E402
 
 
 def _start() -> None:
@@ -266,6 +270,8 @@ def _start() -> None:
     directory_ranges(np.ones(1, dtype=np.uint64), np.array([0, 1], dtype=np.uint64), np.ones(1, dtype=np.uint64))
     mark_buckets(np.zeros(1, dtype=np.uint8), np.ones(1, dtype=np.uint64), np.uint64(61))
     marked(np.zeros(1, dtype=np.uint8), np.ones(1, dtype=np.uint64), np.uint64(61))
+    pair_counts(one, np.array([0, 1]), np.zeros(1, dtype=np.intp), one, np.ones(1, dtype=np.intp))
+    shared_counts(one, one, np.ones(1, dtype=np.intp))
 
 
 _start()
