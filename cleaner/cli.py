@@ -148,7 +148,7 @@ def main() -> None:
 @click.option("--run-id", default=None, help="This run's name in --index  [default: its UTC start time]")
 @click.option("--index-memory", type=click.IntRange(min=1), default=None, metavar="MIB",
               help="MiB of each index kind (paragraphs, documents) a run holds in memory before writing "
-                   "them to disk; the output does not change  [default: 256]")
+                   "them to disk; the output does not change  [default: 32]")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def clean(src: Path, dst: Path, log_dir: Path | None, overwrite: bool, quiet: bool, resume: bool,
           checkpoint_every: float, workers: int, executor: str, ray_address: str | None, index: str | None,
