@@ -177,6 +177,18 @@ class Document:
         kept = self.kept_paragraphs
         return self.separator.join(p.output_text() for p in kept) + "\n" if kept else ""
 
+    def cleaned_size(self) -> int:
+        """The UTF-8 length of `cleaned_text()` without building it: an ASCII paragraph (which
+        `str.isascii` tells without reading it) is as many bytes as characters."""
+        kept = self.kept_paragraphs
+        if not kept:
+            return 0
+        size = len(self.separator.encode("utf-8")) * (len(kept) - 1) + 1
+        for paragraph in kept:
+            text = paragraph.output_text()
+            size += len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+        return size
+
 
 def batches(docs: Iterable[Document], max_docs: int, max_bytes: int) -> Iterator[list[Document]]:
     """Group documents in order into lists of at most `max_docs` documents and, past the

@@ -76,7 +76,7 @@ class Report:
                 self.characters_cut += sum(cut.end - cut.start for cut in paragraph.cuts)
             if kept:
                 self.documents_out += 1
-                self.bytes_out += len(doc.cleaned_text().encode("utf-8", "surrogateescape"))
+                self.bytes_out += doc.cleaned_size()
             else:
                 self.documents_emptied += 1
 
