@@ -3,8 +3,10 @@ the callbacks tests steer a run with."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 import json
+import os
 from pathlib import Path
 import re
 import signal
@@ -62,3 +64,17 @@ def parquet_with_a_damaged_row_group(path: Path, rows: int = 100, group_rows: in
     data[start + 10:start + 60] = b"\xff" * 50
     path.write_bytes(bytes(data))
     return path
+
+
+@contextmanager
+def kernel_mode(mode: str) -> Iterator[None]:
+    """CLEANER_KERNELS=mode inside (hypothesis runs many examples per test: no fixture)."""
+    before = os.environ.get("CLEANER_KERNELS")
+    os.environ["CLEANER_KERNELS"] = mode
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["CLEANER_KERNELS"]
+        else:
+            os.environ["CLEANER_KERNELS"] = before

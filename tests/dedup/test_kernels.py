@@ -7,10 +7,6 @@ on which path made it, or on whether numba is installed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-import os
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import numpy as np
@@ -22,22 +18,10 @@ from cleaner.dedup import sketch
 from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.dedup.tokens import word_bytes, words
 from cleaner.record import Document, Paragraph
+from tests.helpers import kernel_mode
 
 kernels = pytest.importorskip("cleaner.dedup.kernels")
 
-
-@contextmanager
-def kernel_mode(mode: str) -> Iterator[None]:
-    """CLEANER_KERNELS=mode inside (hypothesis runs many examples per test: no fixture)."""
-    before = os.environ.get("CLEANER_KERNELS")
-    os.environ["CLEANER_KERNELS"] = mode
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["CLEANER_KERNELS"]
-        else:
-            os.environ["CLEANER_KERNELS"] = before
 
 # Every length class of XXH3 (0-3, 4-8, 9-16, 17-128, 129-240) and past the kernel's 240.
 # A token holds no ASCII whitespace (a word never does), as `spaced_hashes` requires.

@@ -2,8 +2,6 @@
 (`index.searched_counts`, `verify.tagged_counts`), for sorted queries (empty ones too) and
 any candidate arrays: sorted and unique as real shingles are, or not."""
 
-from contextlib import contextmanager
-import os
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +10,7 @@ import pytest
 
 from cleaner.dedup.index import searched_counts
 from cleaner.dedup.verify import tagged_counts
+from tests.helpers import kernel_mode
 
 kernels = pytest.importorskip("cleaner.dedup.kernels")
 
@@ -75,20 +74,6 @@ def test_best_of_pairs_answers_alike_on_either_path(queries, data, threshold):
     slots = np.arange(len(pairs), dtype=np.int64)[::-1].copy()
     answers = []
     for mode in ("compiled", "numpy"):
-        with _kernels_mode(mode):
+        with kernel_mode(mode):
             answers.append(best_of_pairs(queries, query_of, slots, shingles, lengths, threshold))
     assert answers[0] == answers[1]
-
-
-@contextmanager
-def _kernels_mode(mode: str):
-    """CLEANER_KERNELS=mode inside (hypothesis runs many examples per test: no fixture)."""
-    before = os.environ.get("CLEANER_KERNELS")
-    os.environ["CLEANER_KERNELS"] = mode
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["CLEANER_KERNELS"]
-        else:
-            os.environ["CLEANER_KERNELS"] = before
