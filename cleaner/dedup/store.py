@@ -32,8 +32,8 @@ FORMAT = 1
 # A run's in-memory layer of one kind is written out past this (see layered). It is the
 # budget that actually bounds a run's memory: a larger one is never reached between two
 # checkpoints (each spills a head past CHECKPOINT_HEAD_BYTES), so the head, and peak RSS,
-# then followed throughput. Spilling at this size costs no measurable time (every layer
-# answers a batch in arrays); bench/RESULTS.md has the measurement.
+# then followed throughput. Spilling at this size costs a little CPU (more segments to
+# search and merge) for a much lower peak; bench/RESULTS.md has both measured.
 SPILL_BYTES = 32 << 20
 KINDS = ("paragraphs", "documents")
 MATCHED = ("ngram", "num_perm", "threshold", "doc_threshold", "doc_ngram", "seed", "lsh_recall", "min_words")
