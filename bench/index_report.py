@@ -1,7 +1,9 @@
 """`make bench`'s "Persistent index" section of bench/RESULTS.md (issue 12): peak RSS of a
 whole run as the generated corpus grows (the run's index spills to disk past its budget,
 so memory stays flat), and the lookup + verify figures against a large committed index
-(bench/index_bench.py). The section is replaced in place; the rest of the file is kept.
+(bench/index_bench.py). Only the sub-section a run measured is replaced (an RSS table with
+`--sizes`, the lookups with `--paragraphs`); the section's other sub-sections (older
+measurements, kept by hand) and the rest of the file stay as they were.
 
     python bench/index_report.py [--sizes 20MB,200MB] [--paragraphs 10000000] [--redis] [--repeat N]
 
@@ -83,10 +85,16 @@ def lookup_figures(paragraphs: int, redis_url: str | None) -> dict:
     return out
 
 
-def section(rows: list[dict], figures: dict | None, note: str) -> str:
+RSS_BLOCK = "### Peak memory as the corpus grows (latest run)"
+LOOKUP_BLOCK = "### Lookups against a large committed index (latest run)"
+
+
+def rss_block(rows: list[dict], note: str) -> str:
+    """The RSS-vs-size sub-section: one row per corpus size."""
+    lines = [RSS_BLOCK, "", note, ""]
     if any("runs" in row for row in rows):  # medians of repeated runs
-        lines = [TITLE, "", note, "", "| MB in | CPU s | wall s | peak PSS MB | max RSS MB | max RSS min-max | runs "
-                 "| vs the smallest | exit |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += ["| MB in | CPU s | wall s | peak PSS MB | max RSS MB | max RSS min-max | runs "
+                  "| vs the smallest | exit |", "|---|---|---|---|---|---|---|---|---|"]
         for row in rows:
             lines.append(f"| {row['mb']} | {row['cpu']} | {row['wall']} | {row['peak']} | {row['rss']} | "
                          f"{row.get('rss_min', row['rss'])}-{row.get('rss_max', row['rss'])} | {row.get('runs', 1)} | "
@@ -94,28 +102,55 @@ def section(rows: list[dict], figures: dict | None, note: str) -> str:
         each = "; ".join(f"{row['mb']} MB: {', '.join(map(str, row.get('each', [row['rss']])))}" for row in rows)
         lines += ["", f"Max RSS MB of each run, in round order: {each}."]
     else:
-        lines = [TITLE, "", note, "", "| MB in | CPU s | wall s | peak PSS MB | max RSS MB | vs the smallest | exit |",
-                 "|---|---|---|---|---|---|---|"]
+        lines += ["| MB in | CPU s | wall s | peak PSS MB | max RSS MB | vs the smallest | exit |",
+                  "|---|---|---|---|---|---|---|"]
         for row in rows:
             lines.append(f"| {row['mb']} | {row['cpu']} | {row['wall']} | {row['peak']} | {row['rss']} | "
                          f"{row['rss'] / rows[0]['rss']:.2f}x | {row['returncode']} |")
-    if figures:
-        disk = figures["disk"]
-        lines += ["", f"Lookup + verify against {disk['paragraphs']:,} committed paragraphs "
-                  f"({figures['queries']:,} real BBC + Reuters paragraphs as queries, half of them in the index; "
-                  "CPU of one process, batches of 1024):", "",
-                  "| index | paragraphs | paragraphs/s (passes) | bytes per paragraph |", "|---|---|---|---|",
-                  f"| on disk | {disk['paragraphs']:,} | {', '.join(f'{r:,}' for r, _ in disk['passes'])} | "
-                  f"{disk['bytes_per_paragraph']} |"]
-        if "redis" in figures:
-            redis = figures["redis"]
-            lines.append(f"| Redis | {redis['paragraphs']:,} | {', '.join(f'{r:,}' for r, _ in redis['passes'])} | "
-                         f"{redis['bytes_per_paragraph']} |")
-        memory = figures["memory"]
-        lines.append(f"| in memory (the loop alone) | {memory['paragraphs']:,} | {memory['rate']:,} | n/a |")
-        files = ", ".join(f"{k} {v:,}" for k, v in disk["files"].items())
-        lines += ["", f"Files of the on-disk segment (bytes): {files}"]
     return "\n".join(lines) + "\n"
+
+
+def lookup_block(figures: dict) -> str:
+    """The lookup sub-section: throughput and bytes per paragraph against the committed index."""
+    disk = figures["disk"]
+    lines = [LOOKUP_BLOCK, "", f"`bench/index_bench.py --paragraphs {disk['paragraphs']}`: lookup + verify against "
+             f"{disk['paragraphs']:,} committed paragraphs ({figures['queries']:,} real BBC + Reuters paragraphs as "
+             "queries, half of them in the index; CPU of one process, batches of 1024):", "",
+             "| index | paragraphs | paragraphs/s (passes) | bytes per paragraph |", "|---|---|---|---|",
+             f"| on disk | {disk['paragraphs']:,} | {', '.join(f'{r:,}' for r, _ in disk['passes'])} | "
+             f"{disk['bytes_per_paragraph']} |"]
+    if "redis" in figures:
+        redis = figures["redis"]
+        lines.append(f"| Redis | {redis['paragraphs']:,} | {', '.join(f'{r:,}' for r, _ in redis['passes'])} | "
+                     f"{redis['bytes_per_paragraph']} |")
+    memory = figures["memory"]
+    lines.append(f"| in memory (the loop alone) | {memory['paragraphs']:,} | {memory['rate']:,} | n/a |")
+    files = ", ".join(f"{k} {v:,}" for k, v in disk["files"].items())
+    lines += ["", f"Files of the on-disk segment (bytes): {files}"]
+    return "\n".join(lines) + "\n"
+
+
+def blocks(section: str) -> tuple[str, dict[str, str]]:
+    """`section` cut at its `### ` headings: the text before the first, and each sub-section
+    by its heading (in order)."""
+    parts = section.split("\n### ")
+    found = {}
+    for part in parts[1:]:
+        heading = "### " + part.split("\n", 1)[0]
+        found[heading] = "### " + part.rstrip("\n") + "\n"
+    return parts[0].rstrip("\n") + "\n", found
+
+
+def merged(previous: str, new: dict[str, str]) -> str:
+    """The section with the sub-sections in `new` replaced (or put first), every other
+    sub-section of `previous` (older measurements, notes) kept after them as it was."""
+    _, old = blocks(previous) if previous else ("", {})
+    order = [RSS_BLOCK, LOOKUP_BLOCK]
+    latest = [new.get(h) or old.get(h) for h in order]
+    rest = [text for heading, text in old.items() if heading not in order]
+    intro = (f"{TITLE}\n\nWritten by `bench/index_report.py` (in `make bench`): each run replaces only the "
+             "sub-section it measured; the older measurements below the two latest are kept by hand.\n")
+    return "\n".join([intro, *[t for t in latest if t], *rest])
 
 
 def put_section(path: Path, text: str) -> None:
@@ -153,26 +188,33 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    text = main_section(args.sizes, args.paragraphs, args.redis_url, args.seed, args.repeat)
+    text = main_section(args.sizes, args.paragraphs, args.redis_url, args.seed, args.repeat, kept(args.output))
     put_section(args.output, text)
     print(text)
 
 
-def main_section(sizes: str, paragraphs: int, redis_url: str | None, seed: int = 17, repeat: int = 1) -> str:
+def main_section(sizes: str, paragraphs: int, redis_url: str | None, seed: int = 17, repeat: int = 1,
+                 previous: str = "") -> str:
     """Measure (the RSS table at `sizes`, `repeat` runs each; the lookups against
-    `paragraphs`) and render the section."""
-    rows = rss_rows([parse_size(s) for s in sizes.split(",") if s], seed, repeat)
-    figures = lookup_figures(paragraphs, redis_url) if paragraphs else None
-    from cleaner.dedup.store import SPILL_BYTES
+    `paragraphs`; either skipped when empty or 0) and render the section: `previous` (the
+    section as it was) with only the measured sub-sections replaced."""
+    new = {}
+    size_list = [parse_size(s) for s in sizes.split(",") if s]
+    if size_list:
+        from cleaner.dedup.store import SPILL_BYTES
 
-    note = ("`bench/index_report.py` (in `make bench`; `BENCH_ARGS=\"--index-sizes 200MB,1GB\"`): the generated corpus "
-            f"(bench/generate.py --seed {seed}), cleaner --workers 1 without --index, so with its temporary "
-            f"on-disk index ({SPILL_BYTES >> 20} MiB of each kind in memory, the rest spilled). "
-            "CPU s: the process tree; peak PSS sampled every 50 ms; max RSS from wait4.")
-    if repeat > 1:
-        note += (f" Each size run {repeat} times, interleaved by round (every size once, then again); a row gives "
-                 "the median of its runs, max RSS min-max over them, and vs the smallest compares the medians.")
-    return section(rows, figures, note)
+        note = ("The generated corpus (bench/generate.py "
+                f"--seed {seed}), cleaner --workers 1 without --index, so with its temporary on-disk index "
+                f"({SPILL_BYTES >> 20} MiB of each kind in memory, the rest spilled). CPU s: the process tree; peak "
+                "PSS sampled every 50 ms; max RSS from wait4.")
+        if repeat > 1:
+            note += (f" Each size run {repeat} times, interleaved by round (every size once, then again); a row "
+                     "gives the median of its runs, max RSS min-max over them, and vs the smallest compares the "
+                     "medians.")
+        new[RSS_BLOCK] = rss_block(rss_rows(size_list, seed, repeat), note)
+    if paragraphs:
+        new[LOOKUP_BLOCK] = lookup_block(lookup_figures(paragraphs, redis_url))
+    return merged(previous, new)
 
 
 if __name__ == "__main__":

@@ -189,7 +189,8 @@ def main() -> None:
     subprocess.run([sys.executable, str(BENCH / "sentence_bench.py"), "--output", str(args.output)], check=False)
     print(text)
     if args.index_sizes or args.index_paragraphs:
-        index_section = index_report.main_section(args.index_sizes, args.index_paragraphs, args.redis_url)
+        index_section = index_report.main_section(args.index_sizes, args.index_paragraphs, args.redis_url,
+                                                  previous=index_section)
         print(index_section)
     if index_section:
         index_report.put_section(args.output, index_section)
