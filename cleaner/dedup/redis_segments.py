@@ -33,35 +33,35 @@ class RedisCommitted(Committed):
         return self._count
 
     def exact(self, keys: np.ndarray) -> np.ndarray:
-        fields = [k.tobytes() for k in keys.astype("<u8")]
+        fields = fixed_width_fields(keys.astype("<u8"))
         replies = self.store.pipelined(lambda pipe: [pipe.hmget(self.store.key(s["path"], "x"), fields)
                                                      for s in self.segments])
         exact = np.full(len(keys), -1, dtype=np.int64)
         for reply in replies:  # ascending slots: the first hit is the earliest
-            for i, value in enumerate(reply):
-                if value is not None and exact[i] < 0:
-                    exact[i] = int(np.frombuffer(value, dtype="<u4")[0])
+            hits = [i for i, value in enumerate(reply) if value is not None]
+            if hits:
+                at = np.array(hits, dtype=np.intp)
+                first = np.frombuffer(b"".join([reply[i][:4] for i in hits]), dtype="<u4")
+                unset = exact[at] < 0
+                exact[at[unset]] = first[unset]
         return exact
 
     def bands(self, keys: np.ndarray, room: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        unique = np.unique(keys)
-        fields = [b.tobytes() for b in unique.astype("<u4")]
+        unique, key_of = np.unique(keys, return_inverse=True)
+        fields = fixed_width_fields(unique.astype("<u4"))
         replies = self.store.pipelined(lambda pipe: [pipe.hmget(self.store.key(s["path"], "b"), fields)
                                                      for s in self.segments]) if fields else []
-        by_key: dict[int, list[np.ndarray]] = {}
+        owners, values = [], []
         for reply in replies:  # segments in slot order: each key's slots ascending
-            for key, value in zip(unique.tolist(), reply, strict=True):
-                if value is not None:
-                    by_key.setdefault(key, []).append(np.frombuffer(value, dtype="<u4"))
-        positions, slots = [], []
-        for position in np.flatnonzero(np.isin(keys, np.array(list(by_key), dtype=keys.dtype))).tolist():
-            found = np.concatenate(by_key[int(keys[position])])[:max(int(room[position]), 0)]
-            room[position] -= len(found)
-            positions.append(np.full(len(found), position, dtype=np.intp))
-            slots.append(found.astype(np.uint64))
-        if not positions:
+            hits = [i for i, value in enumerate(reply) if value is not None]
+            owners.append(np.repeat(np.array(hits, dtype=np.intp), [len(reply[i]) // 4 for i in hits]))
+            values.append(b"".join([reply[i] for i in hits]))
+        if not owners:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.uint64)
-        return np.concatenate(positions), np.concatenate(slots)
+        owner = np.concatenate(owners)
+        order = np.argsort(owner, kind="stable")  # by key, each key's segments still in slot order
+        stored = np.frombuffer(b"".join(values), dtype="<u4")[order]
+        return take_earliest(np.bincount(owner, minlength=len(unique)), stored, key_of.ravel(), room)
 
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
         firsts = [s["first"] for s in self.segments]
@@ -76,6 +76,25 @@ class RedisCommitted(Committed):
             run = self.runs(slot) if self.runs is not None else None
             out.append((Ref(source, doc_id, None if paragraph < 0 else paragraph, run), shingles))
         return out
+
+
+def fixed_width_fields(values: np.ndarray) -> list[bytes]:
+    """Each value of a fixed-width little-endian array as its bytes (a hash field)."""
+    raw, width = values.tobytes(), values.dtype.itemsize
+    return [raw[at:at + width] for at in range(0, len(raw), width)]
+
+
+def take_earliest(stored_per_key: np.ndarray, stored: np.ndarray, key_of: np.ndarray,
+                  room: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, slots) as `Committed.bands` gives them: for each position in order, the
+    first `room` of the slots stored under its key (`stored`, grouped by key, in key order,
+    `stored_per_key` of each), `room` lowered by as many."""
+    take = np.minimum(np.maximum(room, 0), stored_per_key[key_of])
+    room -= take
+    positions = np.repeat(np.arange(len(key_of), dtype=np.intp), take)
+    starts = np.r_[0, np.cumsum(stored_per_key)[:-1]]
+    within = np.arange(len(positions)) - np.repeat(np.cumsum(take) - take, take)
+    return positions, stored[starts[key_of[positions]] + within].astype(np.uint64)
 
 
 def slot_field(slot: int) -> bytes:
