@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 import contextlib
+import functools
 import json
 import re
 import secrets
@@ -31,7 +32,8 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from cleaner.config import Config
-from cleaner.dedup.redis_segments import RedisCommitted, segment_hashes
+from cleaner.dedup.redis_layout import LOOKUP, bucketed_pairs, hash_names
+from cleaner.dedup.redis_segments import RedisCommitted, segment_buckets, segment_hashes
 from cleaner.dedup.segment import Columns
 from cleaner.dedup.store import KINDS, SPILL_BYTES, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
 from cleaner.errors import OutputError, UsageError
@@ -169,18 +171,26 @@ class RedisStore(Store):
         self.manifest = manifest
 
     def _write(self, columns: Columns, name: str) -> dict[str, Any]:
-        path = f"{name}.{secrets.token_hex(4)}"
-        for suffix, pairs in segment_hashes(columns).items():
-            chunk: dict[bytes, bytes] = {}
-            for field, value in pairs:
-                chunk[field] = value
-                if len(chunk) >= CHUNK:
-                    self.call(lambda c=chunk, s=suffix: self.client.hset(self.key(path, s), mapping=c))
-                    chunk = {}
-            if chunk:
-                self.call(lambda c=chunk, s=suffix: self.client.hset(self.key(path, s), mapping=c))
-        first = int(columns.slots[0]) if len(columns.slots) else 0
-        return {"path": path, "count": len(columns.slots), "first": first}
+        record: dict[str, Any] = {"path": f"{name}.{secrets.token_hex(4)}", "count": len(columns.slots),
+                                  "first": int(columns.slots[0]) if len(columns.slots) else 0}
+        if buckets := segment_buckets(columns):
+            record["buckets"] = buckets
+        for suffix, triples in segment_hashes(columns, buckets).items():
+            pipe, queued = self.client.pipeline(transaction=False), 0
+            for key, fields in bucketed_pairs(triples, record, suffix, self):
+                pipe.hset(key, mapping=fields)
+                queued += len(fields)
+                if queued >= CHUNK:
+                    self.call(pipe.execute)
+                    queued = 0
+            if queued:
+                self.call(pipe.execute)
+        return record
+
+    @functools.cached_property
+    def lookup_script(self) -> Any:
+        """The server-side lookup of fields across a segment's buckets (redis_layout.LOOKUP)."""
+        return self.client.register_script(LOOKUP)
 
     def _drop_staged(self, run: str) -> None:
         raw = self.call(lambda: self.client.get(self.key("staged", run)))
@@ -197,7 +207,7 @@ class RedisStore(Store):
             raw = self.call(lambda k=key: self.client.get(k))
             for added in json.loads(raw)["segments"].values() if raw else ():
                 named.update(s["path"] for s in (added if isinstance(added, list) else [added]))
-        segment = re.compile(re.escape(self.key("")) + r"([^:]+):[bxe]")
+        segment = re.compile(re.escape(self.key("")) + r"([^:]+):[bxe](?::[0-9a-f]+)?")
         orphans = [key for key in self._scan(self.key("*"))
                    if (found := segment.fullmatch(key.decode("utf-8", "replace"))) and found[1] not in named]
         for start in range(0, len(orphans), 1000):
@@ -209,9 +219,9 @@ class RedisStore(Store):
         return self.call(lambda: list(self.client.scan_iter(match=glob, count=10_000)))
 
     def _delete_segments(self, segments: Iterable[dict[str, Any]]) -> None:
-        names = [self.key(s["path"], suffix) for s in segments for suffix in "bxe"]
-        if names:
-            self.call(lambda: self.client.delete(*names))
+        names = [name for s in segments for suffix in "bxe" for name in hash_names(self, s, suffix)]
+        for start in range(0, len(names), 10_000):
+            self.call(lambda part=names[start:start + 10_000]: self.client.delete(*part))
 
     # -- maintenance --------------------------------------------------------------------
 
@@ -225,6 +235,8 @@ class RedisStore(Store):
         self.compact(drop=(run,))
 
     def size(self) -> int:
-        names = [self.key(s["path"], suffix) for kind in KINDS for s in self.manifest["segments"][kind]
-                 for suffix in "bxe"]
-        return sum(v or 0 for v in self.pipelined(lambda pipe: [pipe.memory_usage(n, samples=0) for n in names]))
+        names = [name for kind in KINDS for s in self.manifest["segments"][kind] for suffix in "bxe"
+                 for name in hash_names(self, s, suffix)]
+        return sum(v or 0 for start in range(0, len(names), 10_000)
+                   for v in self.pipelined(lambda pipe, part=names[start:start + 10_000]:
+                                           [pipe.memory_usage(n, samples=0) for n in part]))

@@ -12,6 +12,7 @@ import numpy as np
 
 from cleaner.dedup.keytable import SHIFT, SLOT_MASK
 from cleaner.dedup.layered import Committed
+from cleaner.dedup.redis_layout import buckets_for, by_bucket, queue_lookup
 from cleaner.dedup.segment import Columns
 from cleaner.dedup.store import RunsOf
 from cleaner.errors import OutputError
@@ -34,7 +35,8 @@ class RedisCommitted(Committed):
 
     def exact(self, keys: np.ndarray) -> np.ndarray:
         fields = fixed_width_fields(keys.astype("<u8"))
-        replies = self.store.pipelined(lambda pipe: [pipe.hmget(self.store.key(s["path"], "x"), fields)
+        wide = keys.astype("<u8")
+        replies = self.store.pipelined(lambda pipe: [queue_lookup(self.store, pipe, s, "x", wide, fields)
                                                      for s in self.segments])
         exact = np.full(len(keys), -1, dtype=np.int64)
         for reply in replies:  # ascending slots: the first hit is the earliest
@@ -49,7 +51,7 @@ class RedisCommitted(Committed):
     def bands(self, keys: np.ndarray, room: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         unique, key_of = np.unique(keys, return_inverse=True)
         fields = fixed_width_fields(unique.astype("<u4"))
-        replies = self.store.pipelined(lambda pipe: [pipe.hmget(self.store.key(s["path"], "b"), fields)
+        replies = self.store.pipelined(lambda pipe: [queue_lookup(self.store, pipe, s, "b", unique, fields)
                                                      for s in self.segments]) if fields else []
         owners, values = [], []
         for reply in replies:  # segments in slot order: each key's slots ascending
@@ -111,23 +113,38 @@ def unpack_entry(value: bytes) -> tuple[str, str, int, np.ndarray]:
     return source, doc_id, paragraph, np.frombuffer(tail, dtype="<u4").astype(np.uint32)
 
 
-def grouped(packed_keys: np.ndarray, slots: np.ndarray, width: str) -> Iterable[tuple[bytes, bytes]]:
-    """(key, its slots) of key-sorted (keys, slots), the slots as little-endian uint32."""
+def grouped(packed_keys: np.ndarray, slots: np.ndarray, width: str,
+            buckets: int = 1) -> Iterable[tuple[int, bytes, bytes]]:
+    """(bucket, key, its slots) of key-sorted (keys, slots), the slots as little-endian
+    uint32, bucket by bucket (cleaner.dedup.redis_layout)."""
     if not len(packed_keys):
         return
     starts = np.flatnonzero(np.r_[True, packed_keys[1:] != packed_keys[:-1]])
     ends = np.r_[starts[1:], len(packed_keys)]
-    raw = slots.astype("<u4")
-    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        yield np.array(packed_keys[start], dtype=width).tobytes(), raw[start:end].tobytes()
+    keys = packed_keys[starts]
+    names, raw = fixed_width_fields(keys.astype(width)), slots.astype("<u4")
+    bucket = (keys.astype(np.uint64) & np.uint64(buckets - 1)).tolist()
+    for group in by_bucket(keys, buckets).tolist():
+        yield bucket[group], names[group], raw[starts[group]:ends[group]].tobytes()
 
 
-def segment_hashes(columns: Columns) -> dict[str, Iterable[tuple[bytes, bytes]]]:
-    """A segment's three hashes as (field, value) pairs: band key -> slots ("b"), exact key
-    -> slots ("x"), slot -> provenance and shingles ("e")."""
+def segment_buckets(columns: Columns) -> dict[str, int]:
+    """The bucket counts of a segment's band-key and exact-key hashes, those above 1."""
+    distinct = {"b": _distinct(columns.bands >> SHIFT), "x": _distinct(columns.exact_keys)}
+    return {suffix: n for suffix, count in distinct.items() if (n := buckets_for(count)) > 1}
+
+
+def _distinct(sorted_keys: np.ndarray) -> int:
+    return int(np.count_nonzero(sorted_keys[1:] != sorted_keys[:-1])) + 1 if len(sorted_keys) else 0
+
+
+def segment_hashes(columns: Columns, buckets: dict[str, int]) -> dict[str, Iterable[tuple[int, bytes, bytes]]]:
+    """A segment's three hashes as (bucket, field, value): band key -> slots ("b"), exact
+    key -> slots ("x"), slot -> provenance and shingles ("e", one hash)."""
     band_keys = columns.bands >> SHIFT
-    return {"b": grouped(band_keys.astype(np.uint32), columns.bands & SLOT_MASK, "<u4"),
-            "x": grouped(columns.exact_keys, columns.exact_slots, "<u8"), "e": _entries(columns)}
+    return {"b": grouped(band_keys.astype(np.uint32), columns.bands & SLOT_MASK, "<u4", buckets.get("b", 1)),
+            "x": grouped(columns.exact_keys, columns.exact_slots, "<u8", buckets.get("x", 1)),
+            "e": ((0, field, value) for field, value in _entries(columns))}
 
 
 def _entries(columns: Columns) -> Iterable[tuple[bytes, bytes]]:

@@ -157,7 +157,7 @@ def test_compact_deletes_the_spills_of_a_run_killed_before_staging_and_its_resum
     before = answers(paragraph_index(CONFIG, store=store), kept)
     store.compact()
     store.close()
-    assert not any(client.exists(f"sweep:{s['path']}:{suffix}") for s in spilled for suffix in "bxe")
+    assert not any(s["path"] in key.decode() for key in client.scan_iter(match="sweep:*") for s in spilled)
     store = open_store(url, CONFIG)
     store.begin("later", keep_staged=False)
     assert answers(paragraph_index(CONFIG, store=store), kept) == before
@@ -167,3 +167,43 @@ def test_compact_deletes_the_spills_of_a_run_killed_before_staging_and_its_resum
     with pytest.raises(OutputError, match="spilled segments are gone"):
         resumed.reopen("paragraphs", spilled)
     resumed.close()
+
+
+def test_bucketed_hashes_are_listpacks_and_old_plain_hashes_still_answer(redis_url, monkeypatch):
+    """Segments written before buckets (one plain hash of each kind) and bucketed ones answer
+    together as one memory index; after compact only the merged segment's keys are left."""
+    import redis
+
+    from cleaner.dedup import redis_layout
+
+    fingerprint = Fingerprinter(CONFIG).fingerprint
+    kept = [fingerprint(t) for t in texts(7, 300)]
+    refs = [Ref(f"d{i}", f"d{i}", 0) for i in range(300)]
+    url = f"{redis_url}?prefix=bk"
+    with monkeypatch.context() as plain:
+        plain.setattr(redis_layout, "FIELDS_PER_BUCKET", 1 << 40)  # the layout before buckets
+        commit(url, "old", refs[:150], kept[:150])
+    commit(url, "new", refs[150:], kept[150:])
+    client = redis.Redis.from_url(redis_url)
+    store = open_store(url, None)
+    store.begin(None, keep_staged=True)
+    old, new = (store.manifest["segments"]["paragraphs"][i] for i in (0, 1))
+    assert "buckets" not in old and client.exists(f"bk:{old['path']}:b")
+    assert new["buckets"]["b"] > 1 and not client.exists(f"bk:{new['path']}:b")
+    encodings = {client.object("encoding", name) for name in redis_layout.hash_names(store, new, "b")}
+    assert encodings == {b"listpack"}
+    memory = paragraph_index(CONFIG)
+    memory.add_many(refs, kept)
+    queries = [fingerprint(t) for t in edited(7, texts(7, 300)[::3])]
+    want = answers(memory, queries)
+    assert answers(paragraph_index(CONFIG, store=store), queries) == want
+    store.compact()
+    store.close()
+    store = open_store(url, CONFIG)
+    store.begin("later", keep_staged=False)
+    (merged,) = store.manifest["segments"]["paragraphs"]
+    assert answers(paragraph_index(CONFIG, store=store), queries) == want
+    store.close()
+    left = {key.decode() for key in client.scan_iter(match="bk:*")}
+    assert not any(old["path"] in key or new["path"] in key for key in left)
+    assert set(redis_layout.hash_names(store, merged, "b")) <= left

@@ -3,7 +3,8 @@ tests/dedup/test_redis_index.py runs the whole index against a real redis-server
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 import numpy as np
 
 from cleaner.dedup.redis_segments import fixed_width_fields, take_earliest
