@@ -77,6 +77,7 @@ class IndexWindow:
         self.loud = tracked | (exact >= 0)
         self.loud[self._before.rows if isinstance(self._before, PerRow) else list(self._before)] = True
         self._exact_before = {row: int(exact[row]) for row in np.flatnonzero(exact >= 0).tolist()}
+        self._exact_matches = self._copies() if self._fast else {}
         self._sure = sure_bands(index.banding, index.threshold)
         self._verified = self._verify_ahead(found, exact, tracked) if found is not None and signatures else {}
         self.loud[[row for row, match in self._verified.items() if match is None]] = False  # known: no match
@@ -110,6 +111,13 @@ class IndexWindow:
         exact[rows] = found.exact
         return exact, PerRow(found), found
 
+    def _copies(self) -> dict[int, Match]:
+        """The match of every row with an exact copy in the index, what `verify` answers it
+        whatever the batch adds (the earliest copy), all references read at once."""
+        rows = list(self._exact_before)
+        refs = self.index.refs([self._exact_before[row] for row in rows]) if rows else []
+        return {row: Match(ref, 1.0, 1.0, exact=True) for row, ref in zip(rows, refs, strict=True)}
+
     def _verify_ahead(self, found: Candidates, exact: np.ndarray, tracked: np.ndarray) -> dict[int, Match | None]:
         """The match (or None) of every query the batch cannot change (an untracked row, no
         exact copy, candidates within the budget), all verified in one pass, and the
@@ -137,6 +145,9 @@ class IndexWindow:
 
     def find(self, row: int) -> Match | None:
         """What `Index.find` would answer for the query at `row` now."""
+        copy = self._exact_matches.get(row)
+        if copy is not None:
+            return copy
         fp = self.columns.fps[row]
         exact = self._exact_before.get(row, -1)
         if exact < 0 and self._exact.get(fp.key) is not None:

@@ -101,6 +101,27 @@ class DiskCommitted(Committed):
                 out[i] = found
         return out
 
+    def gather(self, slots: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        where = np.asarray(slots, dtype=np.int64)
+        held_in = np.searchsorted(np.asarray(self._firsts), where, side="right") - 1
+        if len(where) and held_in[0] == held_in[-1] and (held_in == held_in[0]).all():  # one segment (compacted)
+            return self.segments[int(held_in[0])].gather(where)
+        return super().gather(where)
+
+    def refs(self, slots: Sequence[int]) -> list[Ref]:
+        where = np.asarray(slots, dtype=np.int64)
+        held_in = np.searchsorted(np.asarray(self._firsts), where, side="right") - 1
+        out: list[Ref] = [None] * len(where)  # type: ignore[list-item]
+        runs = self.runs
+        for number in np.unique(held_in).tolist():
+            picked = np.flatnonzero(held_in == number)
+            places = self.segments[number].places(where[picked])
+            for i, slot, (source, doc_id, paragraph) in zip(picked.tolist(), where[picked].tolist(), places,
+                                                           strict=True):
+                out[i] = Ref(source, doc_id, None if paragraph < 0 else paragraph,
+                             runs(slot) if runs is not None else None)
+        return out
+
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
         out = []
         for slot in slots:

@@ -64,6 +64,16 @@ class Committed(ABC):
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
         """The reference (with its run) and shingles of each slot."""
 
+    def gather(self, slots: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shingles of `slots` end to end (uint32), and how many each has."""
+        sets = [np.asarray(shingles, dtype=np.uint32) for shingles in self.shingles(slots)]
+        lengths = np.fromiter(map(len, sets), dtype=np.intp, count=len(sets))
+        return (np.concatenate(sets) if sets else np.empty(0, dtype=np.uint32)), lengths
+
+    def refs(self, slots: Sequence[int]) -> list[Ref]:
+        """The reference (with its run) of each slot, what an exact copy's match needs."""
+        return [ref for ref, _ in self.entries(slots)]
+
     def shingles(self, slots: Sequence[int]) -> list[np.ndarray]:
         """The shingles of each slot, what verifying a candidate needs (most candidates of a
         large index are chance band-key collisions: their references are never wanted)."""
@@ -264,8 +274,11 @@ class LayeredIndex(Index):
         high = where >= self.head_first
         if high.all():
             return self.head.gather(where - self.head_first)
+        parts = list(self._held(where))
+        if len(parts) == 1 and len(parts[0][1]) == len(where):  # all in one read-only layer
+            return parts[0][0].gather(where)
         sets: list[Any] = [None] * len(where)
-        for layer, held, mine in self._held(where):
+        for layer, held, mine in parts:
             for i, shingles in zip(held, layer.shingles(mine), strict=True):
                 sets[i] = np.asarray(shingles, dtype=np.uint32)
         up = np.flatnonzero(high)
@@ -281,6 +294,17 @@ class LayeredIndex(Index):
         if slot >= self.head_first:
             return self.head.ref(slot - self.head_first)
         return self._entries([slot])[0][0]
+
+    def refs(self, slots: Sequence[int] | np.ndarray) -> list[Ref]:
+        """`ref` of each of `slots`, a few array reads per layer (the exact copies of a batch)."""
+        where = np.asarray(slots, dtype=np.int64)
+        out: list[Any] = [None] * len(where)
+        for layer, held, mine in self._held(where):
+            for i, ref in zip(held, layer.refs(mine), strict=True):
+                out[i] = ref
+        for i in np.flatnonzero(where >= self.head_first).tolist():
+            out[i] = self.head.ref(int(where[i]) - self.head_first)
+        return out
 
     def matched(self, fp: Fingerprint, slot: int, similarity: float) -> Match:
         if slot >= self.head_first:
