@@ -65,6 +65,7 @@ class IndexWindow:
         """`signatures`: the index's signer for many shingle sets at once (sets i is
         flat[starts[i]:starts[i + 1]]), for the estimates of the matches verified ahead."""
         self.index, self.columns, self._signatures = index, columns, signatures
+        self._below: tuple[np.ndarray, np.ndarray] | None = None  # (band keys, their loads below the head)
         self._fast = index.in_arrays()  # then looked up and verified ahead for the whole batch at once
         n = len(columns.fps)
         self._rows = np.zeros(n, dtype=bool)
@@ -106,7 +107,12 @@ class IndexWindow:
             exact[rows] = [found.exact for found in founds]
             return exact, {row: (found.candidates, found.shared)
                            for row, found in zip(rows.tolist(), founds, strict=True) if found.candidates}, None
-        found = self.index.lookup_columns(self.columns.keys[rows], band_keys, offsets)
+        loads = getattr(self.index, "lookup_loads", None)
+        if loads is not None:  # what the read-only layers hold under each band key, for _room_per_key
+            found, below = loads(self.columns.keys[rows], band_keys, offsets)
+            self._below = (band_keys.ravel(), below)
+        else:
+            found = self.index.lookup_columns(self.columns.keys[rows], band_keys, offsets)
         found = found._replace(owner=rows[found.owner])
         exact[rows] = found.exact
         return exact, PerRow(found), found
@@ -202,8 +208,15 @@ class IndexWindow:
         keys = sorted({key for row, keys in self.columns.shared.items() if self._rows[row] for key in keys})
         if not keys:
             return {}
-        loads = self.index.band_load(np.array(keys, dtype=np.uint32)).tolist()
-        return {key: KEY_CAP - load for key, load in zip(keys, loads, strict=True)}
+        wanted = np.array(keys, dtype=np.uint32)
+        if self._below is None:
+            loads = self.index.band_load(wanted)
+        else:  # every key here was looked up: its load below is known, by key (any of its positions)
+            flat, below = self._below
+            order = np.argsort(flat, kind="stable")
+            at = order[np.searchsorted(flat, wanted, sorter=order)]
+            loads = self.index.band_load(wanted, below[at])
+        return {key: KEY_CAP - load for key, load in zip(keys, loads.tolist(), strict=True)}
 
     def add(self, rows: slice | Sequence[int]) -> None:
         """Keep the window's rows among `rows`: a slice, or ascending rows, all after any

@@ -58,6 +58,12 @@ def test_lookup_columns_gather_and_ref_agree_with_one_memory_index_and_entries(t
     band_keys = layered.banding.keys(np.stack([queries[i].signature for i in sketched])) if len(sketched) else None
     keys = np.array([fp.key for fp in queries], dtype=np.uint64)
     found = layered.lookup_columns(keys, band_keys, sketched)
+    if band_keys is not None:  # the loads a lookup saw below the head, band_load's without a second search
+        again, below = layered.lookup_loads(keys, band_keys, sketched)
+        assert all(np.array_equal(a, b) for a, b in zip(again, found, strict=True))
+        flat = band_keys.ravel()
+        assert layered.band_load(flat, below).tolist() == layered.band_load(flat).tolist()
+        assert (below > 0).any()
     memory = paragraph_index(CONFIG)
     memory.add_many(refs, fps)
     many = memory.lookup_many(queries)  # the reference: one index fed the same texts, slot for slot
