@@ -65,7 +65,7 @@ class IndexWindow:
         """`signatures`: the index's signer for many shingle sets at once (sets i is
         flat[starts[i]:starts[i + 1]]), for the estimates of the matches verified ahead."""
         self.index, self.columns, self._signatures = index, columns, signatures
-        self._below: tuple[np.ndarray, np.ndarray] | None = None  # (band keys, their loads below the head)
+        self._below: tuple[np.ndarray, np.ndarray] | None = None  # row -> its row of loads below the head; loads
         self._fast = index.in_arrays()  # then looked up and verified ahead for the whole batch at once
         n = len(columns.fps)
         self._rows = np.zeros(n, dtype=bool)
@@ -110,7 +110,9 @@ class IndexWindow:
         loads = getattr(self.index, "lookup_loads", None)
         if loads is not None:  # what the read-only layers hold under each band key, for _room_per_key
             found, below = loads(self.columns.keys[rows], band_keys, offsets)
-            self._below = (band_keys.ravel(), below)
+            at = np.full(len(self.columns.fps), -1, dtype=np.intp)  # row -> its row of band keys here
+            at[rows[offsets]] = np.arange(len(offsets))
+            self._below = (at, below.reshape(len(offsets), self.index.banding.bands))
         else:
             found = self.index.lookup_columns(self.columns.keys[rows], band_keys, offsets)
         found = found._replace(owner=rows[found.owner])
@@ -205,18 +207,16 @@ class IndexWindow:
     def _room_per_key(self) -> dict[int, int]:
         """KEY_CAP less what the index finds already, for every shared band key of the rows:
         what the batch adds under a key beyond that, a lookup after `flush` would not return."""
-        keys = sorted({key for row, keys in self.columns.shared.items() if self._rows[row] for key in keys})
-        if not keys:
+        rows = np.fromiter((row for row in self.columns.shared if self._rows[row]), dtype=np.intp)
+        if not len(rows):
             return {}
-        wanted = np.array(keys, dtype=np.uint32)
+        keys, first = np.unique(self.columns.band_keys[self.columns.band_row[rows]], return_index=True)
         if self._below is None:
-            loads = self.index.band_load(wanted)
-        else:  # every key here was looked up: its load below is known, by key (any of its positions)
-            flat, below = self._below
-            order = np.argsort(flat, kind="stable")
-            at = order[np.searchsorted(flat, wanted, sorter=order)]
-            loads = self.index.band_load(wanted, below[at])
-        return {key: KEY_CAP - load for key, load in zip(keys, loads.tolist(), strict=True)}
+            loads = self.index.band_load(keys)
+        else:  # every key here was looked up: its load below is what the lookup saw (at any of its places)
+            at, below = self._below
+            loads = self.index.band_load(keys, below[at[rows]].ravel()[first])
+        return dict(zip(keys.tolist(), (KEY_CAP - loads).tolist(), strict=True))
 
     def add(self, rows: slice | Sequence[int]) -> None:
         """Keep the window's rows among `rows`: a slice, or ascending rows, all after any
