@@ -65,6 +65,7 @@ class IndexWindow:
         """`signatures`: the index's signer for many shingle sets at once (sets i is
         flat[starts[i]:starts[i + 1]]), for the estimates of the matches verified ahead."""
         self.index, self.columns, self._signatures = index, columns, signatures
+        self._old_best: dict[int, tuple[float, int] | None] = {}  # tracked row -> its best in the index, verified ahead
         self._below: tuple[np.ndarray, np.ndarray] | None = None  # row -> its row of loads below the head; loads
         self._fast = index.in_arrays()  # then looked up and verified ahead for the whole batch at once
         n = len(columns.fps)
@@ -129,10 +130,12 @@ class IndexWindow:
     def _verify_ahead(self, found: Candidates, exact: np.ndarray, tracked: np.ndarray) -> dict[int, Match | None]:
         """The match (or None) of every query the batch cannot change (an untracked row, no
         exact copy, candidates within the budget), all verified in one pass, and the
-        estimates of the matches from one signing pass."""
+        estimates of the matches from one signing pass. A tracked row's candidates in the
+        index are verified in the same pass (`_old_best`): what the batch adds is all that
+        is left to verify when it is asked."""
         counts = np.bincount(found.owner, minlength=len(exact))
-        ready = (counts > 0) & (counts <= VERIFY_BUDGET) & ~tracked & (exact < 0)
-        pick = np.flatnonzero(ready[found.owner])
+        within = (counts > 0) & (counts <= VERIFY_BUDGET) & (exact < 0)
+        pick = np.flatnonzero(within[found.owner])
         if not len(pick):
             return {}
         owner, slots = found.owner[pick], found.slots[pick]
@@ -140,8 +143,10 @@ class IndexWindow:
         shingles, lengths = self.index.gather(slots)
         best = best_of_pairs([self.columns.fps[q].shingles for q in queries], np.searchsorted(queries, owner),
                              slots, shingles, lengths, self.index.threshold)
-        verified: dict[int, Match | None] = dict.fromkeys(queries)
-        matched = [(q, b) for q, b in zip(queries, best, strict=True) if b is not None]
+        marked = tracked[queries].tolist()
+        self._old_best = {q: b for q, b, mark in zip(queries, best, marked, strict=True) if mark}
+        verified: dict[int, Match | None] = {q: None for q, mark in zip(queries, marked, strict=True) if not mark}
+        matched = [(q, b) for q, b, mark in zip(queries, best, marked, strict=True) if b is not None and not mark]
         if matched:
             shingles, lengths = self.index.gather([slot for _, (_, slot) in matched])
             signatures = self._signatures(shingles, np.cumsum(lengths) - lengths)
@@ -150,7 +155,6 @@ class IndexWindow:
             for (q, (similarity, slot)), estimated in zip(matched, estimates, strict=True):
                 verified[q] = Match(self.index.ref(slot), similarity, estimated)
         return verified
-
     def find(self, row: int) -> Match | None:
         """What `Index.find` would answer for the query at `row` now."""
         copy = self._exact_matches.get(row)
@@ -169,26 +173,43 @@ class IndexWindow:
         if exact < 0 and not keys and not candidates:
             return None  # what verify would say, without the call
         if exact >= 0 or not keys:
+            if row in self._old_best:  # (fast: an exact copy was returned above) verified ahead
+                return self._match(fp, self._old_best[row])
             return self.index.verify(fp, Found(exact, candidates, shared))
         since = Counter(added for key in keys for added in self._by_band.get(key, ()))
         added = sorted(since)  # rows added later have later slots
         shared = (shared or [1] * len(candidates)) + [since[row] for row in added]
         if self._fast:
-            return self._verify_since(fp, Found(-1, candidates + [_SINCE + row for row in added], shared))
+            return self._verify_since(fp, row, Found(-1, candidates + [_SINCE + row for row in added], shared))
         return self.index.verify(fp, Found(exact, candidates + [self._slot(row) for row in added], shared))
 
-    def _verify_since(self, fp: Fingerprint, found: Found) -> Match | None:
+    def _verify_since(self, fp: Fingerprint, row: int, found: Found) -> Match | None:
         """`MemoryIndex.verify` of candidates some of which (_SINCE + row) the batch added
         and may not have stored yet: their shingles are the rows' own, their slots come after
-        every other in the same order, and their references are the rows'."""
+        every other in the same order, and their references are the rows'. When every
+        candidate is chosen and those in the index were verified ahead (`_old_best`), only
+        the batch's are verified now: the best of both is the best of all (the index's
+        first on a tie: their slots are smaller)."""
         chosen, cut = to_verify(found, self._sure)
         self.index.capped += cut
         old, new = [i for i in chosen if i < _SINCE], [i - _SINCE for i in chosen if i >= _SINCE]
-        flat, lengths = self.index.gather(old)
-        sets = [self.columns.fps[row].shingles for row in new]
-        best = best_verified(fp.shingles, old + [_SINCE + row for row in new], np.concatenate([flat, *sets]),
-                             np.concatenate([lengths, np.fromiter(map(len, sets), np.intp, len(sets))]),
-                             self.index.threshold)
+        sets = [self.columns.fps[added].shingles for added in new]
+        lengths = np.fromiter(map(len, sets), np.intp, len(sets))
+        if cut or (old and row not in self._old_best):
+            flat, held = self.index.gather(old)
+            return self._match(fp, best_verified(fp.shingles, old + [_SINCE + added for added in new],
+                                                 np.concatenate([flat, *sets]), np.concatenate([held, lengths]),
+                                                 self.index.threshold))
+        best = self._old_best.get(row)
+        if new:
+            fresh = best_verified(fp.shingles, [_SINCE + added for added in new], np.concatenate(sets), lengths,
+                                  self.index.threshold)
+            if fresh is not None and (best is None or fresh[0] > best[0]):
+                best = fresh
+        return self._match(fp, best)
+
+    def _match(self, fp: Fingerprint, best: tuple[float, int] | None) -> Match | None:
+        """The match of a verified (similarity, slot), or of a row the batch added (_SINCE + row)."""
         if best is None:
             return None
         similarity, found_id = best
@@ -197,7 +218,6 @@ class IndexWindow:
         row = found_id - _SINCE
         estimated = float(np.mean(self.index.signer(self.columns.fps[row].shingles) == fp.signature))
         return Match(self.columns.ref(row), similarity, estimated)
-
     def _slot(self, row: int) -> int:
         """The slot of a tracked row added since the batch began (stored now if it waits)."""
         if row not in self._slot_of:

@@ -63,7 +63,6 @@ def test_lookup_columns_gather_and_ref_agree_with_one_memory_index_and_entries(t
         assert all(np.array_equal(a, b) for a, b in zip(again, found, strict=True))
         flat = band_keys.ravel()
         assert layered.band_load(flat, below).tolist() == layered.band_load(flat).tolist()
-        assert (below > 0).any()
     memory = paragraph_index(CONFIG)
     memory.add_many(refs, fps)
     many = memory.lookup_many(queries)  # the reference: one index fed the same texts, slot for slot
