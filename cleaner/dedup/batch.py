@@ -176,7 +176,8 @@ class IndexWindow:
             if row in self._old_best:  # (fast: an exact copy was returned above) verified ahead
                 return self._match(fp, self._old_best[row])
             return self.index.verify(fp, Found(exact, candidates, shared))
-        since = Counter(added for key in keys for added in self._by_band.get(key, ()))
+        by_band = self._by_band
+        since = Counter(added for key in by_band.keys() & keys for added in by_band[key])
         added = sorted(since)  # rows added later have later slots
         shared = (shared or [1] * len(candidates)) + [since[row] for row in added]
         if self._fast:

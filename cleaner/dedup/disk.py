@@ -112,14 +112,12 @@ class DiskCommitted(Committed):
         where = np.asarray(slots, dtype=np.int64)
         held_in = np.searchsorted(np.asarray(self._firsts), where, side="right") - 1
         out: list[Ref] = [None] * len(where)  # type: ignore[list-item]
-        runs = self.runs
+        runs = self.runs.many(where) if self.runs is not None else [None] * len(where)
         for number in np.unique(held_in).tolist():
             picked = np.flatnonzero(held_in == number)
             places = self.segments[number].places(where[picked])
-            for i, slot, (source, doc_id, paragraph) in zip(picked.tolist(), where[picked].tolist(), places,
-                                                           strict=True):
-                out[i] = Ref(source, doc_id, None if paragraph < 0 else paragraph,
-                             runs(slot) if runs is not None else None)
+            for i, (source, doc_id, paragraph) in zip(picked.tolist(), places, strict=True):
+                out[i] = Ref(source, doc_id, None if paragraph < 0 else paragraph, runs[i])
         return out
 
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
