@@ -13,7 +13,8 @@ before it. What is batched is the work that does not depend on those decisions:
   asked (most rows of a corpus are quiet). The rest get what `Index.find` would return at
   their moment: the same earliest exact copy, the same candidates in the same (slot) order,
   verified the same way; the candidates of those whose answer the batch cannot change are
-  verified up front too, all in one pass (cleaner.dedup.verify).
+  verified up front too, all in one pass, and the index's candidates of the others
+  (cleaner.dedup.ahead).
 - `InDocumentRepeats` (cleaner.dedup.repeats): the kept tracked paragraphs of one document
   so far, with `find` answering as a fresh `Index` of all its kept paragraphs would.
 """
@@ -26,10 +27,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from cleaner.dedup.ahead import copies, verify_ahead
 from cleaner.dedup.columns import Columns, repeated
 from cleaner.dedup.index import (
     KEY_CAP,
-    VERIFY_BUDGET,
     Found,
     Index,
     Match,
@@ -38,7 +39,6 @@ from cleaner.dedup.index import (
     to_verify,
 )
 from cleaner.dedup.memory import Candidates, PerRow
-from cleaner.dedup.verify import best_of_pairs
 from cleaner.record import Fingerprint
 
 Signer = Callable[[np.ndarray], np.ndarray]
@@ -65,7 +65,6 @@ class IndexWindow:
         """`signatures`: the index's signer for many shingle sets at once (sets i is
         flat[starts[i]:starts[i + 1]]), for the estimates of the matches verified ahead."""
         self.index, self.columns, self._signatures = index, columns, signatures
-        self._old_best: dict[int, tuple[float, int] | None] = {}  # tracked row -> its best in the index, verified ahead
         self._below: tuple[np.ndarray, np.ndarray] | None = None  # row -> its row of loads below the head; loads
         self._fast = index.in_arrays()  # then looked up and verified ahead for the whole batch at once
         n = len(columns.fps)
@@ -79,9 +78,10 @@ class IndexWindow:
         self.loud = tracked | (exact >= 0)
         self.loud[self._before.rows if isinstance(self._before, PerRow) else list(self._before)] = True
         self._exact_before = {row: int(exact[row]) for row in np.flatnonzero(exact >= 0).tolist()}
-        self._exact_matches = self._copies() if self._fast else {}
+        self._exact_matches = copies(index, self._exact_before) if self._fast else {}
         self._sure = sure_bands(index.banding, index.threshold)
-        self._verified = self._verify_ahead(found, exact, tracked) if found is not None and signatures else {}
+        self._verified, self._old_best = verify_ahead(index, columns, found, exact, tracked, signatures) \
+            if found is not None and signatures else ({}, {})  # _old_best: tracked row -> its best in the index
         self.loud[[row for row, match in self._verified.items() if match is None]] = False  # known: no match
         self._tracked, self._tracked_mask = np.flatnonzero(tracked).tolist(), tracked
         self._next_tracked = 0  # the first of _tracked not before the rows added so far
@@ -120,41 +120,6 @@ class IndexWindow:
         exact[rows] = found.exact
         return exact, PerRow(found), found
 
-    def _copies(self) -> dict[int, Match]:
-        """The match of every row with an exact copy in the index, what `verify` answers it
-        whatever the batch adds (the earliest copy), all references read at once."""
-        rows = list(self._exact_before)
-        refs = self.index.refs([self._exact_before[row] for row in rows]) if rows else []
-        return {row: Match(ref, 1.0, 1.0, exact=True) for row, ref in zip(rows, refs, strict=True)}
-
-    def _verify_ahead(self, found: Candidates, exact: np.ndarray, tracked: np.ndarray) -> dict[int, Match | None]:
-        """The match (or None) of every query the batch cannot change (an untracked row, no
-        exact copy, candidates within the budget), all verified in one pass, and the
-        estimates of the matches from one signing pass. A tracked row's candidates in the
-        index are verified in the same pass (`_old_best`): what the batch adds is all that
-        is left to verify when it is asked."""
-        counts = np.bincount(found.owner, minlength=len(exact))
-        within = (counts > 0) & (counts <= VERIFY_BUDGET) & (exact < 0)
-        pick = np.flatnonzero(within[found.owner])
-        if not len(pick):
-            return {}
-        owner, slots = found.owner[pick], found.slots[pick]
-        queries = np.unique(owner).tolist()
-        shingles, lengths = self.index.gather(slots)
-        best = best_of_pairs([self.columns.fps[q].shingles for q in queries], np.searchsorted(queries, owner),
-                             slots, shingles, lengths, self.index.threshold)
-        marked = tracked[queries].tolist()
-        self._old_best = {q: b for q, b, mark in zip(queries, best, marked, strict=True) if mark}
-        verified: dict[int, Match | None] = {q: None for q, mark in zip(queries, marked, strict=True) if not mark}
-        matched = [(q, b) for q, b, mark in zip(queries, best, marked, strict=True) if b is not None and not mark]
-        if matched:
-            shingles, lengths = self.index.gather([slot for _, (_, slot) in matched])
-            signatures = self._signatures(shingles, np.cumsum(lengths) - lengths)
-            queried = np.stack([self.columns.fps[q].signature for q, _ in matched])
-            estimates = (signatures == queried).mean(axis=1).tolist()
-            for (q, (similarity, slot)), estimated in zip(matched, estimates, strict=True):
-                verified[q] = Match(self.index.ref(slot), similarity, estimated)
-        return verified
     def find(self, row: int) -> Match | None:
         """What `Index.find` would answer for the query at `row` now."""
         copy = self._exact_matches.get(row)

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from cleaner.config import Config
+from cleaner.dedup.committed import Committed
 from cleaner.dedup.keytable import SHIFT, sorted_keys
-from cleaner.dedup.layered import Committed
 from cleaner.dedup.merge import merge_segments
 from cleaner.dedup.segment import Segment, merge, write_segment
 from cleaner.dedup.store import KINDS, SPILL_BYTES, RunsOf, Store, check_manifest, new_manifest, run_id, with_run

@@ -14,12 +14,12 @@ they come (cleaner.dedup.merge), so a lookup searches a few of them, not one per
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from cleaner.dedup.committed import Committed
 from cleaner.dedup.index import (
     KEY_CAP,
     Banding,
@@ -42,42 +42,6 @@ ENTRY_BYTES = 48  # what an entry costs in a MemoryIndex apart from its shingles
 # then names segments and stays small, however long the run (and it is not rewritten whole
 # every few seconds).
 CHECKPOINT_HEAD_BYTES = 16 << 20
-
-
-class Committed(ABC):
-    """A read-only part of an index, by global slot: committed runs, or a run's spills."""
-
-    @abstractmethod
-    def count(self) -> int:
-        """How many entries it holds."""
-
-    @abstractmethod
-    def exact(self, keys: np.ndarray) -> np.ndarray:
-        """The earliest slot holding each exact key (uint64), -1 if none."""
-
-    @abstractmethod
-    def bands(self, keys: np.ndarray, room: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(positions, slots): slots[j] is stored under keys[positions[j]] (uint32 band keys),
-        the earliest `room[p]` of each key at most, ascending; `room` is lowered by as many."""
-
-    @abstractmethod
-    def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
-        """The reference (with its run) and shingles of each slot."""
-
-    def gather(self, slots: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The shingles of `slots` end to end (uint32), and how many each has."""
-        sets = [np.asarray(shingles, dtype=np.uint32) for shingles in self.shingles(slots)]
-        lengths = np.fromiter(map(len, sets), dtype=np.intp, count=len(sets))
-        return (np.concatenate(sets) if sets else np.empty(0, dtype=np.uint32)), lengths
-
-    def refs(self, slots: Sequence[int]) -> list[Ref]:
-        """The reference (with its run) of each slot, what an exact copy's match needs."""
-        return [ref for ref, _ in self.entries(slots)]
-
-    def shingles(self, slots: Sequence[int]) -> list[np.ndarray]:
-        """The shingles of each slot, what verifying a candidate needs (most candidates of a
-        large index are chance band-key collisions: their references are never wanted)."""
-        return [shingles for _, shingles in self.entries(slots)]
 
 
 Spill = Callable[[Any], dict]  # segment columns -> the record that names the written segment

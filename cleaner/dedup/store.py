@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from cleaner.config import Config
+from cleaner.dedup.committed import Committed
 from cleaner.dedup.index import Banding, Signer
-from cleaner.dedup.layered import Committed, LayeredIndex
+from cleaner.dedup.layered import LayeredIndex
 from cleaner.dedup.segment import from_memory
 from cleaner.errors import UsageError
 
