@@ -13,7 +13,8 @@ before it. What is batched is the work that does not depend on those decisions:
   asked (most rows of a corpus are quiet). The rest get what `Index.find` would return at
   their moment: the same earliest exact copy, the same candidates in the same (slot) order,
   verified the same way; the candidates of those whose answer the batch cannot change are
-  verified up front too, all in one pass (cleaner.dedup.verify).
+  verified up front too, all in one pass, and the index's candidates of the others
+  (cleaner.dedup.ahead).
 - `InDocumentRepeats` (cleaner.dedup.repeats): the kept tracked paragraphs of one document
   so far, with `find` answering as a fresh `Index` of all its kept paragraphs would.
 """
@@ -26,10 +27,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from cleaner.dedup.ahead import copies, verify_ahead
 from cleaner.dedup.columns import Columns, repeated
 from cleaner.dedup.index import (
     KEY_CAP,
-    VERIFY_BUDGET,
     Found,
     Index,
     Match,
@@ -38,7 +39,6 @@ from cleaner.dedup.index import (
     to_verify,
 )
 from cleaner.dedup.memory import Candidates, PerRow
-from cleaner.dedup.verify import best_of_pairs
 from cleaner.record import Fingerprint
 
 Signer = Callable[[np.ndarray], np.ndarray]
@@ -65,6 +65,7 @@ class IndexWindow:
         """`signatures`: the index's signer for many shingle sets at once (sets i is
         flat[starts[i]:starts[i + 1]]), for the estimates of the matches verified ahead."""
         self.index, self.columns, self._signatures = index, columns, signatures
+        self._below: tuple[np.ndarray, np.ndarray] | None = None  # row -> its row of loads below the head; loads
         self._fast = index.in_arrays()  # then looked up and verified ahead for the whole batch at once
         n = len(columns.fps)
         self._rows = np.zeros(n, dtype=bool)
@@ -77,8 +78,10 @@ class IndexWindow:
         self.loud = tracked | (exact >= 0)
         self.loud[self._before.rows if isinstance(self._before, PerRow) else list(self._before)] = True
         self._exact_before = {row: int(exact[row]) for row in np.flatnonzero(exact >= 0).tolist()}
+        self._exact_matches = copies(index, self._exact_before) if self._fast else {}
         self._sure = sure_bands(index.banding, index.threshold)
-        self._verified = self._verify_ahead(found, exact, tracked) if found is not None and signatures else {}
+        self._verified, self._old_best = verify_ahead(index, columns, found, exact, tracked, signatures) \
+            if found is not None and signatures else ({}, {})  # _old_best: tracked row -> its best in the index
         self.loud[[row for row, match in self._verified.items() if match is None]] = False  # known: no match
         self._tracked, self._tracked_mask = np.flatnonzero(tracked).tolist(), tracked
         self._next_tracked = 0  # the first of _tracked not before the rows added so far
@@ -105,38 +108,23 @@ class IndexWindow:
             exact[rows] = [found.exact for found in founds]
             return exact, {row: (found.candidates, found.shared)
                            for row, found in zip(rows.tolist(), founds, strict=True) if found.candidates}, None
-        found = self.index.lookup_columns(self.columns.keys[rows], band_keys, offsets)
+        loads = getattr(self.index, "lookup_loads", None)
+        if loads is not None:  # what the read-only layers hold under each band key, for _room_per_key
+            found, below = loads(self.columns.keys[rows], band_keys, offsets)
+            at = np.full(len(self.columns.fps), -1, dtype=np.intp)  # row -> its row of band keys here
+            at[rows[offsets]] = np.arange(len(offsets))
+            self._below = (at, below.reshape(len(offsets), self.index.banding.bands))
+        else:
+            found = self.index.lookup_columns(self.columns.keys[rows], band_keys, offsets)
         found = found._replace(owner=rows[found.owner])
         exact[rows] = found.exact
         return exact, PerRow(found), found
 
-    def _verify_ahead(self, found: Candidates, exact: np.ndarray, tracked: np.ndarray) -> dict[int, Match | None]:
-        """The match (or None) of every query the batch cannot change (an untracked row, no
-        exact copy, candidates within the budget), all verified in one pass, and the
-        estimates of the matches from one signing pass."""
-        counts = np.bincount(found.owner, minlength=len(exact))
-        ready = (counts > 0) & (counts <= VERIFY_BUDGET) & ~tracked & (exact < 0)
-        pick = np.flatnonzero(ready[found.owner])
-        if not len(pick):
-            return {}
-        owner, slots = found.owner[pick], found.slots[pick]
-        queries = np.unique(owner).tolist()
-        shingles, lengths = self.index.gather(slots)
-        best = best_of_pairs([self.columns.fps[q].shingles for q in queries], np.searchsorted(queries, owner),
-                             slots, shingles, lengths, self.index.threshold)
-        verified: dict[int, Match | None] = dict.fromkeys(queries)
-        matched = [(q, b) for q, b in zip(queries, best, strict=True) if b is not None]
-        if matched:
-            shingles, lengths = self.index.gather([slot for _, (_, slot) in matched])
-            signatures = self._signatures(shingles, np.cumsum(lengths) - lengths)
-            queried = np.stack([self.columns.fps[q].signature for q, _ in matched])
-            estimates = (signatures == queried).mean(axis=1).tolist()
-            for (q, (similarity, slot)), estimated in zip(matched, estimates, strict=True):
-                verified[q] = Match(self.index.ref(slot), similarity, estimated)
-        return verified
-
     def find(self, row: int) -> Match | None:
         """What `Index.find` would answer for the query at `row` now."""
+        copy = self._exact_matches.get(row)
+        if copy is not None:
+            return copy
         fp = self.columns.fps[row]
         exact = self._exact_before.get(row, -1)
         if exact < 0 and self._exact.get(fp.key) is not None:
@@ -150,26 +138,44 @@ class IndexWindow:
         if exact < 0 and not keys and not candidates:
             return None  # what verify would say, without the call
         if exact >= 0 or not keys:
+            if row in self._old_best:  # (fast: an exact copy was returned above) verified ahead
+                return self._match(fp, self._old_best[row])
             return self.index.verify(fp, Found(exact, candidates, shared))
-        since = Counter(added for key in keys for added in self._by_band.get(key, ()))
+        by_band = self._by_band
+        since = Counter(added for key in by_band.keys() & keys for added in by_band[key])
         added = sorted(since)  # rows added later have later slots
         shared = (shared or [1] * len(candidates)) + [since[row] for row in added]
         if self._fast:
-            return self._verify_since(fp, Found(-1, candidates + [_SINCE + row for row in added], shared))
+            return self._verify_since(fp, row, Found(-1, candidates + [_SINCE + row for row in added], shared))
         return self.index.verify(fp, Found(exact, candidates + [self._slot(row) for row in added], shared))
 
-    def _verify_since(self, fp: Fingerprint, found: Found) -> Match | None:
+    def _verify_since(self, fp: Fingerprint, row: int, found: Found) -> Match | None:
         """`MemoryIndex.verify` of candidates some of which (_SINCE + row) the batch added
         and may not have stored yet: their shingles are the rows' own, their slots come after
-        every other in the same order, and their references are the rows'."""
+        every other in the same order, and their references are the rows'. When every
+        candidate is chosen and those in the index were verified ahead (`_old_best`), only
+        the batch's are verified now: the best of both is the best of all (the index's
+        first on a tie: their slots are smaller)."""
         chosen, cut = to_verify(found, self._sure)
         self.index.capped += cut
         old, new = [i for i in chosen if i < _SINCE], [i - _SINCE for i in chosen if i >= _SINCE]
-        flat, lengths = self.index.gather(old)
-        sets = [self.columns.fps[row].shingles for row in new]
-        best = best_verified(fp.shingles, old + [_SINCE + row for row in new], np.concatenate([flat, *sets]),
-                             np.concatenate([lengths, np.fromiter(map(len, sets), np.intp, len(sets))]),
-                             self.index.threshold)
+        sets = [self.columns.fps[added].shingles for added in new]
+        lengths = np.fromiter(map(len, sets), np.intp, len(sets))
+        if cut or (old and row not in self._old_best):
+            flat, held = self.index.gather(old)
+            return self._match(fp, best_verified(fp.shingles, old + [_SINCE + added for added in new],
+                                                 np.concatenate([flat, *sets]), np.concatenate([held, lengths]),
+                                                 self.index.threshold))
+        best = self._old_best.get(row)
+        if new:
+            fresh = best_verified(fp.shingles, [_SINCE + added for added in new], np.concatenate(sets), lengths,
+                                  self.index.threshold)
+            if fresh is not None and (best is None or fresh[0] > best[0]):
+                best = fresh
+        return self._match(fp, best)
+
+    def _match(self, fp: Fingerprint, best: tuple[float, int] | None) -> Match | None:
+        """The match of a verified (similarity, slot), or of a row the batch added (_SINCE + row)."""
         if best is None:
             return None
         similarity, found_id = best
@@ -178,7 +184,6 @@ class IndexWindow:
         row = found_id - _SINCE
         estimated = float(np.mean(self.index.signer(self.columns.fps[row].shingles) == fp.signature))
         return Match(self.columns.ref(row), similarity, estimated)
-
     def _slot(self, row: int) -> int:
         """The slot of a tracked row added since the batch began (stored now if it waits)."""
         if row not in self._slot_of:
@@ -188,11 +193,16 @@ class IndexWindow:
     def _room_per_key(self) -> dict[int, int]:
         """KEY_CAP less what the index finds already, for every shared band key of the rows:
         what the batch adds under a key beyond that, a lookup after `flush` would not return."""
-        keys = sorted({key for row, keys in self.columns.shared.items() if self._rows[row] for key in keys})
-        if not keys:
+        rows = np.fromiter((row for row in self.columns.shared if self._rows[row]), dtype=np.intp)
+        if not len(rows):
             return {}
-        loads = self.index.band_load(np.array(keys, dtype=np.uint32)).tolist()
-        return {key: KEY_CAP - load for key, load in zip(keys, loads, strict=True)}
+        keys, first = np.unique(self.columns.band_keys[self.columns.band_row[rows]], return_index=True)
+        if self._below is None:
+            loads = self.index.band_load(keys)
+        else:  # every key here was looked up: its load below is what the lookup saw (at any of its places)
+            at, below = self._below
+            loads = self.index.band_load(keys, below[at[rows]].ravel()[first])
+        return dict(zip(keys.tolist(), (KEY_CAP - loads).tolist(), strict=True))
 
     def add(self, rows: slice | Sequence[int]) -> None:
         """Keep the window's rows among `rows`: a slice, or ascending rows, all after any

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from cleaner.config import Config
+from cleaner.dedup.committed import Committed
 from cleaner.dedup.keytable import SHIFT, sorted_keys
-from cleaner.dedup.layered import Committed
 from cleaner.dedup.merge import merge_segments
 from cleaner.dedup.segment import Segment, merge, write_segment
 from cleaner.dedup.store import KINDS, SPILL_BYTES, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
@@ -99,6 +99,25 @@ class DiskCommitted(Committed):
             picked, segment = np.flatnonzero(held_in == number), self.segments[number]
             for i, found in zip(picked.tolist(), segment.shingle_sets(where[picked]), strict=True):
                 out[i] = found
+        return out
+
+    def gather(self, slots: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        where = np.asarray(slots, dtype=np.int64)
+        held_in = np.searchsorted(np.asarray(self._firsts), where, side="right") - 1
+        if len(where) and held_in[0] == held_in[-1] and (held_in == held_in[0]).all():  # one segment (compacted)
+            return self.segments[int(held_in[0])].gather(where)
+        return super().gather(where)
+
+    def refs(self, slots: Sequence[int]) -> list[Ref]:
+        where = np.asarray(slots, dtype=np.int64)
+        held_in = np.searchsorted(np.asarray(self._firsts), where, side="right") - 1
+        out: list[Ref] = [None] * len(where)  # type: ignore[list-item]
+        runs = self.runs.many(where) if self.runs is not None else [None] * len(where)
+        for number in np.unique(held_in).tolist():
+            picked = np.flatnonzero(held_in == number)
+            places = self.segments[number].places(where[picked])
+            for i, (source, doc_id, paragraph) in zip(picked.tolist(), places, strict=True):
+                out[i] = Ref(source, doc_id, None if paragraph < 0 else paragraph, runs[i])
         return out
 
     def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:

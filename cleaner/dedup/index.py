@@ -225,6 +225,11 @@ class Index(ABC):
         batched path of cleaner.dedup.batch; an index without them is asked per query."""
         return False
 
+    def refs(self, slots: Sequence[int]) -> list[Ref]:
+        """The reference of each slot, of an index that answers in arrays (`in_arrays`, whose
+        `ref` names one slot): an index may answer many at once for less."""
+        return [self.ref(int(slot)) for slot in slots]  # type: ignore[attr-defined]
+
     def find(self, fp: Fingerprint) -> Match | None:
         """The best kept match of one text (a batch of one)."""
         return self.verify(fp, self.lookup_many([fp])[0])

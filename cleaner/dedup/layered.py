@@ -14,12 +14,12 @@ they come (cleaner.dedup.merge), so a lookup searches a few of them, not one per
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from cleaner.dedup.committed import Committed
 from cleaner.dedup.index import (
     KEY_CAP,
     Banding,
@@ -42,32 +42,6 @@ ENTRY_BYTES = 48  # what an entry costs in a MemoryIndex apart from its shingles
 # then names segments and stays small, however long the run (and it is not rewritten whole
 # every few seconds).
 CHECKPOINT_HEAD_BYTES = 16 << 20
-
-
-class Committed(ABC):
-    """A read-only part of an index, by global slot: committed runs, or a run's spills."""
-
-    @abstractmethod
-    def count(self) -> int:
-        """How many entries it holds."""
-
-    @abstractmethod
-    def exact(self, keys: np.ndarray) -> np.ndarray:
-        """The earliest slot holding each exact key (uint64), -1 if none."""
-
-    @abstractmethod
-    def bands(self, keys: np.ndarray, room: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(positions, slots): slots[j] is stored under keys[positions[j]] (uint32 band keys),
-        the earliest `room[p]` of each key at most, ascending; `room` is lowered by as many."""
-
-    @abstractmethod
-    def entries(self, slots: Sequence[int]) -> list[tuple[Ref, np.ndarray]]:
-        """The reference (with its run) and shingles of each slot."""
-
-    def shingles(self, slots: Sequence[int]) -> list[np.ndarray]:
-        """The shingles of each slot, what verifying a candidate needs (most candidates of a
-        large index are chance band-key collisions: their references are never wanted)."""
-        return [shingles for _, shingles in self.entries(slots)]
 
 
 Spill = Callable[[Any], dict]  # segment columns -> the record that names the written segment
@@ -121,12 +95,16 @@ class LayeredIndex(Index):
         ordered = sorted(counts)
         return ordered, [counts[s] for s in ordered]
 
-    def band_load(self, band_keys: np.ndarray) -> np.ndarray:
-        """How many slots `lookup_many` finds under each key, every layer counted (at most KEY_CAP)."""
-        room = np.full(len(band_keys), KEY_CAP, dtype=np.int64)
-        for layer in self._lower():
-            layer.bands(band_keys, room)
-        below = KEY_CAP - room
+    def band_load(self, band_keys: np.ndarray, below: np.ndarray | None = None) -> np.ndarray:
+        """How many slots `lookup_many` finds under each key, every layer counted (at most KEY_CAP).
+        `below`: what the read-only layers hold under each (from `lookup_loads`), not searched again."""
+        if below is None:
+            room = np.full(len(band_keys), KEY_CAP, dtype=np.int64)
+            for layer in self._lower():
+                layer.bands(band_keys, room)
+            below = KEY_CAP - room
+        else:
+            room = KEY_CAP - below
         return below + np.minimum(self.head.band_load(band_keys), room) if len(self.head) else below
 
     def verify(self, fp: Fingerprint, found: Found) -> Match | None:
@@ -203,20 +181,27 @@ class LayeredIndex(Index):
     def lookup_columns(self, keys: np.ndarray, band_keys: np.ndarray | None, sketched: np.ndarray) -> Candidates:
         """The exact slots and candidates of a batch in arrays (cleaner.dedup.memory.Candidates),
         every layer in global slots; `lookup_many` is this, as lists."""
+        return self.lookup_loads(keys, band_keys, sketched)[0]
+
+    def lookup_loads(self, keys: np.ndarray, band_keys: np.ndarray | None,
+                     sketched: np.ndarray) -> tuple[Candidates, np.ndarray]:
+        """`lookup_columns`, and how many slots the read-only layers hold under each band key
+        (`band_keys` flat; at most KEY_CAP): what `band_load` would search them for again."""
         head, shift, lower = self.head.lookup_columns(keys, band_keys, sketched), self.head_first, self._lower()
         exact = np.where(head.exact >= 0, head.exact + shift, -1)
         owner, slots, shared = head.owner, head.slots + shift, head.shared
+        loads = np.zeros(0 if band_keys is None else band_keys.size, dtype=np.int64)
         if not len(keys) or not lower:
-            return Candidates(exact, owner, slots, shared)
+            return Candidates(exact, owner, slots, shared), loads
         below = np.full(len(keys), -1, dtype=np.int64)
         for layer in lower:  # ascending slots: the first hit is the earliest
             below = np.where(below < 0, layer.exact(keys), below)
         exact = np.where(below >= 0, below, exact)
         if not len(sketched) or band_keys is None:
-            return Candidates(exact, owner, slots, shared)
-        low_owner, low_slots, low_shared, recount = self._lower_columns(lower, band_keys.ravel())
+            return Candidates(exact, owner, slots, shared), loads
+        low_owner, low_slots, low_shared, recount, loads = self._lower_columns(lower, band_keys.ravel())
         if not len(low_owner):
-            return Candidates(exact, owner, slots, shared)
+            return Candidates(exact, owner, slots, shared), loads
         low_owner = sketched[low_owner]
         parts = [(low_owner, low_slots, low_shared)]
         if recount:
@@ -230,13 +215,15 @@ class LayeredIndex(Index):
         owner, slots, shared = (np.concatenate([np.asarray(p[i]) for p in parts]) for i in range(3))
         order = np.lexsort((slots, owner))
         return Candidates(exact, owner[order].astype(np.intp), slots[order].astype(np.int64),
-                          shared[order].astype(np.int64))
+                          shared[order].astype(np.int64)), loads
 
     def _lower_columns(self, lower: list[Committed], flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                              dict[int, tuple[list[int], list[int]]]]:
+                                                                              dict[int, tuple[list[int], list[int]]],
+                                                                              np.ndarray]:
         """Per row of band keys (`flat`, bands a row): the (row, slot, shared bands) of the
-        lower layers, each key giving its earliest KEY_CAP slots across them, and the head's
-        part recounted (head-local) of the rows where a key's KEY_CAP was reached below."""
+        lower layers, each key giving its earliest KEY_CAP slots across them, the head's part
+        recounted (head-local) of the rows where a key's KEY_CAP was reached below, and how
+        many slots the lower layers gave each key."""
         bands = self.banding.bands
         room = np.full(len(flat), KEY_CAP, dtype=np.int64)
         positions, slots = [], []
@@ -246,7 +233,7 @@ class LayeredIndex(Index):
             slots.append(np.asarray(s))
         none = np.empty(0, dtype=np.int64)
         if not sum(len(p) for p in positions):
-            return none.astype(np.intp), none, none, {}
+            return none.astype(np.intp), none, none, {}, KEY_CAP - room
         pairs, counts = np.unique((np.concatenate(positions) // bands).astype(np.uint64) << np.uint64(32)
                                   | np.concatenate(slots).astype(np.uint64), return_counts=True)
         rows = (pairs >> np.uint64(32)).astype(np.intp)
@@ -256,7 +243,7 @@ class LayeredIndex(Index):
         if len(used) and len(self.head):
             over = used[self.head.band_load(flat[used]) > room[used]]
             recount = {row: self._head_part(flat, room, row) for row in np.unique(over // bands).tolist()}
-        return rows, values, counts.astype(np.int64), recount
+        return rows, values, counts.astype(np.int64), recount, KEY_CAP - room
 
     def gather(self, slots: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The shingles of `slots` end to end, and how many each has, from whichever layer holds each."""
@@ -264,8 +251,11 @@ class LayeredIndex(Index):
         high = where >= self.head_first
         if high.all():
             return self.head.gather(where - self.head_first)
+        parts = list(self._held(where))
+        if len(parts) == 1 and len(parts[0][1]) == len(where):  # all in one read-only layer
+            return parts[0][0].gather(where)
         sets: list[Any] = [None] * len(where)
-        for layer, held, mine in self._held(where):
+        for layer, held, mine in parts:
             for i, shingles in zip(held, layer.shingles(mine), strict=True):
                 sets[i] = np.asarray(shingles, dtype=np.uint32)
         up = np.flatnonzero(high)
@@ -281,6 +271,17 @@ class LayeredIndex(Index):
         if slot >= self.head_first:
             return self.head.ref(slot - self.head_first)
         return self._entries([slot])[0][0]
+
+    def refs(self, slots: Sequence[int] | np.ndarray) -> list[Ref]:
+        """`ref` of each of `slots`, a few array reads per layer (the exact copies of a batch)."""
+        where = np.asarray(slots, dtype=np.int64)
+        out: list[Any] = [None] * len(where)
+        for layer, held, mine in self._held(where):
+            for i, ref in zip(held, layer.refs(mine), strict=True):
+                out[i] = ref
+        for i in np.flatnonzero(where >= self.head_first).tolist():
+            out[i] = self.head.ref(int(where[i]) - self.head_first)
+        return out
 
     def matched(self, fp: Fingerprint, slot: int, similarity: float) -> Match:
         if slot >= self.head_first:

@@ -25,7 +25,7 @@ from cleaner.dedup.keytable import directory_bits
 from cleaner.io.atomic import fsync_folder
 
 if TYPE_CHECKING:
-    from cleaner.dedup.layered import Committed
+    from cleaner.dedup.committed import Committed
 
 FAN = 4  # the last FAN spilled segments of one level merge into one of the next
 CHUNK = 1 << 18  # entries read from a file at a time (a merge holds a few of them a file)

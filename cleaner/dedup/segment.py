@@ -136,7 +136,9 @@ class Segment:
         out = np.full(len(keys), -1, dtype=np.int64)
         if not len(self.exact_keys):
             return out
-        at = np.searchsorted(self.exact_keys, keys)
+        order = np.argsort(keys)  # searched in ascending order, each search starts where the last ended: fewer misses
+        at = np.empty(len(keys), dtype=np.intp)
+        at[order] = np.searchsorted(self.exact_keys, keys[order])
         inside = at < len(self.exact_keys)
         hit = np.flatnonzero(inside)[self.exact_keys[at[inside]] == keys[inside]]
         out[hit] = self.exact_slots[at[hit]]
@@ -196,6 +198,30 @@ class Segment:
         shingles = np.asarray(self.shingles)  # a plain view: slicing a memmap makes a memmap a slice
         return [shingles[begin:end] for begin, end in zip(offsets[i].tolist(), offsets[i + 1].tolist(), strict=True)]
 
+    def gather(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shingles of slots held here end to end (a copy), and how many each has: what
+        `shingle_sets` holds, concatenated, in one fancy index of the mapping."""
+        if self._reads:
+            sets = self.shingle_sets(slots)
+            return _joined(sets)
+        i = slots - self.first if self._contiguous else np.asarray(self.slots).searchsorted(slots.astype(np.uint32))
+        offsets = np.asarray(self.offsets)
+        begin = offsets[i].astype(np.int64)
+        lengths = (offsets[i + 1].astype(np.int64) - begin).astype(np.intp)
+        ends = np.cumsum(lengths)
+        at = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64) + np.repeat(begin - (ends - lengths), lengths)
+        return np.asarray(self.shingles)[at], lengths
+
+    def places(self, slots: np.ndarray) -> list[tuple[str, str, int]]:
+        """(source, id, paragraph) of each slot held here: what `entry` says of it, for many
+        slots in a few array reads (no shingles: an exact copy's reference needs none)."""
+        if self._reads:
+            return [self.entry(slot)[:3] for slot in slots.tolist()]
+        i = slots - self.first if self._contiguous else np.asarray(self.slots).searchsorted(slots.astype(np.uint32))
+        documents = np.asarray(self.doc_of)[i].tolist()
+        return [(*self.document(number), paragraph)
+                for number, paragraph in zip(documents, np.asarray(self.para)[i].tolist(), strict=True)]
+
     def entry(self, slot: int) -> tuple[str, str, int, np.ndarray]:
         """(source, id, paragraph, shingles) of a slot held here."""
         if self._contiguous:  # one run's segment, or a compaction of runs never forgotten
@@ -240,6 +266,13 @@ class _Reads:
     def __del__(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
+
+
+def _joined(sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle sets end to end (uint32), and their lengths."""
+    lengths = np.fromiter(map(len, sets), dtype=np.intp, count=len(sets))
+    flat = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint32)
+    return flat.astype(np.uint32, copy=False), lengths
 
 
 def _mapping(array: np.ndarray) -> mmap.mmap | None:

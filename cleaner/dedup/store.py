@@ -22,9 +22,12 @@ from importlib import import_module
 import time
 from typing import Any
 
+import numpy as np
+
 from cleaner.config import Config
+from cleaner.dedup.committed import Committed
 from cleaner.dedup.index import Banding, Signer
-from cleaner.dedup.layered import Committed, LayeredIndex
+from cleaner.dedup.layered import LayeredIndex
 from cleaner.dedup.segment import from_memory
 from cleaner.errors import UsageError
 
@@ -94,6 +97,11 @@ class RunsOf:
 
     def __call__(self, slot: int) -> str:
         return self._spans[bisect.bisect_right(self._firsts, slot) - 1][2]
+
+    def many(self, slots: np.ndarray) -> list[str]:
+        """The run of each of `slots`, in one search."""
+        ids = [span[2] for span in self._spans]
+        return [ids[at] for at in (np.searchsorted(self._firsts, slots, side="right") - 1).tolist()]
 
 
 def with_run(manifest: dict[str, Any], run: str, counts: dict[str, int],

@@ -195,3 +195,35 @@ def test_kill_9_during_forget_leaves_the_index_as_before_or_after(tmp_path):
     without.add_many(refs[:1000], kept[:1000])
     without.add_many(refs[2000:], kept[2000:])
     assert after == answers(without, queries)
+
+
+def agree_with_entries(location: Path, seed: int) -> None:
+    """The committed layer's batch reads (`gather`, `refs`) answer what its per-slot
+    `entries` do, for slots in any order, repeated, across its segments or in one."""
+    store = open_store(str(location), CONFIG)
+    store.begin(None, keep_staged=True)
+    committed = store.committed("paragraphs")
+    held = np.concatenate([np.asarray(s.slots) for s in committed.segments]).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    for picked in (rng.choice(held, 40), held[::-1], held[:1], held[-7:], held[:0]):
+        entries = committed.entries(picked.tolist())
+        flat, lengths = committed.gather(picked)
+        assert lengths.tolist() == [len(s) for _, s in entries]
+        assert flat.dtype == np.uint32
+        assert flat.tolist() == [x for _, s in entries for x in np.asarray(s).tolist()]
+        assert committed.refs(picked.tolist()) == [ref for ref, _ in entries]
+    store.close()
+
+
+def test_batch_reads_of_committed_segments_agree_with_entries(tmp_path):
+    fingerprint = Fingerprinter(CONFIG).fingerprint
+    kept = [fingerprint(t) for t in texts(4, 150)]
+    refs = [Ref(f"d{i // 4}", f"d{i // 4}", i % 4 if i % 5 else None) for i in range(150)]
+    for run, part in (("r1", slice(0, 50)), ("r2", slice(50, 100)), ("r3", slice(100, 150))):
+        commit(tmp_path / "i", run, refs[part], kept[part])
+    agree_with_entries(tmp_path / "i", 1)  # three segments
+    store = open_store(str(tmp_path / "i"), None)
+    store.begin(None, keep_staged=True)
+    store.forget("r2")  # one segment whose slots have a gap
+    store.close()
+    agree_with_entries(tmp_path / "i", 2)

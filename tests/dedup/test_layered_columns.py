@@ -58,6 +58,11 @@ def test_lookup_columns_gather_and_ref_agree_with_one_memory_index_and_entries(t
     band_keys = layered.banding.keys(np.stack([queries[i].signature for i in sketched])) if len(sketched) else None
     keys = np.array([fp.key for fp in queries], dtype=np.uint64)
     found = layered.lookup_columns(keys, band_keys, sketched)
+    if band_keys is not None:  # the loads a lookup saw below the head, band_load's without a second search
+        again, below = layered.lookup_loads(keys, band_keys, sketched)
+        assert all(np.array_equal(a, b) for a, b in zip(again, found, strict=True))
+        flat = band_keys.ravel()
+        assert layered.band_load(flat, below).tolist() == layered.band_load(flat).tolist()
     memory = paragraph_index(CONFIG)
     memory.add_many(refs, fps)
     many = memory.lookup_many(queries)  # the reference: one index fed the same texts, slot for slot
@@ -72,7 +77,12 @@ def test_lookup_columns_gather_and_ref_agree_with_one_memory_index_and_entries(t
     entries = layered._entries(slots)
     assert lengths.tolist() == [len(s) for _, s in entries]
     assert flat.tolist() == [x for _, s in entries for x in np.asarray(s).tolist()]
-    assert [layered.ref(s) for s in slots] == [ref for ref, _ in entries]
+    assert [layered.ref(s) for s in slots] == [ref for ref, _ in entries] == layered.refs(slots)
+    for low, high in ((0, committed), (committed, committed + spilled)):  # one read-only layer: read in arrays
+        mine = [(s, e) for s, e in zip(slots, entries, strict=True) if low <= s < high]
+        flat, lengths = layered.gather([s for s, _ in mine])
+        assert lengths.tolist() == [len(shingles) for _, (_, shingles) in mine]
+        assert flat.tolist() == [x for _, (_, shingles) in mine for x in np.asarray(shingles).tolist()]
     assert [ref.run == "A" for ref, _ in entries] == [s < committed for s in slots]
     sure = sure_bands(layered.banding, layered.threshold)
     for fp, each in zip(queries, many, strict=True):  # the fast path's verification, the slow path's match
