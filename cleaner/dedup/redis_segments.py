@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cleaner.dedup.committed import Committed
 from cleaner.dedup.keytable import SHIFT, SLOT_MASK
-from cleaner.dedup.layered import Committed
 from cleaner.dedup.redis_layout import buckets_for, by_bucket, queue_lookup
 from cleaner.dedup.segment import Columns
 from cleaner.dedup.store import RunsOf
