@@ -1,7 +1,7 @@
 """Lookup + verify passes against a kept index (one built by `bench/index_bench.py --keep-index`):
 paragraphs per CPU second of each pass, their median, and a digest of every answer.
 
-    PYTHONPATH=. .venv/bin/python bench/lookup_pass.py INDEX [--passes 3] [--profile 30]
+    PYTHONPATH=. .venv/bin/python bench/lookup_pass.py INDEX|redis://HOST:PORT/0?prefix=NAME [--passes 3] [--profile 30]
 
 The queries are the real paragraphs of BBC and Reuters (those index_bench.py queries),
 BATCH at a time, looked up as the decide stage does (cleaner.dedup.batch.IndexWindow: a
@@ -90,15 +90,16 @@ def stdlib_cprofile():
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("index", type=Path)
+    parser.add_argument("index", help="an index folder, or redis://HOST:PORT/DB?prefix=NAME")
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--profile", type=int, default=0, help="cProfile one more pass; print the top N")
     parser.add_argument("--window-only", action="store_true",
                         help="time only the windows (lookup, verification ahead), not the queries asked after")
     args = parser.parse_args()
     queries = real_paragraphs()
-    warm(args.index)
-    store = open_store(str(args.index), CONFIG)
+    if "://" not in args.index:
+        warm(Path(args.index))
+    store = open_store(args.index, CONFIG)
     store.begin("lookup-pass", keep_staged=False)
     try:
         index = paragraph_index(CONFIG, store=store)
