@@ -2,6 +2,7 @@
 Redis server, so several machines dedup against one corpus.
 
     --index redis://HOST:PORT/DB?prefix=NAME        (prefix: default "cleaner", never random)
+    --index redis://HOST:PORT/DB?prefix=NAME&bucket-fields=64   (compact hashes: redis_layout)
 
     NAME:manifest            JSON, the commit point (cleaner.dedup.store)
     NAME:lock                the run at work (SET NX with an expiry, refreshed while it runs)
@@ -32,7 +33,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from cleaner.config import Config
-from cleaner.dedup.redis_layout import LOOKUP, bucketed_pairs, hash_names
+from cleaner.dedup.redis_layout import LOOKUP, MAX_BUCKET_FIELDS, bucketed_pairs, hash_names
 from cleaner.dedup.redis_segments import RedisCommitted, segment_buckets, segment_hashes
 from cleaner.dedup.segment import Columns
 from cleaner.dedup.store import KINDS, SPILL_BYTES, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
@@ -43,8 +44,9 @@ CHUNK = 20_000  # hash fields per request
 LOCK_MS = 600_000
 
 
-def connect(url: str) -> tuple[Any, str]:
-    """(client, prefix) of redis://HOST:PORT/DB?prefix=NAME, with explicit timeouts."""
+def connect(url: str) -> tuple[Any, str, int]:
+    """(client, prefix, fields a bucket) of redis://HOST:PORT/DB?prefix=NAME[&bucket-fields=N],
+    with explicit timeouts."""
     try:
         import redis
     except ImportError:
@@ -52,8 +54,11 @@ def connect(url: str) -> tuple[Any, str]:
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     prefix = query.pop("prefix", ["cleaner"])[0]
+    per_bucket = query.pop("bucket-fields", ["0"])[0]
+    if not per_bucket.isdigit() or int(per_bucket) > MAX_BUCKET_FIELDS:
+        raise UsageError(f"{url}: bucket-fields must be a whole number from 0 (plain hashes) to {MAX_BUCKET_FIELDS}")
     plain = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
-    return redis.Redis.from_url(plain, socket_timeout=10, socket_connect_timeout=5), prefix
+    return redis.Redis.from_url(plain, socket_timeout=10, socket_connect_timeout=5), prefix, int(per_bucket)
 
 
 class RedisStore(Store):
@@ -61,7 +66,7 @@ class RedisStore(Store):
 
     def __init__(self, location: str, config: Config | None, spill_bytes: int = SPILL_BYTES) -> None:
         super().__init__(location, config, spill_bytes)
-        self.client, self.prefix = connect(location)
+        self.client, self.prefix, self.per_bucket = connect(location)
         self._locked = False
         self._keep_staged = False
         self._refreshed = 0.0
@@ -173,7 +178,7 @@ class RedisStore(Store):
     def _write(self, columns: Columns, name: str) -> dict[str, Any]:
         record: dict[str, Any] = {"path": f"{name}.{secrets.token_hex(4)}", "count": len(columns.slots),
                                   "first": int(columns.slots[0]) if len(columns.slots) else 0}
-        if buckets := segment_buckets(columns):
+        if buckets := segment_buckets(columns, self.per_bucket):
             record["buckets"] = buckets
         for suffix, triples in segment_hashes(columns, buckets).items():
             pipe, queued = self.client.pipeline(transaction=False), 0

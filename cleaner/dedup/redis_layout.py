@@ -1,9 +1,11 @@
-"""How a Redis segment's band-key and exact-key hashes are cut into buckets.
+"""How a Redis segment's band-key and exact-key hashes may be cut into buckets.
 
 One hash of millions of small fields costs Redis about 56 bytes a field (a hashtable entry
 per field); hashes of at most 128 small fields are stored as one compact listpack, about
-15 bytes a field. So the "b" and "x" hashes of a segment are cut into a power of two of
-buckets, about FIELDS_PER_BUCKET fields each, a field's bucket the low bits of its key:
+15 bytes a field. With `?bucket-fields=N` in the index URL (N at most 128; see the README
+for what it costs: lookups take several times the server's CPU, a script's HGETs instead
+of one HMGET), the "b" and "x" hashes of the segments a run writes are cut into a power of
+two of buckets, about N fields each, a field's bucket the low bits of its key:
 
     NAME:SEGMENT:b:BUCKET     BUCKET in fixed-width hex; one plain NAME:SEGMENT:b when 1
 
@@ -24,7 +26,7 @@ import numpy as np
 if TYPE_CHECKING:
     from cleaner.dedup.redis_index import RedisStore
 
-FIELDS_PER_BUCKET = 64  # well under Redis's default hash-max-listpack-entries (128)
+MAX_BUCKET_FIELDS = 128  # Redis's default hash-max-listpack-entries: a bucket past it is a hashtable
 BUCKETED = ("b", "x")
 LOOKUP = """
 local out, prefix, width = {}, ARGV[1], tonumber(ARGV[2])
@@ -36,10 +38,11 @@ return out
 """
 
 
-def buckets_for(fields: int) -> int:
-    """A power of two giving about FIELDS_PER_BUCKET fields a bucket (1: one plain hash)."""
+def buckets_for(fields: int, per_bucket: int) -> int:
+    """A power of two giving about `per_bucket` fields a bucket (1: one plain hash; always
+    when `per_bucket` is 0)."""
     buckets = 1
-    while buckets * FIELDS_PER_BUCKET < fields:
+    while per_bucket and buckets * per_bucket < fields:
         buckets *= 2
     return buckets
 

@@ -128,10 +128,10 @@ def grouped(packed_keys: np.ndarray, slots: np.ndarray, width: str,
         yield bucket[group], names[group], raw[starts[group]:ends[group]].tobytes()
 
 
-def segment_buckets(columns: Columns) -> dict[str, int]:
+def segment_buckets(columns: Columns, per_bucket: int) -> dict[str, int]:
     """The bucket counts of a segment's band-key and exact-key hashes, those above 1."""
     distinct = {"b": _distinct(columns.bands >> SHIFT), "x": _distinct(columns.exact_keys)}
-    return {suffix: n for suffix, count in distinct.items() if (n := buckets_for(count)) > 1}
+    return {suffix: n for suffix, count in distinct.items() if (n := buckets_for(count, per_bucket)) > 1}
 
 
 def _distinct(sorted_keys: np.ndarray) -> int:

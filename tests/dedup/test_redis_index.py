@@ -169,7 +169,7 @@ def test_compact_deletes_the_spills_of_a_run_killed_before_staging_and_its_resum
     resumed.close()
 
 
-def test_bucketed_hashes_are_listpacks_and_old_plain_hashes_still_answer(redis_url, monkeypatch):
+def test_bucketed_hashes_are_listpacks_and_old_plain_hashes_still_answer(redis_url):
     """Segments written before buckets (one plain hash of each kind) and bucketed ones answer
     together as one memory index; after compact only the merged segment's keys are left."""
     import redis
@@ -180,9 +180,8 @@ def test_bucketed_hashes_are_listpacks_and_old_plain_hashes_still_answer(redis_u
     kept = [fingerprint(t) for t in texts(7, 300)]
     refs = [Ref(f"d{i}", f"d{i}", 0) for i in range(300)]
     url = f"{redis_url}?prefix=bk"
-    with monkeypatch.context() as plain:
-        plain.setattr(redis_layout, "FIELDS_PER_BUCKET", 1 << 40)  # the layout before buckets
-        commit(url, "old", refs[:150], kept[:150])
+    commit(url, "old", refs[:150], kept[:150])  # plain hashes: the default, and the layout before buckets
+    url += "&bucket-fields=64"
     commit(url, "new", refs[150:], kept[150:])
     client = redis.Redis.from_url(redis_url)
     store = open_store(url, None)
@@ -206,4 +205,9 @@ def test_bucketed_hashes_are_listpacks_and_old_plain_hashes_still_answer(redis_u
     store.close()
     left = {key.decode() for key in client.scan_iter(match="bk:*")}
     assert not any(old["path"] in key or new["path"] in key for key in left)
-    assert set(redis_layout.hash_names(store, merged, "b")) <= left
+    assert merged["buckets"]["b"] > 1 and set(redis_layout.hash_names(store, merged, "b")) <= left
+
+
+def test_bucket_fields_past_a_listpack_is_refused(redis_url):
+    with pytest.raises(UsageError, match="bucket-fields must be a whole number from 0"):
+        open_store(f"{redis_url}?prefix=x&bucket-fields=500", CONFIG)
