@@ -19,6 +19,7 @@ arrays over every layer, all verified ahead: cleaner.dedup.batch.IndexWindow).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 import functools
 import json
 from pathlib import Path
@@ -122,17 +123,22 @@ def throughput_batched(location: str, queries: list[Fingerprint], passes: int = 
     results = []
     for _ in range(passes):
         started, matches = time.process_time(), 0
-        for start in range(0, len(queries), BATCH):
-            batch = queries[start:start + BATCH]
-            rows = np.arange(len(batch))
-            columns = BatchColumns(index.banding, batch, rows, np.zeros(len(batch), dtype=np.int32),
-                              [(f"q{start + i}", f"q{start + i}") for i in range(len(batch))])
-            window = IndexWindow(index, columns, rows, signatures)
+        for window in windows(index, queries, signatures):
             matches += sum(match is not None for match in window._verified.values())
             matches += len(window._exact_before)
         results.append((len(queries) / (time.process_time() - started), matches))
     store.close()
     return results
+
+
+def windows(index, queries: list[Fingerprint], signatures) -> Iterator[IndexWindow]:
+    """Each BATCH of `queries` as the decide stage's window over `index` (nothing added)."""
+    for start in range(0, len(queries), BATCH):
+        batch = queries[start:start + BATCH]
+        rows = np.arange(len(batch))
+        columns = BatchColumns(index.banding, batch, rows, np.zeros(len(batch), dtype=np.int32),
+                               [(f"q{start + i}", f"q{start + i}") for i in range(len(batch))])
+        yield IndexWindow(index, columns, rows, signatures)
 
 
 def memory_figures(real: list[Fingerprint], queries: list[Fingerprint]) -> dict:

@@ -26,13 +26,9 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.index_bench import BATCH, CONFIG, real_paragraphs
-from cleaner.dedup.batch import IndexWindow
-from cleaner.dedup.columns import Columns
+from bench.index_bench import BATCH, CONFIG, real_paragraphs, windows
 from cleaner.dedup.decide import paragraph_index
 from cleaner.dedup.index import Index, Match
 from cleaner.dedup.sketch import minhash_signatures, permutations
@@ -45,16 +41,11 @@ def answers(index: Index, queries: list[Fingerprint], signatures, ask: bool = Tr
     `ask`, only the windows are made (what index_bench.py's batched passes time), and the
     answers are those the windows verified ahead."""
     out: list[Match | None] = []
-    for start in range(0, len(queries), BATCH):
-        batch = queries[start:start + BATCH]
-        rows = np.arange(len(batch))
-        columns = Columns(index.banding, batch, rows, np.zeros(len(batch), dtype=np.int32),
-                          [(f"q{start + i}", f"q{start + i}") for i in range(len(batch))])
-        window = IndexWindow(index, columns, rows, signatures)
+    for window in windows(index, queries, signatures):
         if ask:
             out += [window.find(row) if loud else None for row, loud in enumerate(window.loud.tolist())]
         else:
-            out += [window._verified.get(row) for row in range(len(batch))]
+            out += [window._verified.get(row) for row in range(len(window.loud))]
     return out
 
 
