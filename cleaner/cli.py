@@ -347,7 +347,10 @@ def index_command(location: str, action: str, run: str | None) -> None:
 
     if (action == "forget") != (run is not None):
         raise click.UsageError("forget takes the RUN to drop; info and compact take none")
-    store = open_store(location, None)
+    try:
+        store = open_store(location, None)
+    except CleanerError as err:
+        raise CleanerFailure(err) from None
     try:
         store.begin(None, keep_staged=True)
         if action == "info":

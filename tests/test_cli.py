@@ -255,3 +255,13 @@ def test_every_public_name_resolves_and_all_lists_exactly_them():
     assert sorted(cleaner.__all__) == sorted(cleaner._EXPORTS)
     for name in cleaner.__all__:
         assert getattr(cleaner, name).__name__ == name
+
+
+def test_cleaner_index_on_a_bad_location_is_one_line_and_exit_2(tmp_path: Path):
+    result = invoke("index", str(tmp_path / "nothing"), "info")
+    assert result.exit_code == 2 and "not an index (no manifest.json)" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    pytest.importorskip("redis")
+    result = invoke("index", "redis://127.0.0.1:1/0?prefx=mine", "info")  # refused before any connection
+    assert result.exit_code == 2 and "unknown parameter 'prefx'" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -49,12 +49,17 @@ def connect(url: str) -> tuple[Any, str, int]:
     with explicit timeouts."""
     try:
         import redis
+        import redis.connection
     except ImportError:
         raise UsageError("a redis:// index needs the redis package: pip install 'cleaner[redis]'") from None
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     prefix = query.pop("prefix", ["cleaner"])[0]
     per_bucket = query.pop("bucket-fields", ["0"])[0]
+    unknown = sorted(set(query) - set(getattr(redis.connection, "URL_QUERY_ARGUMENT_PARSERS", query)))
+    if unknown:
+        raise UsageError(f"{url}: unknown parameter {unknown[0]!r} (cleaner's are prefix and bucket-fields; "
+                         "the others redis-py's URL parameters)")
     if not per_bucket.isdigit() or int(per_bucket) > MAX_BUCKET_FIELDS:
         raise UsageError(f"{url}: bucket-fields must be a whole number from 0 (plain hashes) to {MAX_BUCKET_FIELDS}")
     plain = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))

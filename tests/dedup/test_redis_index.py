@@ -208,6 +208,11 @@ def test_bucketed_hashes_are_listpacks_and_old_plain_hashes_still_answer(redis_u
     assert merged["buckets"]["b"] > 1 and set(redis_layout.hash_names(store, merged, "b")) <= left
 
 
-def test_bucket_fields_past_a_listpack_is_refused(redis_url):
+def test_bucket_fields_past_a_listpack_and_unknown_parameters_are_refused(redis_url):
     with pytest.raises(UsageError, match="bucket-fields must be a whole number from 0"):
         open_store(f"{redis_url}?prefix=x&bucket-fields=500", CONFIG)
+    with pytest.raises(UsageError, match="unknown parameter 'bucket_fields'"):
+        open_store(f"{redis_url}?prefix=x&bucket_fields=64", CONFIG)
+    store = open_store(f"{redis_url}?prefix=x&socket_timeout=5", CONFIG)  # redis-py's own: passed on
+    store.begin("one", keep_staged=False)
+    store.close()
