@@ -49,13 +49,17 @@ class _Plan:
     exact: int = 0
     bands: int = 0
     whole: bool = True  # no slot of it is left out
+    last: int = -1  # its last slot (-1: none after the segments before)
 
 
 def compact_segments(sources: list[Path], spans: Spans, folder: Path) -> tuple[dict[str, list], int] | None:
     """Write into a new `folder` one segment holding the slots of the segments in `sources`
     (ascending, disjoint slot ranges) that lie in no span; return file -> [size, xxh3] (as
     `segment.write_segment` does) and how many slots it holds, or None (and no folder) if none."""
-    plans = [plan for plan in (_plan(source, spans) for source in sources) if plan.slots]
+    plans: list[_Plan] = []
+    for source in sources:
+        plans.append(_plan(source, spans, plans[-1].last if plans else -1))
+    plans = [plan for plan in plans if plan.slots]
     if not plans:
         return None
     folder.mkdir(parents=True)
@@ -69,10 +73,10 @@ def compact_segments(sources: list[Path], spans: Spans, folder: Path) -> tuple[d
         return kept(rows[0] & SLOT_MASK, spans)
 
     merge_sorted(folder, files, ("exact_keys", "exact_slots"),
-                  [Rows(p.folder, ("exact_keys", "exact_slots"), None if p.whole else exact_kept, p.exact)
-                   for p in plans])
+                 [Rows(p.folder, ("exact_keys", "exact_slots"), None if p.whole else exact_kept, p.exact)
+                  for p in plans])
     merge_sorted(folder, files, ("bands",), [Rows(p.folder, ("bands",), None if p.whole else bands_kept, p.bands)
-                                              for p in plans], directory=True)
+                                             for p in plans], directory=True)
     fsync_folder(folder)
     fsync_folder(folder.parent)
     return dict(sorted(files.items())), sum(p.slots for p in plans)
@@ -115,14 +119,14 @@ class _Numbers:
         return numbers, old[fresh]
 
 
-def _plan(folder: Path, spans: Spans) -> _Plan:
-    """Count what the segment in `folder` keeps (checking its slots ascend)."""
-    plan, numbers, last, total = _Plan(folder), _Numbers(), -1, 0
+def _plan(folder: Path, spans: Spans, last: int) -> _Plan:
+    """Count what the segment in `folder` keeps, checking its slots ascend from after `last`."""
+    plan, numbers, total = _Plan(folder, last=last), _Numbers(), 0
     for keep, slots, _, doc_of, starts, ends in _per_slot(folder, spans):
         total += len(slots)
         if np.any(np.diff(slots.astype(np.int64)) <= 0) or (len(slots) and int(slots[0]) <= last):
             raise ValueError("segments to compact must hold ascending disjoint slots")
-        last = int(slots[-1])
+        last = plan.last = int(slots[-1])
         plan.slots += int(keep.sum())
         plan.shingles += int((ends - starts)[keep].sum())
         numbers(doc_of[keep])

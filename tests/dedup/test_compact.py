@@ -116,3 +116,12 @@ def test_forget_writes_the_segment_the_in_memory_path_wrote(tmp_path, drop):
         for record in published:
             for name in record["files"]:
                 assert (index / record["path"] / name).read_bytes() == (tmp_path / f"old.{kind}" / name).read_bytes()
+
+
+def test_segments_whose_slots_do_not_ascend_are_refused(tmp_path):
+    rng, sources = np.random.default_rng(0), []
+    for number, slots in enumerate((np.arange(10, 20), np.arange(15, 30))):  # overlapping
+        sources.append(tmp_path / str(number))
+        write_segment(sources[-1], random_segment(rng, slots.astype(np.uint32), narrow=False))
+    with pytest.raises(ValueError, match="ascending"):
+        compact_segments(sources, [(0, 5)], tmp_path / "new")
