@@ -28,9 +28,10 @@ import numpy as np
 
 from cleaner.config import Config
 from cleaner.dedup.committed import Committed
+from cleaner.dedup.compact import compact_segments
 from cleaner.dedup.keytable import SHIFT, sorted_keys
 from cleaner.dedup.merge import merge_segments
-from cleaner.dedup.segment import Segment, merge, write_segment
+from cleaner.dedup.segment import Segment, write_segment
 from cleaner.dedup.store import KINDS, SPILL_BYTES, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
 from cleaner.errors import UsageError
 from cleaner.io.atomic import write_atomic
@@ -252,21 +253,18 @@ class DiskStore(Store):
     # -- maintenance --------------------------------------------------------------------
 
     def compact(self, drop: tuple[str, ...] = ()) -> None:
-        manifest = {**self.manifest, "generation": self.manifest["generation"] + 1,
+        """Rewrite each kind's committed segments as one, without the slots of the runs in
+        `drop`: streamed (cleaner.dedup.compact), in memory flat in the index size."""
+        generation = self.manifest["generation"] + 1
+        manifest = {**self.manifest, "generation": generation,
                     "runs": [r for r in self.manifest["runs"] if r["id"] not in drop], "segments": {}}
         for kind in KINDS:
-            committed = self.committed(kind)
             spans = [tuple(r[kind]) for r in self.manifest["runs"] if r["id"] in drop]
-            parts = []
-            for segment in committed.segments:
-                slots = np.asarray(segment.slots).astype(np.int64)
-                keep = np.ones(len(slots), dtype=bool)
-                for first, end in spans:
-                    keep &= (slots < first) | (slots >= end)
-                if keep.any():
-                    parts.append(segment.columns(keep))
-            manifest["segments"][kind] = [self._write(merge(parts), f"c{manifest['generation']}.{kind}")] \
-                if parts else []
+            sources = [segment.folder for segment in self.committed(kind).segments]  # checked against the manifest
+            path = f"segments/c{generation}.{kind}.{secrets.token_hex(4)}"
+            written = compact_segments(sources, spans, self.root / path)
+            manifest["segments"][kind] = [] if written is None else \
+                [{"path": path, "files": written[0], "count": written[1]}]
         self._replace(manifest)
         self._collect_garbage()
 

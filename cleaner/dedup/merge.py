@@ -94,7 +94,7 @@ class Spills:
         return self._reopen(records)
 
 
-class _Reader:
+class Reader:
     """A .npy file read in order, a chunk at a time."""
 
     def __init__(self, path: Path) -> None:
@@ -106,8 +106,9 @@ class _Reader:
         if not self.left:
             self._stream.close()
 
-    def read(self, n: int = CHUNK) -> np.ndarray:
-        n = min(n, self.left)
+    def read(self, n: int | None = None) -> np.ndarray:
+        """The next `n` entries (CHUNK if None), fewer at the end."""
+        n = min(CHUNK if n is None else n, self.left)
         if not n:
             return np.empty(0, dtype=self.dtype)
         self.left -= n
@@ -120,7 +121,7 @@ class _Reader:
         self._stream.close()
 
 
-class _Writer:
+class Writer:
     """A file written in order, fsynced, its size and xxh3-128 (what `segment.checksum` reads) kept."""
 
     def __init__(self, path: Path, files: dict[str, list], dtype: Any = None, length: int = 0) -> None:
@@ -157,18 +158,19 @@ def merge_segments(sources: list[Path], folder: Path) -> dict[str, list]:
     _concat(folder, files, "docs_at", sources, cumulative=True)
     docs = []
     for source in sources:
-        reader = _Reader(source / "docs_at.npy")
+        reader = Reader(source / "docs_at.npy")
         docs.append(reader.left - 1)
         reader.close()
     _concat(folder, files, "doc_of", sources, shifts=np.cumsum([0, *docs[:-1]]).tolist())
-    out = _Writer(folder / "docs.bin", files)
+    out = Writer(folder / "docs.bin", files)
     for source in sources:
         with (source / "docs.bin").open("rb") as stream:
             while block := stream.read(1 << 22):
                 out.write(block)
     out.close()
-    _merge_sorted(folder, files, ("exact_keys", "exact_slots"), sources)
-    _merge_sorted(folder, files, ("bands",), sources, directory=True)
+    exact = ("exact_keys", "exact_slots")
+    merge_sorted(folder, files, exact, [Rows(s, exact) for s in sources])
+    merge_sorted(folder, files, ("bands",), [Rows(s, ("bands",)) for s in sources], directory=True)
     fsync_folder(folder)
     fsync_folder(folder.parent)
     return dict(sorted(files.items()))
@@ -178,9 +180,9 @@ def _concat(folder: Path, files: dict, name: str, sources: list[Path], shifts: l
             cumulative: bool = False) -> None:
     """Concatenate one file of each segment; `cumulative`: offsets from 0, each part's
     shifted by the end of the ones before (its leading 0 left out); `shifts`: added to each."""
-    readers = [_Reader(s / f"{name}.npy") for s in sources]
+    readers = [Reader(s / f"{name}.npy") for s in sources]
     length = sum(r.left for r in readers) - (len(readers) - 1 if cumulative else 0)
-    out = _Writer(folder / f"{name}.npy", files, readers[0].dtype, length)
+    out = Writer(folder / f"{name}.npy", files, readers[0].dtype, length)
     base = 0
     for i, reader in enumerate(readers):
         if cumulative and i:
@@ -194,37 +196,67 @@ def _concat(folder: Path, files: dict, name: str, sources: list[Path], shifts: l
     out.close()
 
 
-def _merge_sorted(folder: Path, files: dict, names: tuple[str, ...], sources: list[Path],
-                  directory: bool = False) -> None:
-    """Merge the sorted file `names[0]` of each segment (the other names ride along), ties
-    in segment order; `directory`: write its bucket directory (keytable.directory) too."""
-    readers = [[_Reader(s / f"{n}.npy") for n in names] for s in sources]
-    length = sum(part[0].left for part in readers)
-    outs = [_Writer(folder / f"{n}.npy", files, r.dtype, length) for n, r in zip(names, readers[0], strict=True)]
+class Rows:
+    """Parallel .npy files of one segment (entry i of each belongs together) read in order, a
+    chunk at a time; with `keep` (a chunk's arrays -> which rows to keep), only the rows it
+    keeps, `kept` of them in all."""
+
+    def __init__(self, folder: Path, names: tuple[str, ...],
+                 keep: Callable[[list[np.ndarray]], np.ndarray] | None = None, kept: int | None = None) -> None:
+        self._readers = [Reader(folder / f"{n}.npy") for n in names]
+        self.dtypes = [r.dtype for r in self._readers]
+        self._keep = keep
+        self.left = self._readers[0].left if keep is None or kept is None else kept
+
+    def read(self) -> list[np.ndarray]:
+        """The next chunk's rows (at least one while `left`)."""
+        rows = [r.read() for r in self._readers]
+        while self._keep is not None:
+            mask = self._keep(rows)
+            rows = [r[mask] for r in rows]
+            if len(rows[0]) or not self._readers[0].left:
+                break
+            rows = [r.read() for r in self._readers]
+        self.left -= len(rows[0])
+        return rows
+
+    def close(self) -> None:
+        for reader in self._readers:
+            reader.close()
+
+
+def merge_sorted(folder: Path, files: dict, names: tuple[str, ...], parts: list[Rows],
+                 directory: bool = False) -> None:
+    """Merge the sorted file `names[0]` of each segment's `parts` (the other names ride
+    along), ties in segment order; `directory`: write its bucket directory (keytable.directory) too."""
+    length = sum(part.left for part in parts)
+    outs = [Writer(folder / f"{n}.npy", files, d, length) for n, d in zip(names, parts[0].dtypes, strict=True)]
     starts = _Directory(folder / "directory.npy", files, length) if directory else None
-    windows = [[r.read() for r in part] for part in readers]
+    windows = [part.read() for part in parts]
     while any(len(w[0]) for w in windows):
-        open_ = [i for i, part in enumerate(readers) if part[0].left]
+        open_ = [i for i, part in enumerate(parts) if part.left]
         # Every entry below the smallest last entry of a window with more to read is read.
         limit = min(open_, key=lambda i: windows[i][0][-1]) if open_ else None
         taken = [len(w[0]) if limit is None else int(np.searchsorted(w[0], windows[limit][0][-1])) for w in windows]
         if not sum(taken):  # the limiting window is one key all through: read more of it
-            windows[limit] = _extend(windows[limit], readers[limit])
+            windows[limit] = _extend(windows[limit], parts[limit])
             continue
-        keys = np.concatenate([w[0][:t] for w, t in zip(windows, taken, strict=True)])
-        order = np.argsort(keys, kind="stable")  # ties: the earlier segment first
-        merged = keys[order]
-        outs[0].write(merged)
-        for j, out in enumerate(outs[1:], 1):
-            out.write(np.concatenate([w[j][:t] for w, t in zip(windows, taken, strict=True)])[order])
+        columns = [np.concatenate([w[j][:t] for w, t in zip(windows, taken, strict=True)]) for j in range(len(names))]
+        if sum(t > 0 for t in taken) > 1:  # else one window's entries, sorted already
+            order = np.argsort(columns[0], kind="stable")  # ties: the earlier segment first
+            columns = [column[order] for column in columns]
+        for out, column in zip(outs, columns, strict=True):
+            out.write(column)
         if starts is not None:
-            starts.add(merged)
-        for i, (window, part, t) in enumerate(zip(windows, readers, taken, strict=True)):
+            starts.add(columns[0])
+        for i, (window, part, t) in enumerate(zip(windows, parts, taken, strict=True)):
             windows[i] = [w[t:] for w in window]
-            if len(windows[i][0]) < CHUNK // 2 and part[0].left:
+            if len(windows[i][0]) < CHUNK // 2 and part.left:
                 windows[i] = _extend(windows[i], part)
     for out in outs:
         out.close()
+    for part in parts:
+        part.close()
     if starts is not None:
         starts.close()
 
@@ -236,7 +268,7 @@ class _Directory:
 
     def __init__(self, path: Path, files: dict, length: int) -> None:
         self._bits = directory_bits(length)
-        self._out = _Writer(path, files, np.uint64, (1 << self._bits) + 1)
+        self._out = Writer(path, files, np.uint64, (1 << self._bits) + 1)
         self._next = 0  # the first bucket whose start is not written yet
         self._seen = 0  # entries streamed past so far
 
@@ -259,6 +291,6 @@ class _Directory:
         self._out.close()
 
 
-def _extend(window: list[np.ndarray], part: list[_Reader]) -> list[np.ndarray]:
-    """A window of a segment's sorted files with the next chunk of each read onto it."""
-    return [np.concatenate([w, r.read()]) for w, r in zip(window, part, strict=True)]
+def _extend(window: list[np.ndarray], part: Rows) -> list[np.ndarray]:
+    """A window of a segment's sorted files with the next chunk of its rows read onto it."""
+    return [np.concatenate([w, r]) for w, r in zip(window, part.read(), strict=True)]
