@@ -1,22 +1,29 @@
-"""`cleaner index redis://... compact|forget`: read a Redis index's segments back as columns,
-drop a run's slots, write one merged segment per kind, publish, delete the old keys and
-those of runs killed before they staged (`RedisStore.sweep`).
-Killed at any moment, the manifest names either the old segments or the new one."""
+"""`cleaner index redis://... compact|forget`: each kind's segments rewritten as one, without a
+dropped run's slots, a chunk of fields at a time (memory flat whatever the index size), then
+published, the old keys deleted with those of runs killed before they staged
+(`RedisStore.sweep`). Killed at any moment, the manifest names either the old segments or
+the new one: the new one's keys are named by nobody until it is published.
+
+A band or exact key's slots in the new segment are its kept slots of each old segment in
+slot order, appended segment by segment (segments hold ascending, disjoint slot ranges), so
+every value is what merging all segments in memory would give."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+import secrets
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cleaner.dedup.keytable import SHIFT
-from cleaner.dedup.redis_layout import hash_names
-from cleaner.dedup.redis_segments import unpack_entry
-from cleaner.dedup.segment import Columns, merge
+from cleaner.dedup.redis_layout import buckets_for, buckets_of, hash_names, hex_width, queue_lookup
 from cleaner.dedup.store import KINDS
 
 if TYPE_CHECKING:
     from cleaner.dedup.redis_index import RedisStore
+
+SCAN = 10_000  # fields read (and written) a request
+WIDTH = {"b": "<u4", "x": "<u8"}
 
 
 def compact(store: RedisStore, drop: tuple[str, ...]) -> None:
@@ -26,71 +33,94 @@ def compact(store: RedisStore, drop: tuple[str, ...]) -> None:
                 "runs": [r for r in old["runs"] if r["id"] not in drop], "segments": {}}
     for kind in KINDS:
         spans = [tuple(r[kind]) for r in old["runs"] if r["id"] in drop]
-        parts = [part for s in sorted(old["segments"][kind], key=lambda s: s["first"])
-                 if (part := read_columns(store, s, spans)) is not None]
-        written = store._write(merge(parts), f"c{manifest['generation']}.{kind}") if parts else None
+        segments = sorted(old["segments"][kind], key=lambda s: s["first"])
+        written = rewrite(store, segments, kept_by(spans), f"c{manifest['generation']}.{kind}")
         manifest["segments"][kind] = [written] if written else []
     store._replace(manifest, old["generation"], [])
     store._delete_segments(s for kind in KINDS for s in old["segments"][kind])
     store.sweep()
 
 
-def _scan(store: RedisStore, record: dict[str, Any], suffix: str) -> list[tuple[bytes, bytes]]:
-    """Every (field, value) of the segment's `suffix` hash, across its buckets."""
-    names = hash_names(store, record, suffix)
-    if len(names) == 1:
-        return store.call(lambda: list(store.client.hscan_iter(names[0], count=10_000)))
-    pairs: list[tuple[bytes, bytes]] = []
-    for start in range(0, len(names), 1000):
-        for reply in store.pipelined(lambda pipe, part=names[start:start + 1000]: [pipe.hgetall(n) for n in part]):
-            pairs += reply.items()
-    return pairs
-
-
-def read_columns(store: RedisStore, record: dict[str, Any], spans: list[tuple[int, int]]) -> Columns | None:
-    """One segment's entries in memory, without the slots in `spans`; None if none is left."""
+def kept_by(spans: list[tuple[int, int]]) -> Callable[[np.ndarray], np.ndarray]:
+    """Which of an array of slots lie outside every [first, end) of `spans`."""
     def kept(slots: np.ndarray) -> np.ndarray:
         mask = np.ones(len(slots), dtype=bool)
         for first, end in spans:
             mask &= (slots < first) | (slots >= end)
         return mask
+    return kept
 
-    entries = sorted((int.from_bytes(field, "little"), value) for field, value in _scan(store, record, "e"))
-    entries = [(slot, value) for slot, value in entries if kept(np.array([slot]))[0]]
-    if not entries:
+
+def rewrite(store: RedisStore, segments: list[dict[str, Any]], kept: Callable[[np.ndarray], np.ndarray],
+            name: str) -> dict[str, Any] | None:
+    """Write the kept entries of `segments` as one new segment; its record, None if none is kept."""
+    record: dict[str, Any] = {"path": f"{name}.{secrets.token_hex(4)}", "count": 0, "first": 0}
+    fields = {suffix: _field_count(store, segments, suffix) for suffix in WIDTH}  # at least the distinct keys
+    if buckets := {s: n for s, count in fields.items() if (n := buckets_for(count, store.per_bucket)) > 1}:
+        record["buckets"] = buckets
+    firsts = []
+    for segment in segments:
+        for chunk in scan(store, segment, "e"):
+            slots = np.array([int.from_bytes(field, "little") for field, _ in chunk], dtype=np.int64)
+            keep = kept(slots)
+            if keep.any():
+                mapping = {field: value for (field, value), wanted in zip(chunk, keep.tolist(), strict=True) if wanted}
+                store.call(lambda m=mapping: store.client.hset(store.key(record["path"], "e"), mapping=m))
+                record["count"] += int(keep.sum())
+                firsts.append(int(slots[keep].min()))
+        for suffix in WIDTH:
+            for chunk in scan(store, segment, suffix):
+                _append(store, record, suffix, chunk, kept)
+    if not record["count"]:
         return None
-    docs: list[tuple[str, str]] = []
-    numbers: dict[tuple[str, str], int] = {}
-    doc_of, para, shingles = [], [], []
-    for _, value in entries:
-        source, doc_id, paragraph, hashes = unpack_entry(value)
-        doc_of.append(numbers.setdefault((source, doc_id), len(numbers)))
-        if doc_of[-1] == len(docs):
-            docs.append((source, doc_id))
-        para.append(paragraph)
-        shingles.append(hashes)
-    offsets = np.zeros(len(entries) + 1, dtype=np.uint64)
-    np.cumsum([len(h) for h in shingles], out=offsets[1:])
-    bands = _postings(store, record, "b", kept, np.uint32)
-    exact_keys, exact_slots = _postings(store, record, "x", kept, np.uint64, packed=False)
-    return Columns(bands, exact_keys, exact_slots, np.array([s for s, _ in entries], dtype=np.uint32), offsets,
-                   np.concatenate(shingles).astype(np.uint32), np.array(doc_of, dtype=np.uint32),
-                   np.array(para, dtype=np.int32), docs)
+    record["first"] = min(firsts)
+    return record
 
 
-def _postings(store: RedisStore, record: dict[str, Any], suffix: str, kept: Any, width: Any,
-              packed: bool = True) -> Any:
-    """A posting hash as sorted packed band entries, or as (exact keys, slots) sorted by key then slot."""
-    keys, slots = [], []
-    for field, value in _scan(store, record, suffix):
-        found = np.frombuffer(value, dtype="<u4").astype(np.uint64)
-        found = found[kept(found.astype(np.int64))]
-        keys.append(np.full(len(found), int(np.frombuffer(field, dtype=np.dtype(width).newbyteorder("<"))[0]),
-                            dtype=np.uint64))
-        slots.append(found)
-    key_array = np.concatenate(keys) if keys else np.empty(0, dtype=np.uint64)
-    slot_array = np.concatenate(slots) if slots else np.empty(0, dtype=np.uint64)
-    if packed:
-        return np.sort(key_array << SHIFT | slot_array)
-    order = np.lexsort((slot_array, key_array))
-    return key_array[order], slot_array[order].astype(np.uint32)
+def _field_count(store: RedisStore, segments: list[dict[str, Any]], suffix: str) -> int:
+    names = [n for segment in segments for n in hash_names(store, segment, suffix)]
+    return sum(sum(store.pipelined(lambda pipe, part=names[start:start + SCAN]: [pipe.hlen(n) for n in part]))
+               for start in range(0, len(names), SCAN))
+
+
+def _append(store: RedisStore, record: dict[str, Any], suffix: str, chunk: list[tuple[bytes, bytes]],
+            kept: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Append the kept slots of a chunk of (key, slots) fields to the new segment's hash."""
+    fields, values = [], []
+    for field, value in chunk:
+        slots = np.frombuffer(value, dtype="<u4")
+        slots = slots[kept(slots.astype(np.int64))]
+        if len(slots):
+            fields.append(field)
+            values.append(slots.tobytes())
+    if not fields:
+        return
+    keys = np.frombuffer(b"".join(fields), dtype=WIDTH[suffix])
+    (before,) = store.pipelined(lambda pipe: [queue_lookup(store, pipe, record, suffix, keys, fields)])
+    buckets = buckets_of(record, suffix)
+    width, low = hex_width(buckets), (keys.astype(np.uint64) & np.uint64(buckets - 1)).tolist()
+    by_hash: dict[str, dict[bytes, bytes]] = {}
+    for field, value, earlier, bucket in zip(fields, values, before, low, strict=True):
+        key = store.key(record["path"], suffix) if buckets == 1 else \
+            store.key(record["path"], suffix, f"{bucket:0{width}x}")
+        by_hash.setdefault(key, {})[field] = (earlier or b"") + value
+    store.pipelined(lambda pipe: [pipe.hset(key, mapping=mapping) for key, mapping in by_hash.items()])
+
+
+def scan(store: RedisStore, record: dict[str, Any], suffix: str) -> Iterator[list[tuple[bytes, bytes]]]:
+    """The segment's `suffix` hash as chunks of (field, value), across its buckets."""
+    names = hash_names(store, record, suffix)
+    if len(names) == 1:
+        chunk: list[tuple[bytes, bytes]] = []
+        for pair in store.call(lambda: store.client.hscan_iter(names[0], count=SCAN)):
+            chunk.append(pair)
+            if len(chunk) >= SCAN:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+        return
+    step = max(1, SCAN // 64)
+    for start in range(0, len(names), step):
+        replies = store.pipelined(lambda pipe, part=names[start:start + step]: [pipe.hgetall(n) for n in part])
+        yield [pair for reply in replies for pair in reply.items()]

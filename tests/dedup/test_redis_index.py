@@ -216,3 +216,38 @@ def test_bucket_fields_past_a_listpack_and_unknown_parameters_are_refused(redis_
     store = open_store(f"{redis_url}?prefix=x&socket_timeout=5", CONFIG)  # redis-py's own: passed on
     store.begin("one", keep_staged=False)
     store.close()
+
+
+@pytest.mark.parametrize("layout", ["", "&bucket-fields=16"])
+def test_forget_drops_one_run_and_the_others_answer_as_before(redis_url, layout):
+    """forget B of A, B, C: A and C answer as one memory index of A and C, and every band
+    key's slots in the rewritten segment are ascending and none of them is B's."""
+    import numpy as np
+
+    from cleaner.dedup import redis_compact
+
+    fingerprint = Fingerprinter(CONFIG).fingerprint
+    kept = [fingerprint(t) for t in texts(9, 240)]
+    refs = [Ref(f"d{i}", f"d{i}", 0) for i in range(240)]
+    url = f"{redis_url}?prefix=fg{layout}"
+    for number, run in enumerate("ABC"):
+        commit(url, run, refs[number * 80:(number + 1) * 80], kept[number * 80:(number + 1) * 80])
+    store = open_store(url, None)
+    store.begin(None, keep_staged=True)
+    first, end = next(r for r in store.manifest["runs"] if r["id"] == "B")["paragraphs"]
+    store.forget("B")
+    (merged,) = store.manifest["segments"]["paragraphs"]
+    slots = [np.frombuffer(value, dtype="<u4") for chunk in redis_compact.scan(store, merged, "b")
+             for _, value in chunk]
+    store.close()
+    assert all((np.diff(s.astype(np.int64)) > 0).all() for s in slots)
+    flat = np.concatenate(slots)
+    assert not ((flat >= first) & (flat < end)).any() and len(np.unique(flat)) == 160
+    memory = paragraph_index(CONFIG)
+    memory.add_many(refs[:80] + refs[160:], kept[:80] + kept[160:])
+    queries = [fingerprint(t) for t in edited(9, texts(9, 240)[::2])]
+    store = open_store(url, CONFIG)
+    store.begin("later", keep_staged=False)
+    assert answers(paragraph_index(CONFIG, store=store), queries) == answers(memory, queries)
+    assert store.info()["paragraphs"] == 160
+    store.close()
