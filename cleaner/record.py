@@ -118,9 +118,6 @@ class Paragraph:
     fingerprint: Fingerprint | None = None
     removal: Removal | None = None
     cuts: list[Cut] = field(default_factory=list)
-    # `text` as it sits inside a JSON string, UTF-8 encoded (cleaner.io.record_writer.escaped),
-    # made by a worker so that the main process only joins bytes; None: not made (or cannot be).
-    escaped: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def kept(self) -> bool:

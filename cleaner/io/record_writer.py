@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-import functools
 import json
-from json.encoder import encode_basestring  # what json.dumps(a str, ensure_ascii=False) is
 from typing import Any
 
 from cleaner.config import Config
 from cleaner.io.logs import to_json_line
-from cleaner.record import Document, Paragraph
+from cleaner.record import Document
 
 
 def record_text(doc: Document) -> str:
@@ -40,46 +37,3 @@ def output_line(doc: Document, config: Config) -> str:
         close = line.rstrip().rfind("}")
         line = f"{line[:close]}, {json.dumps(config.id_field)}: {json.dumps(doc.id, ensure_ascii=False)}{line[close:]}"
     return line + "\n"
-
-
-def escaped(text: str) -> bytes | None:
-    """`text` as the characters between the quotes of its JSON string (as `output_line`
-    writes it), UTF-8 encoded; None when it cannot be UTF-8 (a lone surrogate).
-
-    JSON escapes a string character by character, so the escaped paragraphs joined by the
-    escaped separator are the escaped record text: a worker escapes each paragraph once,
-    and the main process writes a line by joining bytes (`output_bytes`)."""
-    try:
-        return encode_basestring(text)[1:-1].encode("utf-8")
-    except UnicodeEncodeError:
-        return None
-
-
-def escape_paragraphs(paragraphs: Iterable[Paragraph]) -> None:
-    """Give each paragraph its `escaped` text (in a worker, before the trip back)."""
-    for paragraph in paragraphs:
-        paragraph.escaped = escaped(paragraph.text)
-
-
-@functools.lru_cache(maxsize=16)
-def _escaped_separator(separator: str) -> bytes | None:
-    return escaped(separator)
-
-
-def output_bytes(doc: Document, config: Config) -> bytes:
-    """`output_line(doc, config)` as UTF-8, the same bytes; for a line read from JSONL whose
-    kept paragraphs all hold their `escaped` text, made by joining those bytes."""
-    record = doc.origin
-    separator = _escaped_separator(doc.separator)
-    if record is None or record.raw is None or record.span is None or separator is None \
-            or config.id_field not in record.fields:
-        return output_line(doc, config).encode("utf-8")
-    pieces = [p.escaped for p in doc.paragraphs if p.removal is None]
-    if None in pieces:
-        return output_line(doc, config).encode("utf-8")
-    start, end = record.span
-    try:
-        head, tail = record.raw[:start].encode("utf-8"), record.raw[end:].encode("utf-8")
-    except UnicodeEncodeError:  # fails as the whole line does
-        return output_line(doc, config).encode("utf-8")
-    return b"".join((head, b'"', separator.join(pieces), b'"', tail, b"\n"))  # type: ignore[arg-type]

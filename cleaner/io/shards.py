@@ -23,7 +23,7 @@ from cleaner.config import Config
 from cleaner.errors import OutputError
 from cleaner.io.atomic import write_atomic
 from cleaner.io.compress import SUFFIX, FrameWriter
-from cleaner.io.record_writer import output_bytes, output_record
+from cleaner.io.record_writer import output_line, output_record
 from cleaner.record import Document
 
 SHARD_NAME = re.compile(r"part-(\d{5})\.(jsonl(\.gz|\.zst)?|parquet)")
@@ -163,7 +163,7 @@ class JsonlShards(Shards):
 
     def add(self, doc: Document) -> None:
         assert self.out is not None
-        data = output_bytes(doc, self.config)
+        data = output_line(doc, self.config).encode("utf-8")
         self.out.write(data)
         self.lines_bytes += len(data)
 

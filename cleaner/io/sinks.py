@@ -18,7 +18,7 @@ from cleaner.config import Config
 from cleaner.errors import OutputError, UnsafePathError
 from cleaner.io.atomic import write_atomic
 from cleaner.io.paths import safe_output_path
-from cleaner.io.record_writer import output_bytes, output_line, output_record, record_text
+from cleaner.io.record_writer import output_line, output_record, record_text
 from cleaner.io.shards import JsonlShards, ParquetShards, remove_old_shards
 from cleaner.record import Document, Reject
 
@@ -49,7 +49,7 @@ class StreamSink:
 
     def write(self, doc: Document) -> None:
         try:
-            self.stream.write(output_bytes(doc, self.config))
+            self.stream.write(output_line(doc, self.config).encode("utf-8"))
         except (OSError, ValueError) as err:  # BrokenPipeError: the reader went away; ValueError: closed
             raise OutputError(f"<stdout>: cannot write: {getattr(err, 'strerror', None) or err}") from err
 

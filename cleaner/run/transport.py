@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from cleaner.io.record_writer import escape_paragraphs
 from cleaner.record import Document, Fingerprint, Origin, Paragraph
 
 # Fields no per-document step changes: they stay in the main process and never come back
@@ -67,11 +66,7 @@ def _records(columns: list[Any], cls: type) -> list[Any]:
 def pack(docs: list[Document]) -> tuple:
     """What the steps changed in `docs`, as plain picklable columns: each changed field of
     the documents as a list, then the paragraphs' fields, then the fingerprints' fields (the
-    paragraphs', then the documents'), each as one column for all of them. The paragraphs
-    of a JSONL line travel with their JSON-escaped text too, for the writer."""
-    for doc in docs:
-        if doc.origin is not None and doc.origin.span is not None:  # a JSONL line: written back by joining bytes
-            escape_paragraphs(doc.paragraphs)
+    paragraphs', then the documents'), each as one column for all of them."""
     paragraphs = [p for doc in docs for p in doc.paragraphs]
     fingerprints = [p.fingerprint for p in paragraphs] + [doc.fingerprint for doc in docs]
     fields = {name: [getattr(doc, name) for doc in docs] for name in _SCALAR_STEP_FIELDS}
