@@ -177,10 +177,11 @@ class Document:
         kept = self.kept_paragraphs
         return self.separator.join(p.output_text() for p in kept) + "\n" if kept else ""
 
-    def cleaned_size(self) -> int:
+    def cleaned_size(self, kept: list[Paragraph] | None = None) -> int:
         """The UTF-8 length of `cleaned_text()` without building it: an ASCII paragraph (which
-        `str.isascii` tells without reading it) is as many bytes as characters."""
-        kept = self.kept_paragraphs
+        `str.isascii` tells without reading it) is as many bytes as characters. `kept`: the
+        kept paragraphs, when the caller has them already."""
+        kept = self.kept_paragraphs if kept is None else kept
         if not kept:
             return 0
         size = len(self.separator.encode("utf-8")) * (len(kept) - 1) + 1

@@ -68,15 +68,17 @@ class Report:
             self.removed[doc.removal.reason] += 1
             self.paragraphs_in_removed_documents += len(doc.paragraphs)
         else:
-            self.removed.update(p.removal.reason for p in doc.paragraphs if p.removal)
-            kept = doc.kept_paragraphs
+            kept = doc.kept_paragraphs  # once: the size below is of these too
+            if len(kept) < len(doc.paragraphs):
+                self.removed.update(p.removal.reason for p in doc.paragraphs if p.removal)
             self.paragraphs_out += len(kept)
             for paragraph in kept:
-                self.spans_cut += len(paragraph.cuts)
-                self.characters_cut += sum(cut.end - cut.start for cut in paragraph.cuts)
+                if paragraph.cuts:
+                    self.spans_cut += len(paragraph.cuts)
+                    self.characters_cut += sum(cut.end - cut.start for cut in paragraph.cuts)
             if kept:
                 self.documents_out += 1
-                self.bytes_out += doc.cleaned_size()
+                self.bytes_out += doc.cleaned_size(kept)
             else:
                 self.documents_emptied += 1
 
