@@ -221,7 +221,7 @@ class RedisStore(Store):
         orphans = [key for key in self._scan(self.key("*"))
                    if (found := segment.fullmatch(key.decode("utf-8", "replace"))) and found[1] not in named]
         for start in range(0, len(orphans), 1000):
-            self.call(lambda part=orphans[start:start + 1000]: self.client.delete(*part))
+            self.call(lambda part=orphans[start:start + 1000]: self.client.unlink(*part))
         return len(orphans)
 
     def _scan(self, pattern: str) -> list[bytes]:
@@ -229,9 +229,11 @@ class RedisStore(Store):
         return self.call(lambda: list(self.client.scan_iter(match=glob, count=10_000)))
 
     def _delete_segments(self, segments: Iterable[dict[str, Any]]) -> None:
+        """UNLINK, not DEL: a hash of millions of fields is freed by the server in the
+        background, where DEL would block it past the socket timeout."""
         names = [name for s in segments for suffix in "bxe" for name in hash_names(self, s, suffix)]
         for start in range(0, len(names), 10_000):
-            self.call(lambda part=names[start:start + 10_000]: self.client.delete(*part))
+            self.call(lambda part=names[start:start + 10_000]: self.client.unlink(*part))
 
     # -- maintenance --------------------------------------------------------------------
 
