@@ -11,12 +11,14 @@ every value is what merging all segments in memory would give."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import functools
 import secrets
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cleaner.dedup.redis_layout import buckets_for, buckets_of, hash_names, hex_width, queue_lookup
+from cleaner.dedup.compact import kept
+from cleaner.dedup.redis_layout import buckets_for, buckets_of, hash_name, hash_names, queue_lookup
 from cleaner.dedup.store import KINDS
 
 if TYPE_CHECKING:
@@ -34,21 +36,11 @@ def compact(store: RedisStore, drop: tuple[str, ...]) -> None:
     for kind in KINDS:
         spans = [tuple(r[kind]) for r in old["runs"] if r["id"] in drop]
         segments = sorted(old["segments"][kind], key=lambda s: s["first"])
-        written = rewrite(store, segments, kept_by(spans), f"c{manifest['generation']}.{kind}")
+        written = rewrite(store, segments, functools.partial(kept, spans=spans), f"c{manifest['generation']}.{kind}")
         manifest["segments"][kind] = [written] if written else []
     store._replace(manifest, old["generation"], [])
     store._delete_segments(s for kind in KINDS for s in old["segments"][kind])
     store.sweep()
-
-
-def kept_by(spans: list[tuple[int, int]]) -> Callable[[np.ndarray], np.ndarray]:
-    """Which of an array of slots lie outside every [first, end) of `spans`."""
-    def kept(slots: np.ndarray) -> np.ndarray:
-        mask = np.ones(len(slots), dtype=bool)
-        for first, end in spans:
-            mask &= (slots < first) | (slots >= end)
-        return mask
-    return kept
 
 
 def rewrite(store: RedisStore, segments: list[dict[str, Any]], kept: Callable[[np.ndarray], np.ndarray],
@@ -79,8 +71,7 @@ def rewrite(store: RedisStore, segments: list[dict[str, Any]], kept: Callable[[n
 
 def _field_count(store: RedisStore, segments: list[dict[str, Any]], suffix: str) -> int:
     names = [n for segment in segments for n in hash_names(store, segment, suffix)]
-    return sum(sum(store.pipelined(lambda pipe, part=names[start:start + SCAN]: [pipe.hlen(n) for n in part]))
-               for start in range(0, len(names), SCAN))
+    return sum(sum(replies) for replies in store.per_key(names, lambda pipe, n: pipe.hlen(n)))
 
 
 def _append(store: RedisStore, record: dict[str, Any], suffix: str, chunk: list[tuple[bytes, bytes]],
@@ -89,7 +80,7 @@ def _append(store: RedisStore, record: dict[str, Any], suffix: str, chunk: list[
     fields, values = [], []
     for field, value in chunk:
         slots = np.frombuffer(value, dtype="<u4")
-        slots = slots[kept(slots.astype(np.int64))]
+        slots = slots[kept(slots)]
         if len(slots):
             fields.append(field)
             values.append(slots.tobytes())
@@ -97,13 +88,10 @@ def _append(store: RedisStore, record: dict[str, Any], suffix: str, chunk: list[
         return
     keys = np.frombuffer(b"".join(fields), dtype=WIDTH[suffix])
     (before,) = store.pipelined(lambda pipe: [queue_lookup(store, pipe, record, suffix, keys, fields)])
-    buckets = buckets_of(record, suffix)
-    width, low = hex_width(buckets), (keys.astype(np.uint64) & np.uint64(buckets - 1)).tolist()
+    low = (keys.astype(np.uint64) & np.uint64(buckets_of(record, suffix) - 1)).tolist()
     by_hash: dict[str, dict[bytes, bytes]] = {}
     for field, value, earlier, bucket in zip(fields, values, before, low, strict=True):
-        key = store.key(record["path"], suffix) if buckets == 1 else \
-            store.key(record["path"], suffix, f"{bucket:0{width}x}")
-        by_hash.setdefault(key, {})[field] = (earlier or b"") + value
+        by_hash.setdefault(hash_name(store, record, suffix, bucket), {})[field] = (earlier or b"") + value
     store.pipelined(lambda pipe: [pipe.hset(key, mapping=mapping) for key, mapping in by_hash.items()])
 
 
@@ -120,7 +108,5 @@ def scan(store: RedisStore, record: dict[str, Any], suffix: str) -> Iterator[lis
         if chunk:
             yield chunk
         return
-    step = max(1, SCAN // 64)
-    for start in range(0, len(names), step):
-        replies = store.pipelined(lambda pipe, part=names[start:start + step]: [pipe.hgetall(n) for n in part])
+    for replies in store.per_key(names, lambda pipe, n: pipe.hgetall(n), step=max(1, SCAN // 64)):
         yield [pair for reply in replies for pair in reply.items()]

@@ -22,7 +22,7 @@ Needs the `redis` package: pip install 'cleaner[redis]'.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 import contextlib
 import functools
 import json
@@ -33,14 +33,13 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from cleaner.config import Config
-from cleaner.dedup.redis_layout import LOOKUP, MAX_BUCKET_FIELDS, bucketed_pairs, hash_names
+from cleaner.dedup.redis_layout import CHUNK, LOOKUP, MAX_BUCKET_FIELDS, bucketed_pairs, hash_names
 from cleaner.dedup.redis_segments import RedisCommitted, segment_buckets, segment_hashes
 from cleaner.dedup.segment import Columns
 from cleaner.dedup.store import KINDS, SPILL_BYTES, RunsOf, Store, check_manifest, new_manifest, run_id, with_run
 from cleaner.errors import OutputError, UsageError
 
 T = TypeVar("T")
-CHUNK = 20_000  # hash fields per request
 LOCK_MS = 600_000
 
 
@@ -88,6 +87,11 @@ class RedisStore(Store):
         except redis.exceptions.RedisError as err:
             raise OutputError(f"{self.location}: Redis failed ({type(err).__name__}: {err}); "
                               "nothing was committed to the index") from None
+
+    def per_key(self, names: list[str], ask: Callable[[Any, str], object], step: int = 10_000) -> Iterator[list[Any]]:
+        """The replies of `ask(pipe, name)` for every name, one pipelined request per `step` names."""
+        for start in range(0, len(names), step):
+            yield self.pipelined(lambda pipe, part=names[start:start + step]: [ask(pipe, name) for name in part])
 
     def pipelined(self, fill: Callable[[Any], object]) -> list[Any]:
         def run() -> list[Any]:
@@ -249,6 +253,5 @@ class RedisStore(Store):
     def size(self) -> int:
         names = [name for kind in KINDS for s in self.manifest["segments"][kind] for suffix in "bxe"
                  for name in hash_names(self, s, suffix)]
-        return sum(v or 0 for start in range(0, len(names), 10_000)
-                   for v in self.pipelined(lambda pipe, part=names[start:start + 10_000]:
-                                           [pipe.memory_usage(n, samples=0) for n in part]))
+        return sum(v or 0 for replies in self.per_key(names, lambda pipe, n: pipe.memory_usage(n, samples=0))
+                   for v in replies)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from cleaner.dedup.redis_index import RedisStore
 
 MAX_BUCKET_FIELDS = 128  # Redis's default hash-max-listpack-entries: a bucket past it is a hashtable
-BUCKETED = ("b", "x")
+CHUNK = 20_000  # hash fields written a request
 LOOKUP = """
 local out, prefix, width = {}, ARGV[1], tonumber(ARGV[2])
 for i = 3, #ARGV do
@@ -55,13 +55,17 @@ def hex_width(buckets: int) -> int:
     return max(1, ((buckets - 1).bit_length() + 3) // 4)
 
 
-def hash_names(store: RedisStore, record: dict[str, Any], suffix: str) -> list[str]:
-    """Every key holding the segment's `suffix` hash."""
+def hash_name(store: RedisStore, record: dict[str, Any], suffix: str, bucket: int) -> str:
+    """The key holding `bucket` of the segment's `suffix` hash."""
     buckets = buckets_of(record, suffix)
     if buckets == 1:
-        return [store.key(record["path"], suffix)]
-    width = hex_width(buckets)
-    return [store.key(record["path"], suffix, f"{bucket:0{width}x}") for bucket in range(buckets)]
+        return store.key(record["path"], suffix)
+    return store.key(record["path"], suffix, f"{bucket:0{hex_width(buckets)}x}")
+
+
+def hash_names(store: RedisStore, record: dict[str, Any], suffix: str) -> list[str]:
+    """Every key holding the segment's `suffix` hash."""
+    return [hash_name(store, record, suffix, bucket) for bucket in range(buckets_of(record, suffix))]
 
 
 def queue_lookup(store: RedisStore, pipe: Any, record: dict[str, Any], suffix: str, keys: np.ndarray,
@@ -85,23 +89,14 @@ def by_bucket(keys: np.ndarray, buckets: int) -> np.ndarray:
 
 def bucketed_pairs(pairs: Iterable[tuple[int, bytes, bytes]], record: dict[str, Any], suffix: str,
                    store: RedisStore) -> Iterator[tuple[str, dict[bytes, bytes]]]:
-    """(hash key, its fields) of (bucket, field, value) triples that come bucket by bucket."""
-    buckets = buckets_of(record, suffix)
-    width, current, fields = hex_width(buckets), None, {}
+    """(hash key, its fields) of (bucket, field, value) triples that come bucket by bucket;
+    one plain hash comes CHUNK fields at a time."""
+    current, fields = None, {}
     for bucket, field, value in pairs:
-        if bucket != current and fields:
-            yield _name(store, record, suffix, current, buckets, width), fields
+        if fields and (bucket != current or len(fields) >= CHUNK):
+            yield hash_name(store, record, suffix, current), fields
             fields = {}
         current = bucket
         fields[field] = value
-        if buckets == 1 and len(fields) >= 20_000:  # one plain hash: written a chunk at a time
-            yield _name(store, record, suffix, current, buckets, width), fields
-            fields = {}
     if fields:
-        yield _name(store, record, suffix, current, buckets, width), fields
-
-
-def _name(store: RedisStore, record: dict[str, Any], suffix: str, bucket: Any, buckets: int, width: int) -> str:
-    if buckets == 1:
-        return store.key(record["path"], suffix)
-    return store.key(record["path"], suffix, f"{bucket:0{width}x}")
+        yield hash_name(store, record, suffix, current), fields

@@ -34,8 +34,8 @@ class RedisCommitted(Committed):
         return self._count
 
     def exact(self, keys: np.ndarray) -> np.ndarray:
-        fields = fixed_width_fields(keys.astype("<u8"))
         wide = keys.astype("<u8")
+        fields = fixed_width_fields(wide)
         replies = self.store.pipelined(lambda pipe: [queue_lookup(self.store, pipe, s, "x", wide, fields)
                                                      for s in self.segments])
         exact = np.full(len(keys), -1, dtype=np.int64)
