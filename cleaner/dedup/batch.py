@@ -108,14 +108,11 @@ class IndexWindow:
             exact[rows] = [found.exact for found in founds]
             return exact, {row: (found.candidates, found.shared)
                            for row, found in zip(rows.tolist(), founds, strict=True) if found.candidates}, None
-        loads = getattr(self.index, "lookup_loads", None)
-        if loads is not None:  # what the read-only layers hold under each band key, for _room_per_key
-            found, below = loads(self.columns.keys[rows], band_keys, offsets)
+        found, below = self.index.lookup_loads(self.columns.keys[rows], band_keys, offsets)
+        if below is not None:  # what the read-only layers hold under each band key, for _room_per_key
             at = np.full(len(self.columns.fps), -1, dtype=np.intp)  # row -> its row of band keys here
             at[rows[offsets]] = np.arange(len(offsets))
             self._below = (at, below.reshape(len(offsets), self.index.banding.bands))
-        else:
-            found = self.index.lookup_columns(self.columns.keys[rows], band_keys, offsets)
         found = found._replace(owner=rows[found.owner])
         exact[rows] = found.exact
         return exact, PerRow(found), found
@@ -184,6 +181,7 @@ class IndexWindow:
         row = found_id - _SINCE
         estimated = float(np.mean(self.index.signer(self.columns.fps[row].shingles) == fp.signature))
         return Match(self.columns.ref(row), similarity, estimated)
+
     def _slot(self, row: int) -> int:
         """The slot of a tracked row added since the batch began (stored now if it waits)."""
         if row not in self._slot_of:

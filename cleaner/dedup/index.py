@@ -225,6 +225,13 @@ class Index(ABC):
         batched path of cleaner.dedup.batch; an index without them is asked per query."""
         return False
 
+    def lookup_loads(self, keys: np.ndarray, band_keys: np.ndarray | None,
+                     sketched: np.ndarray) -> tuple[Any, np.ndarray | None]:
+        """`lookup_columns` of an index that answers in arrays, and how many slots its
+        read-only layers hold under each band key, so `band_load` need not search them
+        again (None: it has no such layers, as an in-memory index)."""
+        return self.lookup_columns(keys, band_keys, sketched), None  # type: ignore[attr-defined]
+
     def refs(self, slots: Sequence[int]) -> list[Ref]:
         """The reference of each slot, of an index that answers in arrays (`in_arrays`, whose
         `ref` names one slot): an index may answer many at once for less."""
