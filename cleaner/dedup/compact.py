@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from cleaner.dedup.keytable import SLOT_MASK
-from cleaner.dedup.merge import Reader, Rows, Writer, merge_sorted
+from cleaner.dedup.merge import Reader, Rows, Writer, merge_sorted, npy_header
 from cleaner.io.atomic import fsync_folder
 
 Spans = list[tuple[int, int]]  # [first, end) slot ranges left out
@@ -205,10 +205,7 @@ class _Ranges:
         self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         if path.suffix == ".npy":
             with path.open("rb") as stream:
-                version = np.lib.format.read_magic(stream)
-                read = np.lib.format.read_array_header_1_0 if version == (1, 0) \
-                    else np.lib.format.read_array_header_2_0
-                self.dtype = read(stream)[2]
+                self.dtype = npy_header(stream)[1]
                 self._base = stream.tell()
 
     def take(self, begin: int, end: int) -> np.ndarray:

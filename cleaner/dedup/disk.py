@@ -92,9 +92,13 @@ class DiskCommitted(Committed):
         step = max(step, 1)
         return [(begin, min(begin + step, keys)) for begin in range(0, keys, step)]
 
-    def shingles(self, slots: Sequence[int]) -> list[np.ndarray]:
+    def _held(self, slots: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The slots as an array, and the number of the segment holding each."""
         where = np.asarray(slots, dtype=np.int64)
-        held_in = np.searchsorted(np.asarray(self._firsts), where, side="right") - 1
+        return where, np.searchsorted(np.asarray(self._firsts), where, side="right") - 1
+
+    def shingles(self, slots: Sequence[int]) -> list[np.ndarray]:
+        where, held_in = self._held(slots)
         out: list[np.ndarray] = [None] * len(where)  # type: ignore[list-item]
         for number in np.unique(held_in).tolist():  # a spill's are read, not mapped (Segment scattered)
             picked, segment = np.flatnonzero(held_in == number), self.segments[number]
@@ -103,15 +107,13 @@ class DiskCommitted(Committed):
         return out
 
     def gather(self, slots: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        where = np.asarray(slots, dtype=np.int64)
-        held_in = np.searchsorted(np.asarray(self._firsts), where, side="right") - 1
+        where, held_in = self._held(slots)
         if len(where) and held_in[0] == held_in[-1] and (held_in == held_in[0]).all():  # one segment (compacted)
             return self.segments[int(held_in[0])].gather(where)
         return super().gather(where)
 
     def refs(self, slots: Sequence[int]) -> list[Ref]:
-        where = np.asarray(slots, dtype=np.int64)
-        held_in = np.searchsorted(np.asarray(self._firsts), where, side="right") - 1
+        where, held_in = self._held(slots)
         out: list[Ref] = [None] * len(where)  # type: ignore[list-item]
         runs = self.runs.many(where) if self.runs is not None else [None] * len(where)
         for number in np.unique(held_in).tolist():

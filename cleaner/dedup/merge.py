@@ -94,14 +94,20 @@ class Spills:
         return self._reopen(records)
 
 
+def npy_header(stream: Any) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) of the .npy file open in `stream`, which is left at its first entry."""
+    version = np.lib.format.read_magic(stream)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(stream)
+    return shape, dtype
+
+
 class Reader:
     """A .npy file read in order, a chunk at a time."""
 
     def __init__(self, path: Path) -> None:
         self._stream = path.open("rb")
-        version = np.lib.format.read_magic(self._stream)
-        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, self.dtype = read(self._stream)
+        shape, self.dtype = npy_header(self._stream)
         self.left = int(np.prod(shape))
         if not self.left:
             self._stream.close()

@@ -188,9 +188,15 @@ class Segment:
             found = self._documents[number] = (source, doc_id)
         return found
 
+    def _rows(self, slots: np.ndarray) -> np.ndarray:
+        """The row of each slot held here in the per-slot files."""
+        if self._contiguous:
+            return slots - self.first
+        return np.asarray(self.slots).searchsorted(slots.astype(np.uint32))
+
     def shingle_sets(self, slots: np.ndarray) -> list[np.ndarray]:
         """The shingles of slots held here (views into the file), no references looked up."""
-        i = slots - self.first if self._contiguous else np.asarray(self.slots).searchsorted(slots.astype(np.uint32))
+        i = self._rows(slots)
         if self._reads:  # two reads a slot: its offsets, then its shingles
             bounds = [self._take("offsets", at, at + 2).tolist() for at in i.tolist()]
             return [self._take("shingles", begin, end) for begin, end in bounds]
@@ -204,7 +210,7 @@ class Segment:
         if self._reads:
             sets = self.shingle_sets(slots)
             return _joined(sets)
-        i = slots - self.first if self._contiguous else np.asarray(self.slots).searchsorted(slots.astype(np.uint32))
+        i = self._rows(slots)
         offsets = np.asarray(self.offsets)
         begin = offsets[i].astype(np.int64)
         lengths = (offsets[i + 1].astype(np.int64) - begin).astype(np.intp)
@@ -217,7 +223,7 @@ class Segment:
         slots in a few array reads (no shingles: an exact copy's reference needs none)."""
         if self._reads:
             return [self.entry(slot)[:3] for slot in slots.tolist()]
-        i = slots - self.first if self._contiguous else np.asarray(self.slots).searchsorted(slots.astype(np.uint32))
+        i = self._rows(slots)
         documents = np.asarray(self.doc_of)[i].tolist()
         return [(*self.document(number), paragraph)
                 for number, paragraph in zip(documents, np.asarray(self.para)[i].tolist(), strict=True)]
