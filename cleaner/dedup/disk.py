@@ -137,6 +137,7 @@ class DiskStore(Store):
     """A persistent index in a folder (see the module docstring)."""
 
     MERGES = True
+    BACKGROUND = True
 
     def __init__(self, location: str, config: Config | None, spill_bytes: int = SPILL_BYTES) -> None:
         super().__init__(location, config, spill_bytes)

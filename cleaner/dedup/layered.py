@@ -9,7 +9,8 @@ in order would (first seen wins, the earliest on a tie). A committed match carri
 that kept it (`Ref.run`); this run's do not, so a run against an empty index writes the
 same bytes as a run without one. Memory stays flat: when the in-memory layer passes its
 budget, it is written out (`spill`) and a new one begins; spilled segments are merged as
-they come (cleaner.dedup.merge), so a lookup searches a few of them, not one per spill.
+they come, so a lookup searches a few of them, not one per spill, and with `background`
+both happen on a writer thread while the run goes on (cleaner.dedup.spills).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from cleaner.dedup.index import (
     to_verify,
 )
 from cleaner.dedup.memory import Candidates, MemoryIndex, founds, query_columns
-from cleaner.dedup.merge import Spills
+from cleaner.dedup.spills import Spills
 from cleaner.errors import UsageError
 from cleaner.record import Fingerprint, Ref
 
@@ -55,12 +56,13 @@ class LayeredIndex(Index):
 
     def __init__(self, threshold: float, banding: Banding, signer: Signer, committed: Committed, first: int,
                  token: str, spill: Spill | None = None, reopen: Reopen | None = None,
-                 budget: int = 1 << 62, merge: Merge | None = None, drop: Drop | None = None) -> None:
+                 budget: int = 1 << 62, merge: Merge | None = None, drop: Drop | None = None,
+                 background: bool = False) -> None:
         super().__init__(threshold, banding, signer)
         self.committed, self.first, self.token = committed, first, token
         self._spill, self._reopen, self.budget = spill, reopen, budget
         self._layers: list[Committed] = [committed] if committed.count() else []
-        self.spills = Spills(reopen, merge, drop)
+        self.spills = Spills(spill, reopen, merge, drop, background)
         self.head_first = first
         self.head = MemoryIndex(threshold, banding, signer)
         self._head_bytes = 0
@@ -305,8 +307,8 @@ class LayeredIndex(Index):
 
         if not len(self.head) or self._spill is None or self._reopen is None:
             return
-        record = self._spill(from_memory(self.head.columns(), self.head_first))
-        self.spills.add(record, self.head_first, self.head_first + len(self.head))
+        self.spills.add(from_memory(self.head.columns(), self.head_first), self.head_first,
+                        self.head_first + len(self.head))
         self.head_first += len(self.head)
         self.capped, self.head.capped = self.capped + self.head.capped, 0
         self.head, self._head_bytes = MemoryIndex(self.threshold, self.banding, self.signer), 0

@@ -1,14 +1,12 @@
-"""A run's spilled segments (cleaner.dedup.layered), merged as they come, tiered like an
-LSM tree: a spill is of level 0, and when the last FAN segments are of one level they
-become one segment of the next. A run then searches O(log(spilled / budget)) segments, not
-one per spill, and answers the same: its slots are global and contiguous, so a merge of
-adjacent segments is a concatenation (slots, shingles, offsets, documents) plus a sorted
-merge of the band and exact tables (ties in slot order, as `segment.merge` orders them).
+"""Merging a run's spilled segments (cleaner.dedup.spills decides when): their slots are
+global and contiguous, so a merge of adjacent segments is a concatenation (slots, shingles,
+offsets, documents) plus a sorted merge of the band and exact tables (ties in slot order,
+as `segment.merge` orders them).
 
 A merge streams: it reads each segment's files in order, CHUNK entries at a time (read, not
 mapped), and writes the new segment the same way, so its memory is a few chunks whatever
 the level. The new segment is complete and fsynced before its record replaces the merged
-ones; these are deleted only once no checkpoint can name them (`Spills.checkpointed`).
+ones; these are deleted only once no checkpoint can name them (`spills.Spills.checkpointed`).
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import xxhash
@@ -24,74 +22,8 @@ import xxhash
 from cleaner.dedup.keytable import directory_bits
 from cleaner.io.atomic import fsync_folder
 
-if TYPE_CHECKING:
-    from cleaner.dedup.committed import Committed
-
-FAN = 4  # the last FAN spilled segments of one level merge into one of the next
 CHUNK = 1 << 18  # entries read from a file at a time (a merge holds a few of them a file)
 DIRECTORY_STEP = 1 << 18  # bucket starts of a directory written at a time
-
-Reopen = Callable[[list], "Committed"]
-
-
-class Spills:
-    """A run's spilled segments of one kind, in slot order: the records a checkpoint names,
-    their levels, and their layers (Committed, first slot, end); merged by `merge` (records
-    -> the record of one segment holding them; None: the backend does not merge)."""
-
-    def __init__(self, reopen: Reopen | None, merge: Callable[[list], dict] | None = None,
-                 drop: Callable[[list], None] | None = None) -> None:
-        self._reopen, self._merge, self._drop = reopen, merge, drop
-        self.records: list[dict] = []
-        self.levels: list[int] = []
-        self.layers: list[tuple[Committed, int, int]] = []
-        self.merges = 0  # merges done by this object (for tests and reports)
-        self._retired: list[dict] = []  # merged away since the last checkpoint was taken
-        self._doomed: list[dict] = []  # merged away before it: no checkpoint on disk names them
-
-    def add(self, record: dict, first: int, end: int) -> None:
-        """A new spill of slots first..end; then the merges it completes."""
-        self.records.append(record)
-        self.levels.append(0)
-        self.layers.append((self._open([record]), first, end))
-        while self._merge is not None and len(self.levels) >= FAN and len(set(self.levels[-FAN:])) == 1:
-            merged = self._merge(self.records[-FAN:])
-            first, end, level = self.layers[-FAN][1], self.layers[-1][2], self.levels[-1] + 1
-            self._retired.extend(self.records[-FAN:])
-            del self.records[-FAN:], self.levels[-FAN:], self.layers[-FAN:]
-            self.records.append(merged)
-            self.levels.append(level)
-            self.layers.append((self._open([merged]), first, end))
-            self.merges += 1
-
-    def checkpointed(self) -> None:
-        """A checkpoint is being taken: the one before, written durably since (a job takes a
-        snapshot only to write it before the next), names none of what was merged away
-        before it, so that is deleted; what was merged away since goes at the next one."""
-        if self._drop is not None and self._doomed:
-            self._drop(self._doomed)
-        self._doomed, self._retired = self._retired, []
-
-    def restore(self, records: list[dict], levels: list[int] | None, first: int, end: int) -> None:
-        """The spills a checkpoint names (slots first..end): a layer each when their counts
-        are known (so they go on merging), else one layer."""
-        self.records, self.levels = list(records), list(levels or [0] * len(records))
-        self._retired, self._doomed = [], []
-        if not records:
-            self.layers = []
-        elif self._merge is not None and all("count" in r for r in records):
-            bounds = np.cumsum([first] + [r["count"] for r in records]).tolist()
-            if bounds[-1] != end:
-                raise ValueError(f"spilled segments hold slots {first}..{bounds[-1]}, the checkpoint says ..{end}")
-            pairs = zip(records, bounds[:-1], bounds[1:], strict=True)
-            self.layers = [(self._open([r]), lo, hi) for r, lo, hi in pairs]
-        else:
-            self.layers = [(self._open(self.records), first, end)]
-
-    def _open(self, records: list[dict]) -> Committed:
-        if self._reopen is None:
-            raise ValueError("no spilled segments can be opened without a store")
-        return self._reopen(records)
 
 
 def npy_header(stream: Any) -> tuple[tuple[int, ...], np.dtype]:

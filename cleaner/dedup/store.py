@@ -124,7 +124,8 @@ class Store(ABC):
     """A persistent index (see the module docstring). Subclasses hold `manifest` once begun."""
 
     manifest: dict[str, Any]
-    MERGES = False  # whether it merges a run's spilled segments as they come (cleaner.dedup.merge)
+    MERGES = False  # whether it merges a run's spilled segments as they come (cleaner.dedup.spills)
+    BACKGROUND = False  # whether its spills are written (and merged) on a writer thread
 
     def __init__(self, location: str, config: Config | None, spill_bytes: int = SPILL_BYTES) -> None:
         self.location, self.config, self.spill_bytes = location, config, spill_bytes
@@ -152,7 +153,7 @@ class Store(ABC):
                              str(self.manifest["generation"]), spill=lambda columns: self.spill(kind, columns),
                              reopen=lambda records: self.reopen(kind, records), budget=self.spill_bytes,
                              merge=(lambda records: self.merge_spills(kind, records)) if self.MERGES else None,
-                             drop=self.drop_spills if self.MERGES else None)
+                             drop=self.drop_spills if self.MERGES else None, background=self.BACKGROUND)
         self.indexes[kind] = index
         return index
 

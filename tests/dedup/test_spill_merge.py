@@ -13,8 +13,9 @@ from cleaner.dedup import merge as merge_module
 from cleaner.dedup.decide import paragraph_index
 from cleaner.dedup.fingerprint import Fingerprinter
 from cleaner.dedup.keytable import directory
-from cleaner.dedup.merge import FAN, merge_segments
+from cleaner.dedup.merge import merge_segments
 from cleaner.dedup.segment import Columns, Segment, merge, write_segment
+from cleaner.dedup.spills import FAN
 from cleaner.dedup.store import open_store
 from cleaner.record import Ref
 from tests.dedup.test_batch import corpus
