@@ -15,7 +15,7 @@ both happen on a writer thread while the run goes on (cleaner.dedup.spills).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,7 @@ from cleaner.dedup.index import (
     to_verify,
 )
 from cleaner.dedup.memory import Candidates, MemoryIndex, founds, query_columns
-from cleaner.dedup.spills import Spills
+from cleaner.dedup.spills import Drop, Merge, Reopen, Spills, Write
 from cleaner.errors import UsageError
 from cleaner.record import Fingerprint, Ref
 
@@ -45,17 +45,13 @@ ENTRY_BYTES = 48  # what an entry costs in a MemoryIndex apart from its shingles
 CHECKPOINT_HEAD_BYTES = 16 << 20
 
 
-Spill = Callable[[Any], dict]  # segment columns -> the record that names the written segment
-Reopen = Callable[[list], Committed]  # records -> the spilled segments as one layer
-Merge = Callable[[list], dict]  # records of adjacent spilled segments -> the record of one holding them
-Drop = Callable[[list], None]  # records of spilled segments merged away -> their files deleted
 
 
 class LayeredIndex(Index):
     """`committed` (slots below `first`), then this run's spilled layers, then its `head`."""
 
     def __init__(self, threshold: float, banding: Banding, signer: Signer, committed: Committed, first: int,
-                 token: str, spill: Spill | None = None, reopen: Reopen | None = None,
+                 token: str, spill: Write | None = None, reopen: Reopen | None = None,
                  budget: int = 1 << 62, merge: Merge | None = None, drop: Drop | None = None,
                  background: bool = False) -> None:
         super().__init__(threshold, banding, signer)

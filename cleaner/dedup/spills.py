@@ -24,7 +24,7 @@ import numpy as np
 
 from cleaner.dedup.committed import Committed
 from cleaner.dedup.keytable import directory
-from cleaner.dedup.segment import Columns, Segment
+from cleaner.dedup.segment import ARRAYS, Columns, Segment
 
 FAN = 4  # the last FAN spilled segments of one level merge into one of the next
 # Spills of one kind held in memory while the writer is behind; one more waits for the oldest.
@@ -33,6 +33,8 @@ PENDING = 1
 Layer = tuple[Committed, int, int]  # a read-only layer, its first slot, its end
 Write = Callable[[Columns], dict]  # segment columns -> the record that names the written segment
 Reopen = Callable[[list], Committed]  # records -> the spilled segments as one layer
+Merge = Callable[[list], dict]  # records of adjacent spilled segments -> the record of one holding them
+Drop = Callable[[list], None]  # records of spilled segments merged away -> their files deleted
 
 _writer: ThreadPoolExecutor | None = None
 _writer_lock = threading.Lock()
@@ -59,8 +61,9 @@ class MemorySegment(Segment):
     """A spill's columns, answered in memory exactly as its written segment answers."""
 
     def __init__(self, columns: Columns) -> None:
-        for name in ("bands", "exact_keys", "exact_slots", "slots", "offsets", "shingles", "doc_of", "para"):
-            setattr(self, name, getattr(columns, name))
+        for name in ARRAYS:
+            if name != "docs_at":  # documents are answered from the list (`document`)
+                setattr(self, name, getattr(columns, name))
         self.folder, self._reads, self.docs = None, {}, None
         self.directory = directory(columns.bands)
         self.first = int(self.slots[0]) if len(self.slots) else 0
@@ -82,8 +85,8 @@ class Spills:
     segment holding them; None: the backend does not merge) and `drop` (delete records
     merged away) come with it."""
 
-    def __init__(self, write: Write | None, reopen: Reopen | None, merge: Callable[[list], dict] | None = None,
-                 drop: Callable[[list], None] | None = None, background: bool = False) -> None:
+    def __init__(self, write: Write | None, reopen: Reopen | None, merge: Merge | None = None,
+                 drop: Drop | None = None, background: bool = False) -> None:
         self._write, self._reopen, self._merge, self._drop = write, reopen, merge, drop
         self.background = background
         self._records: list[dict] = []
@@ -115,7 +118,7 @@ class Spills:
     def layers(self) -> list[Layer]:
         """Every layer in slot order: the written ones, then those still in memory."""
         while self._pending and self._pending[0][1].done():
-            self._adopted = self._pending.popleft()[1].result()
+            self._adopt_oldest()
         if not self._pending:
             return self._layers  # the writer is idle: its state is this thread's
         return self._adopted + [layer for layer, _ in self._pending]
@@ -123,7 +126,11 @@ class Spills:
     def settle(self) -> None:
         """Wait until every spill is written (and merged as due); raise what failed there."""
         while self._pending:
-            self._adopted = self._pending.popleft()[1].result()
+            self._adopt_oldest()
+
+    def _adopt_oldest(self) -> None:
+        """Wait for the oldest spill in memory to be written; its layers become this thread's view."""
+        self._adopted = self._pending.popleft()[1].result()
 
     def add(self, columns: Columns, first: int, end: int) -> None:
         """Spill `columns` (slots first..end), then do the merges it completes."""
@@ -133,7 +140,7 @@ class Spills:
             self._add(columns, first, end)
             return
         while len(self._pending) >= PENDING:
-            self._adopted = self._pending.popleft()[1].result()
+            self._adopt_oldest()
         layer = (_in_memory(columns), first, end)
         self._pending.append((layer, writer().submit(self._add, columns, first, end)))
 

@@ -71,10 +71,10 @@ def test_a_spill_in_memory_answers_as_its_written_segment(tmp_path_factory, seed
 
 class SlowWrites:
     """A store's `spill` that takes a while on the writer thread, so lookups meet spills
-    still in memory; counts the lookups that did."""
+    still in memory."""
 
     def __init__(self, store, pause: float = 0.02) -> None:
-        self.write, self.pause, self.store = store.spill, pause, store
+        self.write, self.pause = store.spill, pause
         store.spill = self
 
     def __call__(self, kind, columns):
