@@ -29,5 +29,7 @@ class TemporaryStore(DiskStore):
         """Nothing to stage: the run's index ends with the run."""
 
     def publish(self) -> None:
+        for index in self.indexes.values():
+            index.spills.settle()  # what failed on the writer fails the run, as writing in line would
         self.close()
         shutil.rmtree(self.root, ignore_errors=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 import os
 import threading
 
@@ -127,6 +127,11 @@ class Spills:
         """Wait until every spill is written (and merged as due); raise what failed there."""
         while self._pending:
             self._adopt_oldest()
+
+    def drain(self) -> None:
+        """Wait until the writer is done with every spill of this index, failed or not: the
+        store is closing, and nothing may write into it once it is unlocked or deleted."""
+        wait([future for _, future in self._pending])
 
     def _adopt_oldest(self) -> None:
         """Wait for the oldest spill in memory to be written; its layers become this thread's view."""
